@@ -1,0 +1,7 @@
+"""CLI verbs for experiments (thin wrappers over the library functions of this package)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's verbs to the `claims` app."""
