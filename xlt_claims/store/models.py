@@ -58,6 +58,9 @@ class Report(SQLModel, table=True):
     stated_verified_count: Optional[int] = None
     quality_score: Optional[float] = None
     ingested_at: datetime = Field(default_factory=utcnow)
+    # everything else the parser found: byline, "This paper examines", stated-count variants,
+    # quality scale, abstract truncation, non-arXiv references, parse warnings, table format
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 class Reference(SQLModel, table=True):
@@ -95,6 +98,11 @@ class Claim(SQLModel, table=True):
     comparator: Optional[str] = None  # e.g. "improve", "outperform", "decrease", "range"
     model: Optional[str] = None
     method: Optional[str] = None
+    value_high: Optional[float] = None  # upper end when the claim states a range ("1 to 3 points")
+    unit: Optional[str] = None  # "points" | "percentage points" | "%" | "x" ...
+    direction: Optional[str] = None  # "improve" | "outperform" | "decrease" | "underperform" | "match" | "no-effect"
+    tasks: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # "NLI", "NER", "POS", "QA", ...
+    extraction: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))  # spans, all quantities, truncation signals
     # current state (the event log is the history)
     status: str = Field(default=UNVERIFIED, index=True)
     confidence: Optional[float] = None
