@@ -174,6 +174,14 @@ class Paper(SQLModel, table=True):
     source: str = "arxiv-api"  # "arxiv-api" | "import:<file>"
     fetched_at: Optional[datetime] = None
     last_error: Optional[str] = None
+    # added by papers (issue 3)
+    versions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))  # [{"version", "date"}]
+    comment: Optional[str] = None
+    journal_ref: Optional[str] = None
+    doi: Optional[str] = None
+    primary_category: Optional[str] = None
+    pdf_status: Optional[str] = None  # "ok: N pages" | "unavailable: ..." | "skipped"
+    sections: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))  # full text: name/start/end
 
 
 class Evidence(SQLModel, table=True):
