@@ -248,6 +248,11 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: Optional[datetime] = None
     wall_s: Optional[float] = None
+    # reproduce runner (issue 6): liveness, reuse and sanity guards
+    heartbeat_at: Optional[datetime] = None  # refreshed while RUNNING; stale + dead pid => KILLED
+    reused_from: Optional[int] = None  # FINISHED copy of an identical run (same config_hash) of another experiment
+    valid: Optional[bool] = None  # False = collapsed / at chance: never counts as evidence
+    invalid_reason: Optional[str] = None
 
 
 class Verdict(SQLModel, table=True):
