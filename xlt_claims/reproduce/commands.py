@@ -1,7 +1,281 @@
-"""CLI verbs for reproduce (thin wrappers over the library functions of this package)."""
+"""CLI verbs `claims reproduce` and `claims link` (thin wrappers over reproduce.runner / links)."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any, List, Optional
 
 import typer
+from typing_extensions import Annotated
+
+from ..cli_common import DbOption, JsonOption, err_console, fail, open_store_or_fail, print_json
+
+RegistryOption = Annotated[
+    Optional[List[str]],
+    typer.Option("--reproductions", envvar="XLT_CLAIMS_REPRODUCTIONS",
+                 help="Registry folder(s) of experiment TOML files [default: ./reproductions of the project]"),
+]
+
+
+def _registry(dirs: Optional[List[str]]):
+    from .registry import RegistryError, load_registry
+
+    try:
+        if dirs and len(dirs) == 1 and ":" in dirs[0]:
+            dirs = [d for d in dirs[0].split(":") if d]
+        return load_registry(dirs or None)
+    except RegistryError as exc:
+        fail(str(exc))
+
+
+def parse_seeds(value: Optional[str]) -> tuple[Optional[list[int]], Optional[int]]:
+    """'3' -> first 3 seeds; '1,2,7' -> exactly those."""
+    if value is None or value == "":
+        return None, None
+    try:
+        if "," in value:
+            seeds = [int(x) for x in value.split(",") if x.strip()]
+            if not seeds:
+                raise ValueError
+            return seeds, None
+        n = int(value)
+        if n < 1:
+            raise ValueError
+        return None, n
+    except ValueError:
+        fail(f"--seeds {value!r}: give a count (e.g. 3) or a comma-separated list (e.g. 1,2,3)")
+
+
+class RichReporter:
+    """Rich progress on stderr: one bar over runs, one for the current run's training steps."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err_console, transient=False)
+        self.total = None
+        self.run_task = None
+
+    def start(self, total: int) -> None:
+        self.progress.start()
+        self.total = self.progress.add_task("runs", total=total)
+
+    def begin_run(self, slot) -> None:
+        if self.run_task is not None:
+            self.progress.remove_task(self.run_task)
+        self.run_task = self.progress.add_task(f"  {slot.label()}", total=None)
+
+    def train_progress(self, *args: Any, **kwargs: Any) -> None:
+        if self.run_task is None:
+            return
+        nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        label = next((a for a in args if isinstance(a, str)), None)
+        upd: dict[str, Any] = {}
+        if len(nums) >= 2 and nums[1]:
+            upd.update(completed=nums[0], total=nums[1])
+        for k in ("step", "completed"):
+            if k in kwargs:
+                upd["completed"] = kwargs[k]
+        if "total" in kwargs and kwargs["total"]:
+            upd["total"] = kwargs["total"]
+        if label:
+            desc = self.progress.tasks[[t.id for t in self.progress.tasks].index(self.run_task)].description.split(" [")[0]
+            upd["description"] = f"{desc} [{label}]"
+        if upd:
+            self.progress.update(self.run_task, **upd)
+
+    def advance(self, message: str) -> None:
+        self.progress.console.print(message, highlight=False)
+        if self.total is not None:
+            self.progress.advance(self.total)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(message, highlight=False)
+
+    def stop(self) -> None:
+        if self.run_task is not None:
+            self.progress.remove_task(self.run_task)
+            self.run_task = None
+        self.progress.stop()
+
+
+def _fmt_s(s: Optional[float]) -> str:
+    if s is None:
+        return "?"
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def _print_plan(result, console) -> None:
+    from rich.table import Table
+
+    total = 0.0
+    for p in result.plans:
+        d = p.to_dict()
+        head = (f"[bold]{p.experiment.name}[/] ({p.experiment.tier}) task {p.task_name}"
+                f"{' [proxy]' if p.proxy_data else ''}, model {p.model}, profile {p.profile}, seeds {p.seeds}")
+        console.print(head, highlight=False)
+        console.print(f"  claims: {', '.join(p.claims) or '(none linked)'}; metric {p.experiment.decision.metric}", highlight=False)
+        if p.error:
+            console.print(f"  [red]cannot run: {p.error}", highlight=False)
+            continue
+        if p.data_guard:
+            console.print(f"  [red]data guard refused: {p.data_guard} -> verdict invalid", highlight=False)
+            continue
+        t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for c in ("arm", "seed", "state", "estimate", "basis"):
+            t.add_column(c)
+        for r in d["runs"]:
+            todo = r["state"] in ("pending", "stale", "killed", "failed")
+            t.add_row(r["arm"], str(r["seed"]), r["state"], _fmt_s(r["estimate_s"]) if todo else "-",
+                      r["estimate_source"] if todo else (f"run {r['run_id']}" if r["run_id"] else ""))
+        console.print(t)
+        console.print(f"  to run: {_fmt_s(d['estimate_s'])}", highlight=False)
+        total += d["estimate_s"]
+    if result.unlinked:
+        console.print("[bold]Claims no experiment tests[/] (they keep their textual verdict):")
+        for cid, why in result.unlinked.items():
+            console.print(f"  {cid}: {why}", highlight=False)
+    console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's verbs to the `claims` app."""
+
+    @app.command("reproduce")
+    def reproduce_cmd(
+        targets: Annotated[Optional[List[str]], typer.Argument(help="Claim ids (or unique prefixes) or experiment names.")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Every claim in the store.")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, run states and time estimates; run nothing.")] = False,
+        seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seed count (e.g. 5) or list (e.g. 1,2,3).")] = None,
+        profile: Annotated[Optional[str], typer.Option("--profile", help="quick | paper [default: the file's]")] = None,
+        model: Annotated[Optional[str], typer.Option("--model", help="Encoder id or path [default: the file's, offline e5-small]")] = None,
+        data: Annotated[Optional[str], typer.Option("--data", help="Folder with the claim's real benchmark (XNLI/PAWS-X/XQuAD files).")] = None,
+        device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N]")] = "auto",
+        extended: Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments (e.g. RS-RP, adversarial).")] = False,
+        list_: Annotated[bool, typer.Option("--list", help="List the registered experiments and exit.")] = False,
+        reproductions: RegistryOption = None,
+        db: DbOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Re-run the experiments linked to claims and move their status from what was measured."""
+        from .runner import Options, ReproduceError, reproduce
+        from .links import LinkError
+        from .tasks import TaskError
+
+        registry = _registry(reproductions)
+        if list_:
+            rows = [e.to_dict() for e in registry]
+            if json_out:
+                print_json(rows)
+                return
+            from rich.table import Table
+            from ..cli_common import console
+
+            t = Table("tier", "task (proxy / real)", "arms", "metric")
+            t.add_column("experiment", no_wrap=True)
+            for e in registry:
+                t.add_row(e.tier, f"{e.task.proxy} / {e.task.real or '-'}", ", ".join(a.name for a in e.arms),
+                          e.decision.metric, e.name)
+            console.print(t)
+            return
+        if profile and profile not in ("quick", "paper"):
+            fail(f"--profile {profile!r}: use quick or paper")
+        if not targets and not all_:
+            fail("give claim ids or experiment names, or --all")
+        seed_list, n_seeds = parse_seeds(seeds)
+        opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, device=device,
+                       extended=extended)
+        store = open_store_or_fail(db)
+        prev = signal.getsignal(signal.SIGTERM)
+
+        def _term(signum, frame):  # noqa: ANN001 - a TERM marks the current run KILLED, like Ctrl-C
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _term)
+        try:
+            reporter = None if (json_out or dry_run) else RichReporter()
+            result = reproduce(store, registry, list(targets or []), opts, all_claims=all_, dry_run=dry_run, reporter=reporter)
+        except (LinkError, ReproduceError, TaskError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted: the current run is marked KILLED; re-run to resume[/]")
+            raise typer.Exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, prev)
+            store.close()
+        if json_out:
+            print_json(result.to_dict())
+            return
+        from ..cli_common import console
+
+        if dry_run:
+            _print_plan(result, console)
+            return
+        for v in result.verdicts:
+            if "skipped" in v:
+                console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
+                continue
+            ci = v["ci"]
+            eff = "n/a" if v["effect"] is None else f"{v['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+            conf = v["confidence"]
+            console.print(f"[bold]{v['claim_id']}[/] {v['experiment']}: [bold]{v['outcome']}[/]"
+                          f"{' (proxy)' if v['proxy'] else ''}, effect {eff}, {v['n_seeds']} seed(s)"
+                          f"{'' if conf is None else f', confidence {conf:.2f}'} - {v['reason']}", highlight=False)
+        if result.unlinked and not all_:
+            for cid, why in result.unlinked.items():
+                console.print(f"{cid}: no experiment: {why}", highlight=False)
+        if result.failed:
+            raise typer.Exit(1)
+
+    @app.command("link")
+    def link_cmd(
+        claim: Annotated[Optional[str], typer.Argument(help="Claim id (or unique prefix).")] = None,
+        experiment: Annotated[Optional[str], typer.Argument(help="Experiment name to link (or unlink).")] = None,
+        unlink: Annotated[bool, typer.Option("--unlink", help="Unlink by hand (wins over the match rule).")] = False,
+        reset: Annotated[bool, typer.Option("--reset", help="Forget the manual decision; the match rule applies again.")] = False,
+        reproductions: RegistryOption = None,
+        db: DbOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Show claim-experiment links (from match rules and by hand) and edit them."""
+        from .links import LinkError, link_table, reset_link, resolve_claim, set_link, sync_links
+
+        registry = _registry(reproductions)
+        store = open_store_or_fail(db)
+        try:
+            with store.session() as s:
+                sync_links(s, registry)
+                cid = resolve_claim(s, claim).id if claim else None
+                if experiment:
+                    if reset:
+                        reset_link(s, cid, experiment)
+                    else:
+                        set_link(s, registry, cid, experiment, active=not unlink)
+                    sync_links(s, registry)
+                elif unlink or reset:
+                    fail("--unlink/--reset need a claim and an experiment")
+                rows = link_table(s, registry, cid)
+        except LinkError as exc:
+            fail(str(exc))
+        except Exception as exc:  # noqa: BLE001
+            from .registry import RegistryError
+
+            if isinstance(exc, RegistryError):
+                fail(str(exc))
+            raise
+        finally:
+            store.close()
+        if json_out:
+            print_json(rows)
+            return
+        from rich.table import Table
+        from ..cli_common import console
+
+        t = Table("claim", "experiment", "origin", "active", "tier", "description")
+        for r in rows:
+            t.add_row(r["claim_id"], r["experiment"], r["origin"], "yes" if r["active"] else "no (unlinked)",
+                      r["tier"] or "?", r["description"][:70])
+        console.print(t)
+        if not rows:
+            console.print("no links (ingest reports first, or add experiments to reproductions/)")

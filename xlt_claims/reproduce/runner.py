@@ -1,0 +1,575 @@
+"""`claims reproduce`: plan, run (resumable, concurrency-safe) and judge linked experiments.
+
+Run life cycle, one short transaction per step (SQLite WAL; every transaction starts with
+BEGIN IMMEDIATE, so check-then-insert is atomic across processes):
+
+  claim     find a FINISHED run with the same config_hash -> reuse it (copy it when it belongs to
+            another experiment); else find a RUNNING one: alive -> someone else runs it (wait),
+            dead pid / stale heartbeat -> mark it KILLED; else insert our RUNNING row (pid, host).
+  run       train_and_evaluate in this process; a heartbeat thread refreshes heartbeat_at.
+  finish    FINISHED with config, manifest, metrics (per language and per language pair), guards;
+            an exception -> FAILED with the error; Ctrl-C / SIGTERM -> KILLED.
+  judge     per linked claim: verdict from the FINISHED runs of this exact configuration, stored
+            with the status/confidence change (cause "experiment").
+
+A KILLED or FAILED run never counts; the next invocation re-runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from sqlmodel import select
+
+from ..store.db import Store
+from ..store.models import Claim, ExperimentLink, Run, utcnow
+from .registry import Arm, Experiment, Registry
+from .tasks import DataGuardRefused, TaskError, load_task_for, task_source
+
+HOST = socket.gethostname()
+CONFIG_SCHEMA = 1
+_ACTIVE: set[int] = set()  # run ids this process is executing right now
+
+
+class ReproduceError(RuntimeError):
+    pass
+
+
+@dataclass
+class Options:
+    seeds: Optional[list[int]] = None  # explicit seed list (overrides the file)
+    n_seeds: Optional[int] = None  # or: the first N seeds (1..N when the file lists fewer)
+    profile: Optional[str] = None
+    model: Optional[str] = None
+    data_dir: Optional[str] = None
+    device: str = "auto"
+    extended: bool = False  # also run "extended"-tier experiments linked to the targets
+    heartbeat_s: float = 15.0
+    stale_after_s: float = 300.0  # a RUNNING row whose heartbeat is older is considered dead
+    poll_s: float = 1.0
+    overrides: dict[str, Any] = field(default_factory=dict)  # extra train-loop overrides (all arms)
+
+
+@dataclass
+class Slot:
+    experiment: str
+    arm: str
+    seed: int
+    config: dict[str, Any]
+    config_hash: str
+    state: str = "pending"  # pending | finished | reuse | running | stale | failed | killed
+    run_id: Optional[int] = None
+    estimate_s: Optional[float] = None
+    estimate_source: str = ""
+    wall_s: Optional[float] = None
+    error: Optional[str] = None
+
+    def label(self) -> str:
+        return f"{self.experiment}/{self.arm}/seed {self.seed}"
+
+
+@dataclass
+class ExperimentPlan:
+    experiment: Experiment
+    claims: list[str]
+    task_name: str
+    proxy_data: bool
+    model: str
+    profile: str
+    seeds: list[int]
+    slots: list[Slot] = field(default_factory=list)
+    data_guard: Optional[str] = None
+    error: Optional[str] = None
+    scripts: dict[str, str] = field(default_factory=dict)
+    label_stats: Optional[dict[str, Any]] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment.name, "tier": self.experiment.tier,
+            "description": self.experiment.description, "claims": self.claims, "task": self.task_name,
+            "proxy_data": self.proxy_data, "model": self.model, "claim_model": self.experiment.model.claim,
+            "profile": self.profile, "seeds": self.seeds, "data_guard": self.data_guard, "error": self.error,
+            "decision": {"metric": self.experiment.decision.metric, "baseline": self.experiment.decision.baseline,
+                         "treatment": self.experiment.decision.treatment},
+            "runs": [{"arm": s.arm, "seed": s.seed, "state": s.state, "run_id": s.run_id, "config_hash": s.config_hash,
+                      "estimate_s": s.estimate_s, "estimate_source": s.estimate_source, "wall_s": s.wall_s,
+                      "error": s.error} for s in self.slots],
+            "estimate_s": sum(s.estimate_s or 0 for s in self.slots if s.state in ("pending", "stale", "killed", "failed")),
+        }
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _aware(dt: Optional[datetime]) -> Optional[datetime]:
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def pid_alive(pid: Optional[int]) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a SIGKILLed child that nobody reaped yet is a zombie: dead for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return True
+
+
+def is_stale(run: Run, stale_after_s: float) -> Optional[str]:
+    """Why a RUNNING row is dead (None if it may still be running)."""
+    if run.host == HOST:
+        if run.pid == os.getpid():
+            return None if run.id in _ACTIVE else "left RUNNING by an earlier call in this process"
+        if not pid_alive(run.pid):
+            return f"process {run.pid} on {run.host} is gone"
+    beat = _aware(run.heartbeat_at) or _aware(run.started_at)
+    age = (utcnow() - beat).total_seconds() if beat else float("inf")
+    if age > stale_after_s:
+        return f"no heartbeat for {age:.0f} s (limit {stale_after_s:.0f} s)"
+    return None
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def make_method(arm: Arm):
+    """A fresh instance of the arm's registered method (xlt_claims.experiments.methods registry)."""
+    from ..experiments.methods import get_method
+
+    try:
+        return get_method(arm.method, **arm.params)
+    except KeyError as exc:
+        raise ReproduceError(f"arm {arm.name!r}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ReproduceError(f"arm {arm.name!r}: bad params for method {arm.method!r}: {exc}") from None
+
+
+def _describe(method) -> dict[str, Any]:
+    try:
+        return json.loads(json.dumps(method.describe(), sort_keys=True, default=str))
+    except Exception:  # noqa: BLE001
+        return {"method": getattr(method, "name", type(method).__name__), **getattr(method, "params", {})}
+
+
+# --- planning --------------------------------------------------------------------------------------
+
+def targets_to_experiments(store: Store, registry: Registry, targets: list[str], *, all_claims: bool,
+                           extended: bool) -> tuple[dict[str, list[str]], list[str]]:
+    """{experiment: [claim ids]} and the claim ids that have no experiment."""
+    from .links import resolve_claim, sync_links
+
+    with store.session() as s:
+        sync_links(s, registry)
+    exp_claims: dict[str, list[str]] = {}
+    unlinked: list[str] = []
+    with store.session() as s:
+        if all_claims:
+            claim_ids = [c.id for c in s.exec(select(Claim).where(Claim.retired == False).order_by(Claim.report_key, Claim.row)).all()]  # noqa: E712
+        else:
+            claim_ids = []
+            for t in targets:
+                if t in registry.experiments:
+                    exp_claims.setdefault(t, [])
+                    for l in s.exec(select(ExperimentLink).where(ExperimentLink.experiment == t, ExperimentLink.active == True)).all():  # noqa: E712
+                        if l.claim_id not in exp_claims[t]:
+                            exp_claims[t].append(l.claim_id)
+                    continue
+                claim_ids.append(resolve_claim(s, t).id)
+        for cid in claim_ids:
+            links = s.exec(select(ExperimentLink).where(ExperimentLink.claim_id == cid, ExperimentLink.active == True)).all()  # noqa: E712
+            names = [l.experiment for l in links if l.experiment in registry.experiments
+                     and (extended or registry.experiments[l.experiment].tier == "core")]
+            if not names:
+                unlinked.append(cid)
+            for n in names:
+                exp_claims.setdefault(n, [])
+                if cid not in exp_claims[n]:
+                    exp_claims[n].append(cid)
+    return exp_claims, unlinked
+
+
+def _seeds(exp: Experiment, opts: Options) -> list[int]:
+    if opts.seeds:
+        return list(opts.seeds)
+    if opts.n_seeds:
+        base = list(exp.seeds)
+        extra = [s for s in range(1, 10_000) if s not in base]
+        return (base + extra)[: opts.n_seeds]
+    return list(exp.seeds)
+
+
+def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Options) -> ExperimentPlan:
+    from ..verdict.guards import label_stats
+
+    profile = opts.profile or exp.profile
+    model = opts.model or exp.model.default
+    seeds = _seeds(exp, opts)
+    try:
+        src = task_source(exp, opts.data_dir)
+    except TaskError as exc:
+        return ExperimentPlan(exp, claims, exp.task.proxy, True, model, profile, seeds, error=str(exc))
+    plan = ExperimentPlan(exp, claims, src["name"], True, model, profile, seeds)
+    try:
+        task = load_task_for(exp, opts.data_dir)
+    except DataGuardRefused as exc:
+        plan.data_guard = str(exc)
+        return plan
+    except TaskError as exc:
+        plan.error = str(exc)
+        return plan
+    plan.proxy_data = bool(task.proxy)
+    plan.scripts = dict(task.scripts or {})
+    plan.label_stats = label_stats(task)
+    fp = task.fingerprint()
+    for arm in exp.arms:
+        try:
+            method = make_method(arm)
+        except ReproduceError as exc:
+            plan.error = str(exc)
+            return plan
+        desc = _describe(method)
+        overrides = {**exp.overrides.get(profile, {}), **arm.overrides, **opts.overrides}
+        for seed in seeds:
+            core = {"schema": CONFIG_SCHEMA, "task": task.name, "proxy": bool(task.proxy), "data_fingerprint": fp,
+                    "data_dir": src["data_dir"], "model": model, "method": desc, "seed": seed, "profile": profile,
+                    "overrides": overrides}
+            h = config_hash(core)
+            cfg = {**core, "experiment": exp.name, "arm": arm.name, "decision_digest": exp.decision.digest(),
+                   "device_requested": opts.device}
+            plan.slots.append(Slot(exp.name, arm.name, seed, cfg, h))
+    refresh_states(store, plan, opts)
+    estimate(store, plan, task)
+    return plan
+
+
+def refresh_states(store: Store, plan: ExperimentPlan, opts: Options) -> None:
+    from sqlmodel import Session
+
+    with Session(store.engine) as s:  # read only, no write lock
+        for sl in plan.slots:
+            rows = s.exec(select(Run).where(Run.config_hash == sl.config_hash).order_by(Run.id)).all()
+            mine = [r for r in rows if r.experiment == sl.experiment and r.arm == sl.arm]
+            fin = [r for r in mine if r.status == "FINISHED"]
+            if fin:
+                sl.state, sl.run_id, sl.wall_s = "finished", fin[-1].id, fin[-1].wall_s
+                continue
+            other_fin = [r for r in rows if r.status == "FINISHED"]
+            if other_fin:
+                sl.state, sl.run_id, sl.wall_s = "reuse", other_fin[-1].id, other_fin[-1].wall_s
+                continue
+            running = [r for r in rows if r.status == "RUNNING"]
+            if running:
+                why = is_stale(running[-1], opts.stale_after_s)
+                sl.state, sl.run_id = ("stale" if why else "running"), running[-1].id
+                continue
+            last = mine[-1] if mine else None
+            sl.state = {"FAILED": "failed", "KILLED": "killed"}.get(last.status, "pending") if last else "pending"
+            sl.run_id = last.id if last else None
+
+
+# --- time estimates --------------------------------------------------------------------------------
+
+_FALLBACK_S = {"quick": 60.0, "paper": 3600.0}
+
+
+def estimate(store: Store, plan: ExperimentPlan, task) -> None:
+    """Per-run time: median wall time of finished runs with the same task/model/method/profile
+    (measured), else the same method on the same task, else a rough size-based guess."""
+    from sqlmodel import Session
+
+    with Session(store.engine) as s:
+        done = s.exec(select(Run).where(Run.status == "FINISHED", Run.reused_from == None, Run.wall_s != None)).all()  # noqa: E711
+    for sl in plan.slots:
+        c = sl.config
+        same = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
+                and r.config.get("profile") == c["profile"] and r.config.get("method") == c["method"]]
+        if same:
+            sl.estimate_s, sl.estimate_source = sorted(same)[len(same) // 2], f"measured ({len(same)} run(s))"
+            continue
+        near = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
+                and r.config.get("profile") == c["profile"]
+                and (r.config.get("method") or {}).get("method") == (c["method"] or {}).get("method")]
+        if near:
+            sl.estimate_s, sl.estimate_source = sorted(near)[len(near) // 2], "same method, other params"
+            continue
+        base = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
+                and r.config.get("profile") == c["profile"]]
+        factor = float((c["method"] or {}).get("copies", 1) or 1) ** 0.5 if (c["method"] or {}).get("method") == "rs-da" else 1.0
+        if (c["method"] or {}).get("method") == "adv":
+            factor = 1.0 + float((c["method"] or {}).get("steps", 1))
+        if base:
+            sl.estimate_s, sl.estimate_source = sorted(base)[len(base) // 2] * factor, "scaled from other arms"
+        else:
+            sl.estimate_s = _FALLBACK_S.get(c["profile"], 600.0) * factor
+            sl.estimate_source = "rough guess (no finished run to measure from)"
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, store: Store, run_id: int, every: float):
+        super().__init__(daemon=True)
+        self.store, self.run_id, self.every = store, run_id, every
+        self.stop_evt = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_evt.wait(self.every):
+            try:
+                with self.store.session() as s:
+                    r = s.get(Run, self.run_id)
+                    if r is not None and r.status == "RUNNING":
+                        r.heartbeat_at = utcnow()
+                        s.add(r)
+            except Exception:  # noqa: BLE001 - a missed beat is not fatal
+                pass
+
+    def stop(self) -> None:
+        self.stop_evt.set()
+
+
+def claim_slot(store: Store, sl: Slot, opts: Options) -> tuple[str, Optional[int]]:
+    """One transaction: ('finished'|'reused'|'busy'|'claimed', run_id)."""
+    with store.session() as s:
+        rows = s.exec(select(Run).where(Run.config_hash == sl.config_hash).order_by(Run.id)).all()
+        for r in rows:
+            if r.status == "FINISHED" and r.experiment == sl.experiment and r.arm == sl.arm:
+                return "finished", r.id
+        src = next((r for r in rows if r.status == "FINISHED"), None)
+        if src is not None:  # identical run of another experiment: copy, do not recompute
+            cp = Run(experiment=sl.experiment, arm=sl.arm, seed=sl.seed, config_hash=sl.config_hash, status="FINISHED",
+                     config=sl.config, manifest=src.manifest, metrics=src.metrics, device=src.device, pid=os.getpid(),
+                     host=HOST, started_at=utcnow(), finished_at=utcnow(), wall_s=src.wall_s, reused_from=src.id,
+                     valid=src.valid, invalid_reason=src.invalid_reason)
+            s.add(cp)
+            s.flush()
+            return "reused", cp.id
+        for r in rows:
+            if r.status != "RUNNING":
+                continue
+            why = is_stale(r, opts.stale_after_s)
+            if why:
+                r.status, r.error, r.finished_at = "KILLED", f"killed: {why} (found by pid {os.getpid()} on {HOST})", utcnow()
+                s.add(r)
+            else:
+                return "busy", r.id
+        new = Run(experiment=sl.experiment, arm=sl.arm, seed=sl.seed, config_hash=sl.config_hash, status="RUNNING",
+                  config=sl.config, pid=os.getpid(), host=HOST, started_at=utcnow(), heartbeat_at=utcnow())
+        s.add(new)
+        s.flush()
+        _ACTIVE.add(new.id)
+        return "claimed", new.id
+
+
+def _finish(store: Store, run_id: int, **fields_: Any) -> None:
+    with store.session() as s:
+        r = s.get(Run, run_id)
+        for k, v in fields_.items():
+            setattr(r, k, v)
+        r.finished_at = utcnow()
+        s.add(r)
+
+
+def _jsonable(x: Any) -> Any:
+    return json.loads(json.dumps(x, default=str))
+
+
+def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts: Options,
+                 progress: Optional[Callable[..., None]] = None) -> None:
+    """Train and evaluate one claimed run; always leaves the row FINISHED, FAILED or KILLED."""
+    from ..verdict.guards import check_run
+
+    exp = plan.experiment
+    hb = _Heartbeat(store, run_id, opts.heartbeat_s)
+    hb.start()
+    t0 = time.time()
+    try:
+        from ..experiments.train import RunSpec, train_and_evaluate
+
+        task = load_task_for(exp, opts.data_dir)
+        method = make_method(exp.arm(sl.arm))
+        spec = RunSpec(model=plan.model, profile=plan.profile, seed=sl.seed, device=opts.device,
+                       overrides=dict(sl.config["overrides"]))
+        result = train_and_evaluate(spec, task, method, progress=progress)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        hb.stop()
+        _finish(store, run_id, status="KILLED", error=f"interrupted ({type(exc).__name__})", wall_s=time.time() - t0)
+        _ACTIVE.discard(run_id)
+        raise
+    except Exception as exc:  # noqa: BLE001
+        hb.stop()
+        tb = traceback.format_exc(limit=6)
+        sl.error = f"{type(exc).__name__}: {exc}"
+        _finish(store, run_id, status="FAILED", error=f"{sl.error}\n{tb}"[-4000:], wall_s=time.time() - t0)
+        _ACTIVE.discard(run_id)
+        sl.state = "failed"
+        return
+    hb.stop()
+    wall = time.time() - t0
+    metrics = _jsonable(result.metrics)
+    manifest = _jsonable(dict(result.manifest or {}))
+    manifest["label_stats"] = plan.label_stats
+    manifest["history"] = _jsonable(list(result.history or []))[-200:]
+    manifest["reproduce"] = {"pid": os.getpid(), "host": HOST, "experiment": exp.name, "arm": sl.arm,
+                             "experiment_file": str(exp.path)}
+    g = check_run(metrics, plan.label_stats)
+    device = manifest.get("device") if isinstance(manifest.get("device"), str) else opts.device
+    _finish(store, run_id, status="FINISHED", metrics=metrics, manifest=manifest, wall_s=wall, device=device,
+            valid=g["valid"], invalid_reason="; ".join(g["reasons"]) or None, error=None)
+    _ACTIVE.discard(run_id)
+    sl.state, sl.run_id, sl.wall_s = "finished", run_id, wall
+
+
+@dataclass
+class ReproduceResult:
+    plans: list[ExperimentPlan]
+    unlinked: dict[str, str]  # claim id -> reason no experiment applies
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    ran: int = 0
+    reused: int = 0
+    failed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"experiments": [p.to_dict() for p in self.plans], "untestable": self.unlinked,
+                "verdicts": self.verdicts, "ran": self.ran, "reused": self.reused, "failed": self.failed}
+
+
+def build_plans(store: Store, registry: Registry, targets: list[str], opts: Options, *,
+                all_claims: bool = False) -> ReproduceResult:
+    from .links import report_context, untestable_reason
+
+    exp_claims, unlinked = targets_to_experiments(store, registry, targets, all_claims=all_claims, extended=opts.extended)
+    plans = [plan_experiment(store, registry.get(name), cl, opts) for name, cl in sorted(exp_claims.items())]
+    reasons: dict[str, str] = {}
+    from sqlmodel import Session
+
+    with Session(store.engine) as s:
+        cache: dict = {}
+        for cid in unlinked:
+            c = s.get(Claim, cid)
+            links = s.exec(select(ExperimentLink).where(ExperimentLink.claim_id == cid)).all()
+            if any(l.active and l.experiment in registry.experiments for l in links):
+                reasons[cid] = "linked only to extended-tier experiments (run with --extended)"
+            elif any(not l.active for l in links):
+                reasons[cid] = "unlinked by hand (`claims link --reset` restores the rule)"
+            else:
+                reasons[cid] = untestable_reason(c, registry, report_context(s, c, cache))
+    return ReproduceResult(plans=plans, unlinked=reasons)
+
+
+def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter: Optional["Reporter"] = None) -> ReproduceResult:
+    rep = reporter or Reporter()
+    todo = [(p, sl) for p in result.plans if not (p.error or p.data_guard) for sl in p.slots]
+    rep.start(len(todo))
+    for p in result.plans:
+        if p.error:
+            rep.note(f"[red]{p.experiment.name}: {p.error}")
+    pending = list(todo)
+    while pending:
+        waiting = []
+        for p, sl in pending:
+            state, rid = claim_slot(store, sl, opts)
+            if state in ("finished", "reused"):
+                sl.state, sl.run_id = ("finished" if state == "finished" else "reuse"), rid
+                result.reused += 1
+                rep.advance(f"{sl.label()}: {'already finished' if state == 'finished' else 'reused identical run'} (run {rid})")
+                continue
+            if state == "busy":
+                waiting.append((p, sl))
+                continue
+            sl.run_id = rid
+            rep.begin_run(sl)
+            execute_slot(store, p, sl, rid, opts, progress=rep.train_progress)
+            if sl.state == "failed":
+                result.failed += 1
+                rep.advance(f"[red]{sl.label()}: FAILED {sl.error}")
+            else:
+                result.ran += 1
+                rep.advance(f"{sl.label()}: finished in {sl.wall_s:.0f} s (run {rid})")
+        if waiting:
+            rep.note(f"waiting for {len(waiting)} run(s) held by other processes")
+            time.sleep(opts.poll_s)
+        pending = waiting
+    rep.stop()
+    return result
+
+
+def judge(store: Store, result: ReproduceResult) -> list[dict[str, Any]]:
+    """Compute and store the verdict of every planned experiment for each of its claims."""
+    from ..verdict.compute import compute_verdict, record_verdict
+
+    out = []
+    for p in result.plans:
+        if p.error:
+            continue
+        if any(sl.state == "failed" for sl in p.slots):
+            out.append({"experiment": p.experiment.name, "skipped": "some runs FAILED; fix and re-run"})
+            continue
+        d = p.experiment.decision
+        for cid in p.claims:
+            with store.session() as s:
+                claim = s.get(Claim, cid)
+                base: dict[int, Run] = {}
+                treat: dict[int, Run] = {}
+                for sl in p.slots:
+                    if sl.run_id is None or sl.state not in ("finished", "reuse"):
+                        continue
+                    r = s.exec(select(Run).where(Run.experiment == sl.experiment, Run.arm == sl.arm,
+                                                 Run.config_hash == sl.config_hash, Run.status == "FINISHED")
+                               .order_by(Run.id)).first()
+                    if r is None:
+                        continue
+                    if sl.arm == d.baseline:
+                        base[sl.seed] = r
+                    elif sl.arm == d.treatment:
+                        treat[sl.seed] = r
+                res = compute_verdict(p.experiment, claim, base, treat, proxy_data=p.proxy_data, model=p.model,
+                                      scripts=p.scripts, data_guard=p.data_guard)
+                res.detail.update({"task": p.task_name, "profile": p.profile})
+                v, created = record_verdict(s, claim, p.experiment, res)
+                out.append({"claim_id": cid, "experiment": p.experiment.name, "outcome": v.outcome, "proxy": v.proxy,
+                            "effect": v.effect, "ci": [v.ci_low, v.ci_high], "n_seeds": v.n_seeds,
+                            "confidence": (v.detail or {}).get("confidence"), "reason": (v.detail or {}).get("reason"),
+                            "verdict_id": v.id, "new": created})
+    result.verdicts = out
+    return out
+
+
+def reproduce(store: Store, registry: Registry, targets: list[str], opts: Options, *, all_claims: bool = False,
+              dry_run: bool = False, reporter: Optional["Reporter"] = None) -> ReproduceResult:
+    result = build_plans(store, registry, targets, opts, all_claims=all_claims)
+    if dry_run:
+        return result
+    run_plans(store, result, opts, reporter=reporter)
+    judge(store, result)
+    return result
+
+
+# --- progress ---------------------------------------------------------------------------------------
+
+class Reporter:
+    """No-op progress sink; the CLI passes a rich implementation."""
+
+    def start(self, total: int) -> None: ...
+    def begin_run(self, slot: Slot) -> None: ...
+    def advance(self, message: str) -> None: ...
+    def note(self, message: str) -> None: ...
+    def stop(self) -> None: ...
+
+    def train_progress(self, *args: Any, **kwargs: Any) -> None: ...

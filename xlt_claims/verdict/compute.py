@@ -1,0 +1,239 @@
+"""From finished runs to a verdict on one claim, and from verdicts to the claim's status.
+
+`compute_verdict` is pure (runs in, a VerdictResult out); `record_verdict` stores it as a Verdict
+row and moves the claim's status and confidence through `store.events.set_status(cause="experiment")`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from sqlmodel import Session, select
+
+from ..reproduce.registry import Experiment, metric_items, metric_value
+from ..store.events import set_status
+from ..store.models import Claim, ExperimentLink, Run, Verdict, utcnow
+from . import confidence as conf
+from .guards import check_run, metric_chance
+from .stats import by_script, decide, paired_effect, per_language, seeds_needed
+
+
+@dataclass
+class VerdictResult:
+    outcome: str
+    reason: str
+    proxy: bool
+    metric: str
+    effect: Optional[float] = None
+    ci_low: Optional[float] = None
+    ci_high: Optional[float] = None
+    n_seeds: int = 0
+    run_ids: list[int] = field(default_factory=list)
+    confidence: Optional[float] = None  # posterior; None = leave the claim's confidence unchanged
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _model_key(m: Optional[str]) -> str:
+    return re.sub(r"^.*/", "", (m or "").strip().lower())
+
+
+def claimed_number(exp: Experiment, claim: Optional[Claim]) -> tuple[Optional[float], str]:
+    c = exp.decision.claimed
+    if isinstance(c, (int, float)) and not isinstance(c, bool):
+        return abs(float(c)), "decision.claimed"
+    if c == "claim" and claim is not None:
+        if claim.value is not None:
+            return abs(float(claim.value)), "claim.value"
+        m = re.search(r"\bby\s+(\d+(?:\.\d+)?)\s*(?:points?|pp|%|percentage points?)", claim.text or "", re.I)
+        if m:
+            return float(m.group(1)), "claim text"
+    return None, "none"
+
+
+def compute_verdict(exp: Experiment, claim: Optional[Claim], base: dict[int, Run], treat: dict[int, Run], *,
+                    proxy_data: bool, model: str, scripts: Optional[dict[str, str]] = None,
+                    data_guard: Optional[str] = None) -> VerdictResult:
+    """Judge one claim from the baseline and treatment runs of an experiment (seed -> FINISHED Run)."""
+    d = exp.decision
+    claim_model = (claim.model if claim is not None and claim.model else None) or exp.model.claim
+    other_model = bool(claim_model) and _model_key(claim_model) != _model_key(model)
+    proxy = proxy_data or other_model
+    seeds = sorted(set(base) & set(treat))
+    run_ids = sorted([base[s].id for s in seeds] + [treat[s].id for s in seeds])
+    detail: dict[str, Any] = {
+        "experiment": exp.name, "decision": {k: getattr(d, k) for k in d.__dataclass_fields__},
+        "decision_digest": d.digest(), "model": model, "claim_model": claim_model, "proxy_data": proxy_data,
+        "other_model": other_model, "seeds": seeds, "arms": {"baseline": d.baseline, "treatment": d.treatment},
+    }
+    res = VerdictResult(outcome="inconclusive", reason="", proxy=proxy, metric=d.metric, run_ids=run_ids,
+                        n_seeds=len(seeds), detail=detail)
+    if proxy:
+        why = []
+        if proxy_data:
+            why.append("proxy benchmark instead of the claim's data set")
+        if other_model:
+            why.append(f"model {model} instead of the claim's {claim_model}")
+        detail["proxy_reasons"] = why
+
+    if data_guard:
+        res.outcome, res.reason = "invalid", f"data guard refused: {data_guard}"
+        return res
+
+    # 1. guards: a collapsed or chance-level run never counts
+    bad = []
+    for arm_name, runs in ((d.baseline, base), (d.treatment, treat)):
+        for s, r in sorted(runs.items()):
+            g = check_run(r.metrics, (r.manifest or {}).get("label_stats"))
+            if not g["valid"]:
+                bad.append({"arm": arm_name, "seed": s, "run_id": r.id, "reasons": g["reasons"]})
+    detail["guards"] = {"invalid_runs": bad}
+    if bad:
+        b = bad[0]
+        res.outcome = "invalid"
+        res.reason = f"arm {b['arm']!r} seed {b['seed']} (run {b['run_id']}) is invalid: {'; '.join(b['reasons'])}"
+        return res
+    if not seeds:
+        res.reason = "no seed finished in both arms"
+        return res
+
+    # 2. the pre-registered metric per seed
+    bvals = {s: metric_value(base[s].metrics or {}, d.metric) for s in seeds}
+    tvals = {s: metric_value(treat[s].metrics or {}, d.metric) for s in seeds}
+    missing = [s for s in seeds if bvals[s] is None or tvals[s] is None]
+    if missing:
+        res.outcome, res.reason = "invalid", f"metric {d.metric!r} missing from the runs of seed(s) {missing}"
+        return res
+    stats = (treat[seeds[0]].manifest or {}).get("label_stats") or {}
+    chance = metric_chance(stats, d.metric)
+    detail["metric_chance"] = chance
+    if chance is not None:
+        n_items = metric_items(treat[seeds[0]].metrics or {}, d.metric)
+        margin = max(0.01, 2 * math.sqrt(chance * (1 - chance) / n_items)) if n_items else 0.01
+        b_mean = sum(bvals.values()) / len(seeds)
+        t_mean = sum(tvals.values()) / len(seeds)
+        if b_mean <= chance + margin and t_mean <= chance + margin:
+            res.outcome = "invalid"
+            res.reason = (f"both arms at chance on {d.metric} (baseline {b_mean:.3f}, treatment {t_mean:.3f}, "
+                          f"chance {chance:.3f}): nothing transferred, so no comparison is possible")
+            return res
+
+    # 3. paired effect, CI and decision
+    diffs = [d.sign * d.scale * (tvals[s] - bvals[s]) for s in seeds]
+    n_items = metric_items(treat[seeds[0]].metrics or {}, d.metric)
+    floor = d.scale / n_items if n_items else 0.0
+    eff = paired_effect(diffs, alpha=d.alpha, n_boot=d.n_boot, sd_floor=floor)
+    claimed, claimed_src = claimed_number(exp, claim)
+    bar = d.magnitude_fraction * claimed if claimed else float(d.min_effect)
+    bar = max(bar, 1e-9)
+    outcome, reason = decide(eff, bar)
+    if outcome != "inconclusive" and len(seeds) < d.min_seeds:
+        reason = f"only {len(seeds)} paired seed(s), fewer than the pre-registered {d.min_seeds} ({outcome} if it held: {reason})"
+        outcome = "inconclusive"
+    res.outcome, res.reason = outcome, reason
+    res.effect, res.ci_low, res.ci_high = eff.mean, eff.ci_low, eff.ci_high
+    detail.update({
+        "per_seed": {str(s): {"baseline": bvals[s] * d.scale, "treatment": tvals[s] * d.scale, "diff": diffs[i]}
+                     for i, s in enumerate(seeds)},
+        "effect": eff.to_dict(),
+        "claimed": claimed, "claimed_source": claimed_src, "bar": bar,
+        "bar_rule": (f"{d.magnitude_fraction} x claimed {claimed}" if claimed else f"min_effect {d.min_effect}"),
+        "baseline_mean": sum(bvals.values()) / len(seeds) * d.scale,
+        "treatment_mean": sum(tvals.values()) / len(seeds) * d.scale,
+    })
+    if outcome == "inconclusive":
+        detail["seeds_needed"] = seeds_needed(eff, bar, alpha=d.alpha)
+
+    # 4. per language and per language pair (Holm within each family)
+    brs = [base[s].metrics or {} for s in seeds]
+    trs = [treat[s].metrics or {} for s in seeds]
+    langs: dict[str, Any] = {}
+    for split in ("test", "test_pairs"):
+        rows = per_language(brs, trs, split=split, measure=d.per_language_measure, sign=d.sign, scale=d.scale,
+                            alpha=d.alpha, scripts=scripts)
+        if rows:
+            langs[split] = [r.__dict__ for r in rows]
+            langs[f"{split}_by_script"] = [g.__dict__ for g in by_script(rows)]
+            langs[f"{split}_significant"] = {
+                "+": [r.key for r in rows if r.significant == "+"], "-": [r.key for r in rows if r.significant == "-"]}
+    detail["per_language"] = langs
+
+    # 5. Bayesian confidence update (proxy evidence tempered)
+    mu1 = claimed or d.expected_effect or 2 * float(d.min_effect)
+    pri = conf.prior(claim.report_confidence if claim is not None else None,
+                     claim.text_verdict if claim is not None else None)
+    bf = conf.bayes_factor(eff, mu1, alpha=d.alpha)
+    w = conf.evidence_weight(proxy_data, other_model)
+    upd = conf.update(pri, bf, w)
+    detail["bayes"] = upd
+    res.confidence = upd["posterior"]
+    detail["wall_s"] = {"baseline": [base[s].wall_s for s in seeds], "treatment": [treat[s].wall_s for s in seeds]}
+    detail["devices"] = sorted({r.device for r in (*base.values(), *treat.values()) if r.device})
+    return res
+
+
+# --- storing -------------------------------------------------------------------------------------
+
+_RANK = {"reproduced": 0, "partially-reproduced": 0, "not-reproduced": 0, "inconclusive": 1, "invalid": 2}
+
+
+def latest_verdicts(session: Session, claim_id: str) -> list[Verdict]:
+    """The newest verdict per experiment that is still actively linked to the claim."""
+    active = {l.experiment for l in session.exec(select(ExperimentLink).where(
+        ExperimentLink.claim_id == claim_id, ExperimentLink.active == True)).all()}  # noqa: E712
+    out: dict[str, Verdict] = {}
+    for v in session.exec(select(Verdict).where(Verdict.claim_id == claim_id).order_by(Verdict.id)).all():
+        if v.experiment in active:
+            out[v.experiment] = v
+    return list(out.values())
+
+
+def primary_verdict(verdicts: Sequence[Verdict]) -> Optional[Verdict]:
+    """The verdict that sets the status: core tier first, then claim's own data/model over proxy,
+    then decisive over inconclusive over invalid, then the most seeds, then the newest."""
+    if not verdicts:
+        return None
+    return sorted(verdicts, key=lambda v: ((v.detail or {}).get("tier", "core") != "core", v.proxy,
+                                           _RANK.get(v.outcome, 3), -v.n_seeds, -(v.id or 0)))[0]
+
+
+def record_verdict(session: Session, claim: Claim, exp: Experiment, res: VerdictResult) -> tuple[Verdict, bool]:
+    """Store a verdict (unless the newest one for this claim and experiment is identical) and move the
+    claim's status and confidence from the primary verdict. Returns (verdict, created)."""
+    res.detail["tier"] = exp.tier
+    last = session.exec(select(Verdict).where(Verdict.claim_id == claim.id, Verdict.experiment == exp.name)
+                        .order_by(Verdict.id.desc())).first()
+    same = (last is not None and last.outcome == res.outcome and sorted(last.run_ids or []) == sorted(res.run_ids)
+            and (last.detail or {}).get("decision_digest") == res.detail.get("decision_digest")
+            and (last.detail or {}).get("bayes", {}).get("prior") == res.detail.get("bayes", {}).get("prior"))
+    if same:
+        v, created = last, False
+    else:
+        v = Verdict(claim_id=claim.id, experiment=exp.name, outcome=res.outcome, proxy=res.proxy, metric=res.metric,
+                    effect=res.effect, ci_low=res.ci_low, ci_high=res.ci_high, n_seeds=res.n_seeds,
+                    run_ids=list(res.run_ids), detail={**res.detail, "reason": res.reason, "confidence": res.confidence},
+                    created_at=utcnow())
+        session.add(v)
+        session.flush()
+        created = True
+    apply_status(session, claim)
+    return v, created
+
+
+def apply_status(session: Session, claim: Claim) -> None:
+    prim = primary_verdict(latest_verdicts(session, claim.id))
+    if prim is None:
+        return
+    det = prim.detail or {}
+    post = det.get("confidence")
+    event_detail = {
+        "verdict_id": prim.id, "experiment": prim.experiment, "outcome": prim.outcome, "proxy": prim.proxy,
+        "metric": prim.metric, "effect": prim.effect, "ci": [prim.ci_low, prim.ci_high], "n_seeds": prim.n_seeds,
+        "reason": det.get("reason"), "bayes": det.get("bayes"),
+    }
+    kwargs: dict[str, Any] = {"status": prim.outcome, "detail": event_detail}
+    if post is not None:
+        kwargs["confidence"] = round(float(post), 4)
+    set_status(session, claim, cause="experiment", **kwargs)

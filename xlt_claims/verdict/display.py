@@ -1,0 +1,105 @@
+"""What `claims show` (and the report) display for a claim's experimental verdicts.
+
+    view = claim_verdict_view(session, claim_id)     # JSON-able dict, for --json and the report
+    render_claim_verdicts(view, console)             # rich tables: verdict, effect, CI, seeds, languages
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlmodel import Session, select
+
+from ..store.models import ExperimentLink, Run, Verdict
+from .compute import latest_verdicts, primary_verdict
+
+
+def _runs(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = session.exec(select(Run).where(Run.id.in_(ids)).order_by(Run.arm, Run.seed)).all()
+    return [{"run_id": r.id, "arm": r.arm, "seed": r.seed, "status": r.status, "valid": r.valid,
+             "invalid_reason": r.invalid_reason, "device": r.device, "wall_s": r.wall_s, "reused_from": r.reused_from,
+             "config_hash": r.config_hash[:12]} for r in rows]
+
+
+def claim_verdict_view(session: Session, claim_id: str) -> dict[str, Any]:
+    """Links, the current (primary) verdict and every latest verdict per experiment with its runs."""
+    links = session.exec(select(ExperimentLink).where(ExperimentLink.claim_id == claim_id)).all()
+    vs = latest_verdicts(session, claim_id)
+    prim = primary_verdict(vs)
+    out: dict[str, Any] = {
+        "links": [{"experiment": l.experiment, "origin": l.origin, "active": l.active} for l in links],
+        "primary": prim.id if prim else None,
+        "verdicts": [],
+    }
+    for v in sorted(vs, key=lambda v: v.id != (prim.id if prim else None)):
+        d = v.detail or {}
+        eff = d.get("effect") or {}
+        out["verdicts"].append({
+            "verdict_id": v.id, "experiment": v.experiment, "outcome": v.outcome, "proxy": v.proxy,
+            "proxy_reasons": d.get("proxy_reasons", []), "metric": v.metric, "effect": v.effect,
+            "ci": [v.ci_low, v.ci_high], "ci_method": eff.get("ci_method"), "p": eff.get("p_two_sided"),
+            "n_seeds": v.n_seeds, "seeds": d.get("seeds"), "per_seed": d.get("per_seed"), "bar": d.get("bar"),
+            "claimed": d.get("claimed"), "reason": d.get("reason"), "seeds_needed": d.get("seeds_needed"),
+            "confidence": d.get("confidence"), "bayes": d.get("bayes"), "model": d.get("model"),
+            "task": d.get("task"), "profile": d.get("profile"), "baseline_mean": d.get("baseline_mean"),
+            "treatment_mean": d.get("treatment_mean"), "arms": d.get("arms"),
+            "per_language": d.get("per_language") or {}, "guards": d.get("guards"), "created_at": v.created_at,
+            "runs": _runs(session, list(v.run_ids or [])),
+        })
+    return out
+
+
+def _f(x: Optional[float], fmt: str = "{:+.2f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int = 60) -> None:
+    from rich.table import Table
+
+    if not view.get("links") and not view.get("verdicts"):
+        return
+    if view.get("links"):
+        console.print("[bold]Experiments[/]: " + ", ".join(
+            f"{l['experiment']} ({l['origin']}{'' if l['active'] else ', unlinked'})" for l in view["links"]), highlight=False)
+    for v in view.get("verdicts", []):
+        tag = " [proxy]" if v["proxy"] else ""
+        console.print(f"[bold]Verdict[/] ({v['experiment']}): [bold]{v['outcome']}[/]{tag} on {v['metric']}", highlight=False)
+        if v.get("proxy_reasons"):
+            console.print("  proxy: " + "; ".join(v["proxy_reasons"]), highlight=False)
+        ci = v["ci"]
+        console.print(f"  effect {_f(v['effect'])} points, {int(95)}% CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
+                      f" ({v.get('ci_method') or '-'}), bar {_f(v.get('bar'), '{:.2f}')}, seeds {v.get('seeds')}"
+                      f"; baseline {_f(v.get('baseline_mean'), '{:.2f}')} -> treatment {_f(v.get('treatment_mean'), '{:.2f}')}",
+                      highlight=False)
+        console.print(f"  {v.get('reason') or ''}", highlight=False)
+        if v.get("seeds_needed"):
+            console.print(f"  seeds: {v['seeds_needed'].get('note')}", highlight=False)
+        if v.get("confidence") is not None and v.get("bayes"):
+            b = v["bayes"]
+            console.print(f"  confidence {b['prior']['prior']:.2f} -> {v['confidence']:.2f} "
+                          f"(BF {b['likelihood'].get('bf', 1):.3g}, weight {b['tempering']['w']:.2f})", highlight=False)
+        if v.get("per_seed"):
+            t = Table("seed", "baseline", "treatment", "diff", title="per seed", title_justify="left")
+            for s, r in v["per_seed"].items():
+                t.add_row(s, f"{r['baseline']:.2f}", f"{r['treatment']:.2f}", f"{r['diff']:+.2f}")
+            console.print(t)
+        for split, title in (("test", "per language (standard)"), ("test_pairs", "per language pair (generalized)")):
+            rows = (v.get("per_language") or {}).get(split) or []
+            if not rows:
+                continue
+            t = Table("lang" if split == "test" else "pair", "script", "baseline", "treatment", "effect", "CI",
+                      "p (Holm)", title=title, title_justify="left")
+            shown = rows if len(rows) <= max_rows else sorted(rows, key=lambda r: -abs(r["effect"]))[:max_rows]
+            for r in shown:
+                sig = {"+": " [green]+[/]", "-": " [red]-[/]"}.get(r.get("significant") or "", "")
+                t.add_row(r["key"], r.get("script") or "", f"{r['baseline']:.1f}", f"{r['treatment']:.1f}",
+                          f"{r['effect']:+.2f}", f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]",
+                          ("-" if r.get("p_holm") is None else f"{r['p_holm']:.3f}") + sig)
+            console.print(t)
+            if len(rows) > max_rows:
+                console.print(f"  ({len(rows) - max_rows} more rows in --json)")
+            by_script = (v.get("per_language") or {}).get(f"{split}_by_script") or []
+            if by_script and split == "test":
+                console.print("  by script: " + ", ".join(f"{g['group']} {g['effect']:+.2f}" for g in by_script), highlight=False)

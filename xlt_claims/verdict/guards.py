@@ -1,0 +1,101 @@
+"""Sanity guards: a run that collapsed to one label, or that learned nothing in the training
+language, never counts as evidence. Known reproduction traps they catch: a classifier stuck on
+the majority class, chance-level accuracy (e.g. 0.318 on 3-way NLI), placeholder test labels
+(the data loader's own guard refuses those before a run starts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any, Optional
+
+from ..reproduce.registry import parse_metric, select_keys
+
+COLLAPSE_SHARE = 0.95  # one predicted label on >= 95% of items = collapsed
+MIN_MARGIN = 0.02  # accuracy must beat chance by > max(2 points, 2 standard errors)
+
+
+def _split_stats(items) -> dict[str, Any]:
+    labels = [e.label for e in items if getattr(e, "label", None) is not None]
+    if not labels:
+        return {"n": len(items), "majority": None, "labels": {}}
+    c = Counter(labels)
+    return {"n": len(labels), "majority": max(c.values()) / len(labels), "labels": {str(k): v for k, v in sorted(c.items())}}
+
+
+def label_stats(task: Any) -> dict[str, Any]:
+    """Gold-label statistics per split and language (stored in each run's manifest)."""
+    return {
+        "task": getattr(task, "name", None),
+        "task_type": getattr(task, "task_type", None),
+        "num_labels": len(getattr(task, "labels", []) or []),
+        "dev": {"en": _split_stats(task.dev)},
+        "test": {k: _split_stats(v) for k, v in (task.test or {}).items()},
+        "test_pairs": {k: _split_stats(v) for k, v in (task.test_pairs or {}).items()},
+    }
+
+
+def chance_level(stats: dict[str, Any], split: str, key: str) -> Optional[float]:
+    k = stats.get("num_labels") or 0
+    s = (stats.get(split) or {}).get(key) or {}
+    maj = s.get("majority")
+    if not k and maj is None:
+        return None
+    return max(1.0 / k if k else 0.0, maj or 0.0)
+
+
+def metric_chance(stats: dict[str, Any], metric: str) -> Optional[float]:
+    """Chance level of a decision metric: mean chance over the languages/pairs it averages."""
+    split, sel, measure = parse_metric(metric)
+    if split == "summary" or measure != "accuracy":
+        return None
+    keys = select_keys(split, sel, (stats.get(split) or {}).keys())
+    vals = [chance_level(stats, split, k) for k in keys]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _collapsed(metrics: dict[str, Any]) -> Optional[str]:
+    if metrics.get("collapsed"):
+        return "the train loop reports the model collapsed to one label"
+    dist = metrics.get("pred_label_dist")
+    if isinstance(dist, dict) and dist:
+        # either {label: count/share} or {split_or_lang: {label: count/share}}
+        tables = [dist] if all(isinstance(v, (int, float)) for v in dist.values()) else [v for v in dist.values() if isinstance(v, dict)]
+        for tab in tables:
+            vals = [float(v) for v in tab.values() if isinstance(v, (int, float))]
+            tot = sum(vals)
+            if tot > 0 and max(vals) / tot >= COLLAPSE_SHARE and len(vals) >= 1:
+                return f"one label takes {max(vals) / tot:.0%} of predictions"
+    return None
+
+
+def check_run(metrics: Optional[dict[str, Any]], stats: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """{'valid': bool, 'reasons': [...], 'checks': {...}} for one finished run."""
+    reasons: list[str] = []
+    checks: dict[str, Any] = {}
+    if not metrics:
+        return {"valid": False, "reasons": ["no metrics"], "checks": checks}
+    col = _collapsed(metrics)
+    checks["collapsed"] = col
+    if col:
+        reasons.append(f"collapsed: {col}")
+    stats = stats or {}
+    if stats.get("task_type") in (None, "classification", "pair-classification"):
+        # in-language (English) performance must beat chance, or the run learned nothing
+        for split, key in (("test", "en"), ("dev", "en")):
+            tab = (metrics.get(split) or {}).get(key) or {}
+            acc = tab.get("accuracy")
+            if not isinstance(acc, (int, float)):
+                continue
+            n = int(tab.get("n") or ((stats.get(split) or {}).get(key) or {}).get("n") or 0)
+            c = chance_level(stats, split, key)
+            if c is None:
+                break
+            margin = max(MIN_MARGIN, 2 * math.sqrt(c * (1 - c) / n)) if n else MIN_MARGIN
+            checks["english"] = {"split": split, "accuracy": acc, "chance": c, "margin": margin, "n": n}
+            if acc <= c + margin:
+                reasons.append(f"at chance: English {split} accuracy {acc:.3f} <= chance {c:.3f} + margin {margin:.3f}")
+            break
+    return {"valid": not reasons, "reasons": reasons, "checks": checks}
