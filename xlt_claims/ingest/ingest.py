@@ -1,0 +1,471 @@
+"""`ingest_paths`: literature reports -> claim store, one transaction per report.
+
+* Idempotent by content hash: the same bytes (under any name or path) store nothing new.
+* A changed file with the same key (file stem) becomes a new Report version; the previous version's
+  `is_latest` flips. Its claims are matched to the claims of all earlier versions of that report
+  (exact normalized text first, then fuzzy: difflib ratio >= 0.85, or one is a prefix of the other
+  when either looks truncated) so a claim keeps its id; claims missing from the new version are
+  marked `retired`; every version a claim appears in gets a ClaimSource row (verbatim text, row,
+  line, mark, confidence).
+* Claim ids: the first 6 hex chars of sha256(report key, normalized text), one more char at a time
+  on collision. Re-ingesting never changes an id because matching comes before id assignment.
+* Parsing and field extraction are pure functions (`prepare_report`) run in worker processes for
+  large ingests; the database writes are bulk inserts inside each report's transaction.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session
+
+from ..store import Store, set_status
+from ..store.models import UNVERIFIED, Claim, ClaimEvent, ClaimSource, Flag, Reference, Report, utcnow
+from .fields import LEXICON_WORDS, ClaimFields, extract_fields
+from .parser import ParsedReport, ParseError, parse_report
+from .text import normalize_text
+from .truncation import Truncation, analyze_table
+
+FUZZY_MIN_RATIO = 0.85
+PREFIX_MIN_CHARS = 30
+ID_MIN_LEN = 6
+# folder documentation next to the reports is not a report
+_DOC_NAMES = ("readme", "license", "licence", "changelog", "notice", "copying", "authors", "contributing")
+PARALLEL_MIN_FILES = 64
+
+
+@dataclass
+class PreparedClaim:
+    row: int
+    line: int
+    text: str
+    normalized: str
+    mark: Optional[bool]
+    confidence: Optional[float]
+    fields: ClaimFields
+    truncation: Truncation
+    id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
+
+
+@dataclass
+class PreparedReport:
+    report: ParsedReport
+    claims: list[PreparedClaim]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # "new" | "version" | "unchanged" | "failed" | "skipped"
+    key: Optional[str] = None
+    version: Optional[int] = None
+    report_id: Optional[int] = None
+    claims: int = 0
+    new_claims: int = 0
+    matched_exact: int = 0
+    matched_fuzzy: int = 0
+    retired: int = 0
+    references: int = 0
+    truncated: int = 0
+    same_as: Optional[str] = None
+    error: Optional[str] = None
+    line: Optional[int] = None
+    warnings: list[str] = field(default_factory=list)
+    claim_ids: list[str] = field(default_factory=list)
+    title: Optional[str] = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestResult:
+    files: list[FileOutcome]
+    dry_run: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def claims_stored(self) -> int:
+        return sum(f.claims for f in self.files if f.status in ("new", "version"))
+
+    @property
+    def new_claims(self) -> int:
+        return sum(f.new_claims for f in self.files)
+
+    @property
+    def references_stored(self) -> int:
+        return sum(f.references for f in self.files if f.status in ("new", "version"))
+
+    @property
+    def nothing_new(self) -> bool:
+        return not any(f.status in ("new", "version") for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run, "ok": self.ok, "elapsed_s": round(self.elapsed_s, 4),
+            "reports_stored": self.count("new") + self.count("version"), "new_reports": self.count("new"),
+            "new_versions": self.count("version"), "unchanged": self.count("unchanged"),
+            "failed": len(self.failed), "skipped": self.count("skipped"), "claims_stored": self.claims_stored,
+            "new_claims": self.new_claims, "references_stored": self.references_stored,
+            "files": [f.to_dict() for f in self.files],
+        }
+
+
+class _DryRun(Exception):
+    pass
+
+
+# --- pure part: parse + fields + truncation -----------------------------------------------------
+
+def _id_hash(key: str, normalized: str, occurrence: int) -> str:
+    payload = f"{key}\x1f{normalized}" + (f"\x1f{occurrence}" if occurrence > 1 else "")
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def prepare_report(path: str | Path) -> PreparedReport:
+    """Parse a report and compute everything stored for its claims. Raises ParseError."""
+    rep = parse_report(path)
+    return prepare_parsed(rep)
+
+
+def prepare_parsed(rep: ParsedReport) -> PreparedReport:
+    context = [rep.title or "", rep.research_question or "", rep.abstract or ""]
+    context += [s.text() for s in rep.sections if s.canonical not in ("claims", "references")]
+    texts = [c.text for c in rep.claims]
+    truncs = analyze_table(texts, context, LEXICON_WORDS)
+    seen: dict[str, int] = {}
+    out = []
+    for c, tr in zip(rep.claims, truncs):
+        norm = normalize_text(c.text)
+        seen[norm] = seen.get(norm, 0) + 1
+        if seen[norm] == 2:
+            rep.warnings.append(f"line {c.line}: claim repeats an earlier row of the table; stored as a separate claim")
+        out.append(PreparedClaim(row=c.row, line=c.line, text=c.text, normalized=norm, mark=c.mark,
+                                 confidence=c.confidence, fields=extract_fields(c.text), truncation=tr,
+                                 id_hash=_id_hash(rep.key, norm, seen[norm])))
+    if rep.warnings:
+        rep.meta["warnings"] = list(rep.warnings)
+    rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
+    return PreparedReport(rep, out)
+
+
+def _prepare_safe(path: str) -> PreparedReport | ParseError:
+    try:
+        return prepare_report(path)
+    except ParseError as exc:
+        return exc
+    except Exception as exc:  # a parser bug must not take the other files down
+        return ParseError(path, None, f"internal error while parsing: {exc.__class__.__name__}: {exc}")
+
+
+# --- file discovery -------------------------------------------------------------------------------
+
+def expand_paths(paths: Iterable[str | Path]) -> tuple[list[str], list[FileOutcome]]:
+    """Files to ingest, plus outcomes for paths that cannot be (missing) or are not reports
+    (hidden files and folder documentation inside a directory)."""
+    files: list[str] = []
+    notes: list[FileOutcome] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for q in sorted(x for x in p.rglob("*") if x.is_file()):
+                rel = q.relative_to(p)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if q.stem.lower() in _DOC_NAMES or q.name.lower().startswith(_DOC_NAMES):
+                    notes.append(FileOutcome(path=str(q), status="skipped", error="folder documentation, not a report"))
+                    continue
+                files.append(str(q))
+        elif p.is_file():
+            files.append(str(p))
+        elif p.exists():
+            notes.append(FileOutcome(path=str(p), status="failed", error="not a regular file"))
+        else:
+            notes.append(FileOutcome(path=str(p), status="failed", error="no such file or directory"))
+    return files, notes
+
+
+def _prepared_stream(files: Sequence[str], workers: Optional[int]) -> Iterator[PreparedReport | ParseError]:
+    n = len(files)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if n >= PARALLEL_MIN_FILES else 1
+    if workers <= 1 or n < 2:
+        for f in files:
+            yield _prepare_safe(f)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_prepare_safe, files, chunksize=max(1, min(32, n // (workers * 8) or 1)))
+
+
+# --- the write part -------------------------------------------------------------------------------
+
+def ingest_paths(store: Store, paths: Iterable[str | Path], dry_run: bool = False, *,
+                 progress: Optional[Callable[[FileOutcome], None]] = None,
+                 workers: Optional[int] = None) -> IngestResult:
+    """Ingest report files and folders; each report in its own transaction. Never raises for a bad
+    file: its outcome has status "failed" with the error (file:line: message)."""
+    t0 = time.perf_counter()
+    files, notes = expand_paths(paths)
+    outcomes: list[FileOutcome] = []
+    for n in notes:
+        outcomes.append(n)
+        if progress:
+            progress(n)
+    for path, prep in zip(files, _prepared_stream(files, workers)):
+        if isinstance(prep, ParseError):
+            out = FileOutcome(path=path, status="failed", error=str(prep), line=prep.line)
+        else:
+            try:
+                out = ingest_prepared(store, prep, dry_run=dry_run)
+            except Exception as exc:  # database errors: this report rolled back, others go on
+                out = FileOutcome(path=path, status="failed", key=prep.report.key,
+                                  error=f"{path}: not stored: {exc.__class__.__name__}: {exc}")
+        outcomes.append(out)
+        if progress:
+            progress(out)
+    return IngestResult(files=outcomes, dry_run=dry_run, elapsed_s=time.perf_counter() - t0)
+
+
+def ingest_prepared(store: Store, prep: PreparedReport, dry_run: bool = False) -> FileOutcome:
+    holder: list[FileOutcome] = []
+    try:
+        with store.session() as s:
+            holder.append(_write(s, prep))
+            if dry_run and holder[0].status in ("new", "version"):
+                raise _DryRun
+    except _DryRun:
+        pass
+    return holder[0]
+
+
+def _write(s: Session, prep: PreparedReport) -> FileOutcome:
+    rep = prep.report
+    out = FileOutcome(path=rep.path, status="new", key=rep.key, title=rep.title, warnings=list(rep.warnings))
+    conn = s.connection()
+    rt = Report.__table__
+    same = conn.execute(select(rt.c.id, rt.c.key, rt.c.version).where(rt.c.content_hash == rep.content_hash)).first()
+    if same is not None:
+        out.status, out.report_id, out.same_as = "unchanged", same.id, f"{same.key} v{same.version}"
+        out.version = same.version
+        out.key = same.key
+        return out
+    prev = conn.execute(select(rt.c.id, rt.c.version).where(rt.c.key == rep.key)
+                        .order_by(rt.c.version.desc()).limit(1)).first()
+    version = (prev.version + 1) if prev else 1
+    now = utcnow()
+    if prev is not None:
+        out.status = "version"
+        conn.execute(update(rt).where(rt.c.key == rep.key, rt.c.is_latest.is_(True)).values(is_latest=False))
+    fields = rep.report_fields()
+    res = conn.execute(insert(rt).values(**fields, version=version, is_latest=True, ingested_at=now))
+    report_id = res.inserted_primary_key[0]
+    out.report_id, out.version = report_id, version
+
+    if rep.references:
+        conn.execute(insert(Reference.__table__), [
+            {"report_id": report_id, "position": r.position, "arxiv_id": r.arxiv_id, "version": r.version,
+             "cited_as": r.cited_as, "line": r.line} for r in rep.references])
+    out.references = len(rep.references)
+
+    # match against every earlier claim of this report key
+    ct = Claim.__table__
+    old_rows = conn.execute(select(ct.c.id, ct.c.normalized, ct.c.looks_truncated, ct.c.retired)
+                            .where(ct.c.report_key == rep.key)).all() if prev is not None else []
+    assigned: dict[int, str] = {}  # index in prep.claims -> existing claim id
+    how: dict[int, str] = {}
+    if old_rows:
+        assigned, how = _match(prep.claims, old_rows)
+    # ids for new claims
+    new_idx = [i for i in range(len(prep.claims)) if i not in assigned]
+    new_ids = _assign_ids(conn, [prep.claims[i].id_hash for i in new_idx])
+    ids = dict(assigned)
+    ids.update(zip(new_idx, new_ids))
+    out.claim_ids = [ids[i] for i in range(len(prep.claims))]
+
+    claim_rows, event_rows, flag_rows = [], [], []
+    for i in new_idx:
+        c = prep.claims[i]
+        cid = ids[i]
+        claim_rows.append(_claim_row(c, cid, rep.key, report_id, now))
+        event_rows.append({"claim_id": cid, "at": now, "cause": "ingest", "old_status": None, "new_status": UNVERIFIED,
+                           "old_confidence": None, "new_confidence": c.confidence,
+                           "detail": {"report": rep.key, "version": version, "row": c.row}})
+    if claim_rows:
+        conn.execute(insert(ct), claim_rows)
+    if assigned:
+        _update_matched(s, prep, assigned, how, rep.key, report_id, version, now)
+        out.matched_exact = sum(1 for v in how.values() if v == "exact")
+        out.matched_fuzzy = len(assigned) - out.matched_exact
+        matched_ids = set(assigned.values())
+        to_retire = [r.id for r in old_rows if r.id not in matched_ids and not r.retired]
+        if to_retire:
+            for chunk in _chunks(to_retire, 500):
+                conn.execute(update(ct).where(ct.c.id.in_(chunk)).values(retired=True, updated_at=now))
+        out.retired = len(to_retire)
+        conn.execute(delete(Flag.__table__).where(Flag.__table__.c.claim_id.in_(list(matched_ids)),
+                                                  Flag.__table__.c.kind == "truncated"))
+    for i, c in enumerate(prep.claims):
+        if c.truncation.truncated:
+            flag_rows.append({"report_key": rep.key, "claim_id": ids[i], "kind": "truncated", "subject": "claim text",
+                              "message": _trunc_message(c), "detail": c.truncation.as_detail(), "created_at": now})
+    conn.execute(insert(ClaimSource.__table__), [
+        {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
+         "report_mark": c.mark, "report_confidence": c.confidence} for i, c in enumerate(prep.claims)])
+    if event_rows:
+        conn.execute(insert(ClaimEvent.__table__), event_rows)
+    if flag_rows:
+        conn.execute(insert(Flag.__table__), flag_rows)
+    out.claims = len(prep.claims)
+    out.new_claims = len(new_idx)
+    out.truncated = len(flag_rows)
+    return out
+
+
+def _trunc_message(c: PreparedClaim) -> str:
+    t = c.truncation
+    why = []
+    if "incomplete-word" in t.signals:
+        why.append(f"last word '{t.last_token}' is not a word of the report but starts '{t.completion}'")
+    if "dangling-word" in t.signals:
+        why.append(f"ends on '{t.last_token or c.text.rstrip()[-1:]}', which cannot end a sentence")
+    if "at-cut-length" in t.signals:
+        why.append(f"no final punctuation at the table's cut length of {t.cut_length} characters")
+    return "claim looks truncated: " + "; ".join(why)
+
+
+def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now) -> dict[str, Any]:
+    f = c.fields
+    ext = dict(f.extraction)
+    if c.truncation.truncated:
+        ext["truncation"] = c.truncation.as_detail()
+    return {
+        "id": cid, "report_key": key, "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
+        "normalized": c.normalized, "report_mark": c.mark, "report_confidence": c.confidence,
+        "looks_truncated": c.truncation.truncated, "repaired_text": None, "kind": f.kind,
+        "datasets": f.datasets, "languages": f.languages, "metric": f.metric, "value": f.value,
+        "comparator": f.comparator, "model": f.model, "method": f.method, "value_high": f.value_high,
+        "unit": f.unit, "direction": f.direction, "tasks": f.tasks, "extraction": ext,
+        "status": UNVERIFIED, "confidence": c.confidence, "text_verdict": None, "text_verdict_detail": None,
+        "retired": False, "created_at": now, "updated_at": now,
+    }
+
+
+def _chunks(seq: list, n: int) -> Iterator[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def _assign_ids(conn, hashes: list[str]) -> list[str]:
+    """Shortest free prefix (>= ID_MIN_LEN) of each hash, free in the store and in this batch."""
+    ids: list[Optional[str]] = [None] * len(hashes)
+    length = {i: ID_MIN_LEN for i in range(len(hashes))}
+    taken_batch: set[str] = set()
+    pending = list(range(len(hashes)))
+    ct = Claim.__table__
+    while pending:
+        cands = {i: hashes[i][:length[i]] for i in pending}
+        in_db: set[str] = set()
+        for chunk in _chunks(list(set(cands.values())), 500):
+            in_db.update(r[0] for r in conn.execute(select(ct.c.id).where(ct.c.id.in_(chunk))))
+        nxt = []
+        for i in pending:
+            c = cands[i]
+            if c in in_db or c in taken_batch:
+                length[i] += 1
+                nxt.append(i)
+            else:
+                ids[i] = c
+                taken_batch.add(c)
+        pending = nxt
+    return ids  # type: ignore[return-value]
+
+
+def _match(new: list[PreparedClaim], old_rows: list) -> tuple[dict[int, str], dict[int, str]]:
+    """One-to-one matching of this version's claims to earlier claims of the same report."""
+    assigned: dict[int, str] = {}
+    how: dict[int, str] = {}
+    by_norm: dict[str, list] = {}
+    for r in old_rows:
+        by_norm.setdefault(r.normalized, []).append(r)
+    used: set[str] = set()
+    for i, c in enumerate(new):
+        for r in by_norm.get(c.normalized, []):
+            if r.id not in used:
+                assigned[i], how[i] = r.id, "exact"
+                used.add(r.id)
+                break
+    rest_new = [i for i in range(len(new)) if i not in assigned]
+    rest_old = [r for r in old_rows if r.id not in used]
+    if not rest_new or not rest_old:
+        return assigned, how
+    pairs = []
+    for i in rest_new:
+        a = new[i].normalized
+        sm = difflib.SequenceMatcher(None, a, autojunk=False)
+        for r in rest_old:
+            b = r.normalized
+            short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+            if (new[i].truncation.truncated or r.looks_truncated) and len(short) >= PREFIX_MIN_CHARS \
+                    and long_.startswith(short):
+                pairs.append((1.0, "prefix", i, r.id))
+                continue
+            sm.set_seq1(b)
+            if sm.real_quick_ratio() < FUZZY_MIN_RATIO or sm.quick_ratio() < FUZZY_MIN_RATIO:
+                continue
+            ratio = sm.ratio()
+            if ratio >= FUZZY_MIN_RATIO:
+                pairs.append((ratio, "fuzzy", i, r.id))
+    pairs.sort(key=lambda p: -p[0])
+    for score, kind, i, rid in pairs:
+        if i in assigned or rid in used:
+            continue
+        assigned[i], how[i] = rid, f"{kind}:{score:.3f}"
+        used.add(rid)
+    return assigned, how
+
+
+def _update_matched(s: Session, prep: PreparedReport, assigned: dict[int, str], how: dict[int, str], key: str,
+                    report_id: int, version: int, now) -> None:
+    for i, cid in assigned.items():
+        c = prep.claims[i]
+        claim = s.get(Claim, cid)
+        if claim is None:  # pragma: no cover - matched ids come from this transaction
+            continue
+        old_conf = claim.report_confidence
+        row = _claim_row(c, cid, key, report_id, now)
+        for k in ("report_id", "row", "line", "text", "normalized", "report_mark", "report_confidence",
+                  "looks_truncated", "kind", "datasets", "languages", "metric", "value", "comparator", "model",
+                  "method", "value_high", "unit", "direction", "tasks", "extraction"):
+            setattr(claim, k, row[k])
+        claim.retired = False
+        claim.updated_at = now
+        s.add(claim)
+        # the report's own confidence moved: follow it while nothing but ingest has touched the claim
+        if c.confidence != old_conf and claim.status == UNVERIFIED and claim.confidence == old_conf:
+            set_status(s, claim, cause="ingest", confidence=c.confidence,
+                       detail={"report": key, "version": version, "row": c.row, "match": how[i],
+                               "reason": "report confidence changed"})
+    s.flush()

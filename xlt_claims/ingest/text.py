@@ -1,0 +1,36 @@
+"""Small text helpers shared by the parser, the truncation rule and field extraction."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_QUOTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+})
+_WS = re.compile(r"\s+")
+_TRAILING = re.compile(r"[\s.;:,!?]+$")
+
+# sentence-final punctuation, optionally followed by closing quotes/brackets
+TERMINAL = re.compile(r"[.!?\u2026\u3002](?:[\"'\u2019\u201d)\]]*)$")
+WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def normalize_text(text: str) -> str:
+    """The form claims are matched and hashed on: NFKC, ASCII quotes/dashes, lower case, single
+    spaces, no trailing sentence punctuation. Two claims that differ only in these are the same."""
+    t = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    t = _WS.sub(" ", t).strip().lower()
+    return _TRAILING.sub("", t)
+
+
+def has_terminal_punctuation(text: str) -> bool:
+    return bool(TERMINAL.search(text.rstrip()))
+
+
+def words(text: str) -> list[str]:
+    """Lower-case alphabetic words (hyphenated compounds split into their parts)."""
+    return [w.lower() for w in WORD.findall(text)]
