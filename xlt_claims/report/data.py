@@ -1,0 +1,749 @@
+"""Gather everything the verification report shows from the claim store into ONE plain dict.
+
+That dict *is* the JSON report; the HTML and Markdown templates render it and nothing else, so the
+three formats carry the same numbers by construction (a test checks the rendered text too).
+
+Reliability score of a source report (documented in the report itself, `RELIABILITY_FORMULA`):
+
+    problem share = (# of its current claims with at least one problem) / (# of its current claims)
+
+where a claim has a problem when its current status is `not-in-cited-sources` (unsupported),
+`contradicted-by-source` or `not-reproduced`, its textual verdict is `contradicted-by-source`, or it
+carries an `invented-entity` or `off-topic-citation` flag (on the claim itself, or a report-level
+invented-entity flag whose entity the claim names). Lower is better. Claims still `unverified`,
+`inconclusive` or `invalid` count as no problem *yet*; the report shows how many there are, so the
+score is read as a lower bound while they remain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from sqlmodel import Session, select
+
+from .. import __version__
+from ..paths import PACKAGE_DIR
+from ..store import models as m
+from .scripts import find_scripts, script_of
+
+REPORT_SCHEMA = "xlt-claims-report/1"
+
+# status -> (label, group, explanation). Groups: holds / partial / problem / open.
+STATUS_INFO: dict[str, tuple[str, str, str]] = {
+    "unverified": ("Unverified", "open", "not checked against sources or experiments yet"),
+    "supported-by-source": ("Supported by source", "holds",
+                            "a cited paper's sentence states it (numbers, data sets and names agree)"),
+    "contradicted-by-source": ("Contradicted by source", "problem", "a cited paper's sentence disagrees with it"),
+    "not-in-cited-sources": ("Not in cited sources", "problem", "no cited paper text we have states it"),
+    "reproduced": ("Reproduced", "holds", "our runs measured the claimed effect (pre-registered rule)"),
+    "partially-reproduced": ("Partially reproduced", "partial",
+                             "our runs show the claimed direction, not the claimed magnitude"),
+    "not-reproduced": ("Not reproduced", "problem", "our runs did not show the claimed effect"),
+    "inconclusive": ("Inconclusive", "open", "our runs cannot decide it with the seeds run so far"),
+    "invalid": ("Invalid runs", "open", "an arm collapsed or a data guard refused; the runs do not count"),
+}
+STATUS_ORDER = list(STATUS_INFO)
+GROUP_LABEL = {"holds": "holds", "partial": "partly holds", "problem": "problem", "open": "open"}
+
+PROBLEM_STATUSES = {"not-in-cited-sources": "unsupported", "contradicted-by-source": "contradicted",
+                    "not-reproduced": "not reproduced"}
+PROBLEM_FLAG_KINDS = {"invented-entity": "invented entity", "off-topic-citation": "off-topic citation"}
+RELIABILITY_FORMULA = (
+    "problem share = claims with a problem / claims of the report; a claim has a problem when it is "
+    "unsupported (not in cited sources), contradicted by a source, not reproduced, or carries an "
+    "invented-entity or off-topic-citation flag. Lower is better; unverified, inconclusive and invalid "
+    "claims are not counted as problems, so while any remain the score is a lower bound."
+)
+
+# Report-level flag kinds shown first, with human labels; other kinds follow under their own name.
+FLAG_LABELS = {
+    "invented-entity": "Invented entity (named in the report, found in no cited paper)",
+    "missing-source": "Missing source (a topic of the report that no cited paper covers)",
+    "missing-topic-source": "Missing source (a topic of the report that no cited paper covers)",
+    "off-topic-citation": "Off-topic citation (a cited paper about something else)",
+    "unreachable-reference": "Unreachable reference",
+    "truncated": "Claim cut off mid-word",
+}
+FLAG_ORDER = ["invented-entity", "missing-source", "missing-topic-source", "off-topic-citation",
+              "unreachable-reference", "truncated"]
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+def _iso(dt: Optional[datetime]) -> Optional[str]:
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="seconds")
+
+
+def _r(x: Optional[float], nd: int = 4) -> Optional[float]:
+    if x is None:
+        return None
+    try:
+        return round(float(x), nd)
+    except (TypeError, ValueError):
+        return None
+
+
+def _jsonable(obj: Any) -> Any:
+    """Deep copy into plain JSON types (datetimes -> ISO strings)."""
+    return json.loads(json.dumps(obj, default=str, ensure_ascii=False))
+
+
+def _sha256(text: Optional[str]) -> Optional[str]:
+    if text is None:
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def status_info(status: str) -> dict[str, str]:
+    label, group, expl = STATUS_INFO.get(status, (status, "open", "status not known to this report version"))
+    return {"status": status, "label": label, "group": group, "explanation": expl}
+
+
+def _paper_text(paper: m.Paper, text_source: str) -> Optional[str]:
+    """The text evidence offsets index: the papers area's own function when present."""
+    try:
+        from ..papers import paper_text  # type: ignore[attr-defined]
+
+        try:
+            return paper_text(paper, text_source)  # type: ignore[call-arg]
+        except TypeError:
+            return paper_text(paper)  # type: ignore[call-arg]
+    except Exception:  # noqa: BLE001 - the papers area may not provide it
+        pass
+    if text_source == "full-text" and paper.full_text:
+        return paper.full_text
+    return paper.abstract
+
+
+_HEX = re.compile(r"^(sha256:)?[0-9a-f]{16,}$")
+
+
+def collect_hashes(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, str]:
+    """Flatten every hash-looking value (hex >= 16 chars, under a key naming a hash/fingerprint/commit)."""
+    out: dict[str, str] = {}
+    if depth > 6:
+        return out
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, str) and _HEX.match(v) and re.search(r"hash|sha|fingerprint|commit|digest", str(k), re.I):
+                out[key] = v
+            elif isinstance(v, (dict, list)):
+                out.update(collect_hashes(v, key, depth + 1))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:20]):
+            out.update(collect_hashes(v, f"{prefix}[{i}]", depth + 1))
+    return out
+
+
+def git_info(repo_dir: Optional[Path] = None) -> dict[str, Any]:
+    repo_dir = repo_dir or PACKAGE_DIR.parent
+    info: dict[str, Any] = {"commit": None, "dirty": None}
+    if not (repo_dir / ".git").exists():
+        return info
+    try:
+        commit = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode == 0:
+            info["commit"] = commit.stdout.strip()
+            st = subprocess.run(["git", "-C", str(repo_dir), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10)
+            info["dirty"] = bool(st.stdout.strip()) if st.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+# --- per-language metrics -----------------------------------------------------------------------
+
+def _lang_metric(per_lang: dict[str, Any]) -> Optional[str]:
+    for name in ("accuracy", "f1", "macro_f1", "em"):
+        if any(isinstance(v, dict) and isinstance(v.get(name), (int, float)) for v in per_lang.values()):
+            return name
+    return None
+
+
+def _mean(xs: list[float]) -> Optional[float]:
+    return sum(xs) / len(xs) if xs else None
+
+
+def _sd(xs: list[float]) -> Optional[float]:
+    if len(xs) < 2:
+        return None
+    mu = sum(xs) / len(xs)
+    return (sum((x - mu) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+
+
+def per_language(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """Mean per language (and per language pair) and arm over the finished runs, grouped by script."""
+    finished = [r for r in runs if r["status"] == "FINISHED" and isinstance(r.get("metrics"), dict)
+                and not r.get("collapsed")]  # collapsed / invalid runs never count, not even in a chart
+    excluded = sum(1 for r in runs if r["status"] == "FINISHED" and r.get("collapsed"))
+    if not finished:
+        return None
+    arms = sorted({r["arm"] for r in finished}, key=lambda a: (a != baseline_arm, a != "baseline", a))
+    known_scripts: dict[str, str] = {}
+    for r in finished:
+        known_scripts = find_scripts(r.get("manifest") or {}) or find_scripts(r.get("metrics") or {}) \
+            or find_scripts(r.get("config") or {})
+        if known_scripts:
+            break
+    out: dict[str, Any] = {"arms": arms, "baseline": arms[0] if arms else None}
+    for section, key in (("langs", "test"), ("pairs", "test_pairs")):
+        values: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
+        metric = None
+        for r in finished:
+            per = (r["metrics"] or {}).get(key) or {}
+            if not isinstance(per, dict) or not per:
+                continue
+            metric = metric or _lang_metric(per)
+            if metric is None:
+                continue
+            for lang, d in per.items():
+                if isinstance(d, dict) and isinstance(d.get(metric), (int, float)):
+                    values[lang][r["arm"]].append((r["seed"], float(d[metric])))
+        if not values:
+            continue
+        rows = []
+        for lang in values:
+            if section == "langs":
+                script, src = script_of(lang, known_scripts)
+                group = script
+            else:
+                l1, _, l2 = lang.partition("-")
+                s1, src1 = script_of(l1, known_scripts)
+                s2, src2 = script_of(l2, known_scripts)
+                src = src1 if src1 == src2 else "mixed"
+                script = f"{s1}/{s2}" if s1 != s2 else s1
+                group = "same script" if s1 == s2 else "different scripts"
+                if l1 == l2:
+                    group = "same language"
+            arm_vals = {}
+            for arm in arms:
+                pts = sorted(values[lang].get(arm, []))
+                xs = [v for _, v in pts]
+                arm_vals[arm] = {"mean": _r(_mean(xs)), "sd": _r(_sd(xs)), "n": len(xs),
+                                 "seeds": [{"seed": s, "value": _r(v)} for s, v in pts]}
+            diff = None
+            base = arms[0]
+            if len(arms) >= 2:
+                others = arms[1:]
+                b = dict(values[lang].get(base, []))
+                t = dict(values[lang].get(others[0], []))
+                paired = [t[s] - b[s] for s in sorted(set(b) & set(t))]
+                if paired:
+                    diff = {"arm": others[0], "vs": base, "mean": _r(_mean(paired)), "n_paired": len(paired)}
+            rows.append({"lang": lang, "script": script, "script_source": src, "group": group,
+                         "arms": arm_vals, "diff": diff})
+        if section == "langs":
+            order = {"Latin": 0}
+            rows.sort(key=lambda r: (r["lang"] != "en", order.get(r["group"], 1), r["group"], r["lang"]))
+        else:
+            gorder = {"same language": 0, "same script": 1, "different scripts": 2}
+            rows.sort(key=lambda r: (gorder.get(r["group"], 3), r["lang"]))
+        out[section] = {"metric": metric, "rows": rows,
+                        "groups": list(dict.fromkeys(r["group"] for r in rows))}
+    if "langs" not in out and "pairs" not in out:
+        return None
+    out["scripts_from"] = "data" if known_scripts else "built-in table (the runs did not record scripts)"
+    out["excluded_collapsed_runs"] = excluded
+    return out
+
+
+# --- the builder --------------------------------------------------------------------------------
+
+def _run_dict(run: m.Run) -> dict[str, Any]:
+    metrics = run.metrics or {}
+    summary = metrics.get("summary") if isinstance(metrics, dict) else None
+    return {
+        "id": run.id,
+        "anchor": f"run-{run.id}",
+        "experiment": run.experiment,
+        "arm": run.arm,
+        "seed": run.seed,
+        "status": run.status,
+        "config_hash": run.config_hash,
+        "device": run.device,
+        "host": run.host,
+        "wall_s": _r(run.wall_s, 1),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "error": run.error,
+        # never counts: collapsed to one label / chance, or marked invalid by the runner's guards
+        "collapsed": (bool(metrics.get("collapsed")) if isinstance(metrics, dict) else False)
+        or getattr(run, "valid", None) is False,
+        "invalid_reason": getattr(run, "invalid_reason", None),
+        "reused_from": getattr(run, "reused_from", None),
+        "summary": _jsonable(summary) if isinstance(summary, dict) else {},
+        "config": _jsonable(run.config or {}),
+        "manifest": _jsonable(run.manifest) if run.manifest is not None else None,
+        "metrics": _jsonable(metrics) if metrics else None,
+        "hashes": collect_hashes(run.manifest or {}),
+    }
+
+
+def _effect_scale(verdict: m.Verdict, detail: dict[str, Any]) -> tuple[float, str]:
+    """(factor, unit) that turns the stored effect into the unit shown (points for 0..1 metrics)."""
+    unit = detail.get("unit") or detail.get("effect_unit")
+    if unit in ("points", "pp", "percentage points"):
+        return 1.0, "points"
+    if unit in ("fraction", "proportion", "ratio"):
+        return 100.0, "points"
+    if unit:
+        return 1.0, str(unit)
+    return 1.0, verdict.metric or "metric units"
+
+
+def _verdict_dict(v: m.Verdict, claim: m.Claim, runs_by_id: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    detail = _jsonable(v.detail or {})
+    factor, unit = _effect_scale(v, detail)
+    claimed = detail.get("claimed_effect")
+    if claimed is None:
+        rule = detail.get("decision_rule") or detail.get("rule") or {}
+        if isinstance(rule, dict):
+            claimed = rule.get("claimed_effect", rule.get("claimed"))
+    claimed_source = "decision rule" if claimed is not None else None
+    claimed_range = None
+    value_high = getattr(claim, "value_high", None)
+    if claimed is None and claim.value is not None and value_high is not None:
+        # a stated range ("by 1 to 3 points"): numbers in claim text are already in the shown unit
+        claimed_range, claimed_source = [float(claim.value), float(value_high)], "claim text (range)"
+        claimed_scaled = None
+    elif claimed is None and claim.value is not None and claim.comparator not in (None, "range"):
+        claimed, claimed_source = claim.value, "claim text"
+        claimed_scaled = float(claimed)
+    else:
+        claimed_scaled = float(claimed) * factor if isinstance(claimed, (int, float)) else None
+    runs = [runs_by_id[i] for i in (v.run_ids or []) if i in runs_by_id]
+    bl = detail.get("baseline_arm") or detail.get("baseline")
+    baseline_arm = bl if isinstance(bl, str) else None
+    seeds = sorted({r["seed"] for r in runs})
+    devices = sorted({r["device"] for r in runs if r["device"]})
+    wall = sum(r["wall_s"] or 0.0 for r in runs)
+    seeds_needed = detail.get("seeds_needed", detail.get("more_seeds_needed"))
+    return {
+        "id": v.id,
+        "experiment": v.experiment,
+        "outcome": status_info(v.outcome),
+        "proxy": bool(v.proxy),
+        "evidence_label": "proxy" if v.proxy else "claim's own data and model",
+        "metric": v.metric,
+        "unit": unit,
+        "effect": _r(v.effect * factor if v.effect is not None else None),
+        "ci_low": _r(v.ci_low * factor if v.ci_low is not None else None),
+        "ci_high": _r(v.ci_high * factor if v.ci_high is not None else None),
+        "ci_level": detail.get("ci_level", 0.95),
+        "claimed_effect": _r(claimed_scaled),
+        "claimed_source": claimed_source,
+        "claimed_range": claimed_range,
+        "n_seeds": v.n_seeds,
+        "seeds": seeds,
+        "devices": devices,
+        "wall_s_total": _r(wall, 1),
+        "seeds_needed": seeds_needed,
+        "reason": detail.get("reason") or detail.get("invalid_reason") or detail.get("explanation"),
+        "run_ids": list(v.run_ids or []),
+        "per_language": per_language(runs, baseline_arm),
+        "created_at": _iso(v.created_at),
+        "detail": detail,
+    }
+
+
+def _counts(statuses: Iterable[str]) -> dict[str, int]:
+    c = Counter(statuses)
+    return {s: c.get(s, 0) for s in STATUS_ORDER if c.get(s, 0)} | {s: n for s, n in c.items() if s not in STATUS_INFO}
+
+
+def _entity_in(text: str, entity: str) -> bool:
+    if not entity:
+        return False
+    return re.search(r"(?<!\w)" + re.escape(entity) + r"(?!\w)", text, re.IGNORECASE if " " in entity else 0) is not None
+
+
+def build_report(store, report: Optional[str] = None, *, generated_at: Optional[datetime] = None) -> dict[str, Any]:
+    """The whole verification report as a plain, JSON-serialisable dict.
+
+    `report` restricts it to one source report: its key, file name, or numeric id of any version.
+    Raises LookupError naming the known keys when nothing matches.
+    """
+    with store.session() as s:
+        return _build(s, store, report, generated_at or m.utcnow())
+
+
+def _select_reports(s: Session, report: Optional[str]) -> list[m.Report]:
+    latest = list(s.exec(select(m.Report).where(m.Report.is_latest == True).order_by(m.Report.key)))  # noqa: E712
+    if report is None:
+        return latest
+    want = str(report)
+    hits = [r for r in latest if r.key == want or r.file_name == want or Path(want).stem == r.key
+            or r.key.startswith(want)]
+    if not hits and want.isdigit():
+        row = s.get(m.Report, int(want))
+        if row is not None:
+            hits = [r for r in latest if r.key == row.key]
+    if not hits:
+        keys = ", ".join(r.key for r in latest) or "(the store has no reports; run `claims ingest` first)"
+        raise LookupError(f"no report matches {report!r}; known: {keys}")
+    if len(hits) > 1:
+        raise LookupError(f"{report!r} matches several reports: {', '.join(r.key for r in hits)}")
+    return hits
+
+
+def _build(s: Session, store, report_sel: Optional[str], generated_at: datetime) -> dict[str, Any]:
+    reports = _select_reports(s, report_sel)
+    keys = [r.key for r in reports]
+    claims = list(s.exec(select(m.Claim).where(m.Claim.report_key.in_(keys)).order_by(m.Claim.report_key, m.Claim.row)))
+    claim_ids = [c.id for c in claims]
+    papers = {p.arxiv_id: p for p in s.exec(select(m.Paper))}
+    flags = list(s.exec(select(m.Flag).where(m.Flag.report_key.in_(keys)).order_by(m.Flag.id)))
+    evidence = defaultdict(list)
+    for ev in s.exec(select(m.Evidence).where(m.Evidence.claim_id.in_(claim_ids))):
+        evidence[ev.claim_id].append(ev)
+    events = defaultdict(list)
+    for ev in s.exec(select(m.ClaimEvent).where(m.ClaimEvent.claim_id.in_(claim_ids)).order_by(m.ClaimEvent.id)):
+        events[ev.claim_id].append(ev)
+    verdicts = defaultdict(list)
+    for v in s.exec(select(m.Verdict).where(m.Verdict.claim_id.in_(claim_ids)).order_by(m.Verdict.id)):
+        verdicts[v.claim_id].append(v)
+    links = defaultdict(list)
+    for ln in s.exec(select(m.ExperimentLink).where(m.ExperimentLink.claim_id.in_(claim_ids))):
+        links[ln.claim_id].append(ln)
+    all_runs = list(s.exec(select(m.Run).order_by(m.Run.experiment, m.Run.arm, m.Run.seed, m.Run.id)))
+    runs_by_id = {r.id: _run_dict(r) for r in all_runs}
+    runs_by_exp: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in all_runs:
+        runs_by_exp[r.experiment].append(runs_by_id[r.id])
+    sources = defaultdict(list)
+    for cs in s.exec(select(m.ClaimSource).where(m.ClaimSource.claim_id.in_(claim_ids)).order_by(m.ClaimSource.report_id)):
+        sources[cs.claim_id].append(cs)
+    versions = defaultdict(list)
+    for r in s.exec(select(m.Report).where(m.Report.key.in_(keys)).order_by(m.Report.version)):
+        versions[r.key].append(r)
+    refs = defaultdict(list)
+    for ref in s.exec(select(m.Reference).where(m.Reference.report_id.in_([r.id for r in reports])).order_by(m.Reference.position)):
+        refs[ref.report_id].append(ref)
+
+    report_flags = defaultdict(list)
+    claim_flags = defaultdict(list)
+    for f in flags:
+        fd = {"id": f.id, "kind": f.kind, "kind_label": FLAG_LABELS.get(f.kind, f.kind), "subject": f.subject,
+              "message": f.message, "claim_id": f.claim_id, "detail": _jsonable(f.detail or {}),
+              "created_at": _iso(f.created_at), "inherited": False}
+        if f.claim_id:
+            claim_flags[f.claim_id].append(fd)
+        else:
+            report_flags[f.report_key].append(fd)
+
+    claim_dicts: list[dict[str, Any]] = []
+    for c in claims:
+        claim_dicts.append(_claim_dict(c, papers, evidence[c.id], events[c.id], verdicts[c.id], links[c.id],
+                                       claim_flags[c.id], report_flags[c.report_key], sources[c.id],
+                                       runs_by_id, runs_by_exp))
+    by_report: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for cd in claim_dicts:
+        by_report[cd["report_key"]].append(cd)
+
+    linked_experiments = {v["experiment"] for cd in claim_dicts for v in cd["verdicts"]} | {
+        e for cd in claim_dicts for e in cd["experiments"]}
+    report_dicts = [
+        _report_dict(r, versions[r.key], refs[r.id], papers, report_flags[r.key], by_report[r.key], runs_by_exp)
+        for r in reports
+    ]
+    experiments = [_experiment_dict(name, runs) for name, runs in sorted(runs_by_exp.items())
+                   if report_sel is None or name in linked_experiments
+                   or any(e.get("name") == name for rd in report_dicts for e in rd["research_results"])]
+
+    all_claims = [cd for cd in claim_dicts if not cd["retired"]]
+    totals = {
+        "reports": len(report_dicts),
+        "claims": len(all_claims),
+        "retired_claims": len(claim_dicts) - len(all_claims),
+        "by_status": _counts(cd["status"]["status"] for cd in all_claims),
+        "by_group": dict(Counter(cd["status"]["group"] for cd in all_claims)),
+        "with_problem": sum(1 for cd in all_claims if cd["problems"]),
+        "reproduced_claims": sum(1 for cd in all_claims if cd["verdicts"]),
+        "report_flags": sum(len(rd["flags"]) for rd in report_dicts),
+        "runs": {st: sum(1 for r in runs_by_id.values() if r["status"] == st)
+                 for st in m.RUN_STATUSES if any(r["status"] == st for r in runs_by_id.values())},
+    }
+    used_runs = {rid for cd in claim_dicts for v in cd["verdicts"] for rid in v["run_ids"]}
+    used_runs |= {r["id"] for e in experiments for arm in e["arms"] for r in arm["runs"]}
+    manifests = [runs_by_id[i] for i in sorted(used_runs) if i in runs_by_id]
+    return {
+        "schema": REPORT_SCHEMA,
+        "title": "Claim verification report",
+        "generated_at": _iso(generated_at),
+        "selection": report_sel,
+        "status_legend": [status_info(st) for st in STATUS_ORDER],
+        "reliability_formula": RELIABILITY_FORMULA,
+        "totals": totals,
+        "reports": report_dicts,
+        "claims": claim_dicts,
+        "experiments": experiments,
+        "runs": [{k: r[k] for k in ("id", "anchor", "experiment", "arm", "seed", "status", "device", "wall_s",
+                                     "config_hash", "started_at", "finished_at", "error", "collapsed",
+                                     "invalid_reason", "reused_from", "summary", "manifest", "hashes")}
+                 for r in manifests],
+        "provenance": _provenance(s, store, reports, papers, manifests, evidence),
+    }
+
+
+def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags, sources, runs_by_id,
+                runs_by_exp) -> dict[str, Any]:
+    ev_rows = []
+    for ev in sorted(evs, key=lambda e: (-(e.score or 0.0), e.id)):
+        paper = papers.get(ev.arxiv_id)
+        offsets_ok = None
+        if paper is not None:
+            txt = _paper_text(paper, ev.text_source)
+            if txt is not None:
+                offsets_ok = txt[ev.char_start:ev.char_end] == ev.quote
+        ev_rows.append({
+            "arxiv_id": ev.arxiv_id,
+            "paper_title": paper.title if paper else None,
+            "paper_version": ev.paper_version,
+            "text_source": ev.text_source,
+            "section": ev.section,
+            "sentence_index": ev.sentence_index,
+            "char_start": ev.char_start,
+            "char_end": ev.char_end,
+            "offsets_ok": offsets_ok,
+            "quote": ev.quote,
+            "score": _r(ev.score, 3),
+            "stance": ev.stance,
+            "stance_detail": _jsonable(ev.stance_detail or {}),
+            "model_id": ev.model_id,
+        })
+    # Report-level invented entities the claim names count as the claim's own problem.
+    named = [f for f in rflags if f["kind"] == "invented-entity" and _entity_in(c.text, f["subject"])]
+    named += [f for f in rflags if c.id in ((f.get("detail") or {}).get("claim_ids") or []) and f not in named]
+    flags_all = list(cflags) + [dict(f, inherited=True) for f in named]
+    problems: list[str] = []
+    if c.status in PROBLEM_STATUSES:
+        problems.append(PROBLEM_STATUSES[c.status])
+    if c.text_verdict == "contradicted-by-source" and "contradicted" not in problems:
+        problems.append("contradicted")
+    for f in flags_all:
+        label = PROBLEM_FLAG_KINDS.get(f["kind"])
+        if label and label not in problems:
+            problems.append(label)
+    verdict_rows = []
+    latest: dict[str, m.Verdict] = {}
+    for v in verdicts:
+        latest[v.experiment] = v  # ordered by id: the last one per experiment is current
+    for v in latest.values():
+        verdict_rows.append(_verdict_dict(v, c, runs_by_id))
+    older = len(verdicts) - len(latest)
+    experiments = sorted({ln.experiment for ln in links if ln.active})
+    ev_rows_events = [{
+        "at": _iso(e.at), "cause": e.cause,
+        "old_status": e.old_status, "new_status": e.new_status,
+        "old_label": status_info(e.old_status)["label"] if e.old_status else None,
+        "new_label": status_info(e.new_status)["label"] if e.new_status else None,
+        "old_confidence": _r(e.old_confidence, 3), "new_confidence": _r(e.new_confidence, 3),
+        "detail": _jsonable(e.detail or {}),
+    } for e in events]
+    tv_detail = _jsonable(c.text_verdict_detail or {})
+    return {
+        "id": c.id,
+        "anchor": f"claim-{c.id}",
+        "report_key": c.report_key,
+        "row": c.row,
+        "line": c.line,
+        "text": c.text,
+        "repaired_text": c.repaired_text,
+        "looks_truncated": c.looks_truncated,
+        "kind": c.kind,
+        "retired": c.retired,
+        "parsed": {"datasets": list(c.datasets or []), "languages": list(c.languages or []), "metric": c.metric,
+                   "value": c.value, "value_high": getattr(c, "value_high", None),
+                   "unit": getattr(c, "unit", None), "direction": getattr(c, "direction", None),
+                   "comparator": c.comparator, "model": c.model, "method": c.method},
+        "report_mark": c.report_mark,
+        "report_confidence": _r(c.report_confidence, 3),
+        "status": status_info(c.status),
+        "confidence": _r(c.confidence, 3),
+        "text_verdict": status_info(c.text_verdict) if c.text_verdict else None,
+        "text_verdict_detail": tv_detail,
+        "checked_against": tv_detail.get("checked_against") or tv_detail.get("text_source"),
+        "agreement": _agreement(c.report_mark, c.status),
+        "problems": problems,
+        "evidence": ev_rows,
+        "flags": flags_all,
+        "experiments": experiments,
+        "verdicts": verdict_rows,
+        "older_verdicts": older,
+        "events": ev_rows_events,
+        "sources": [{"report_id": cs.report_id, "row": cs.row, "line": cs.line, "report_mark": cs.report_mark,
+                     "report_confidence": _r(cs.report_confidence, 3)} for cs in sources],
+    }
+
+
+def _agreement(mark: Optional[bool], status: str) -> str:
+    """How the report's own ✓/× compares with what we found (for the marks-vs-ours table)."""
+    group = status_info(status)["group"]
+    if mark is None:
+        return "no mark"
+    if group == "open":
+        return "marked ✓, open" if mark else "marked ×, open"
+    if mark:
+        return {"holds": "✓ and holds", "partial": "✓, partly holds", "problem": "✓ but problem"}[group]
+    return {"holds": "× but holds", "partial": "×, partly holds", "problem": "× and problem"}[group]
+
+
+def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_exp) -> dict[str, Any]:
+    current = [c for c in claims if not c["retired"]]
+    n = len(current)
+    with_problem = [c for c in current if c["problems"]]
+    open_ = [c for c in current if c["status"]["group"] == "open"]
+    reasons = Counter(p for c in current for p in c["problems"])
+    marks = [c for c in current if c["report_mark"] is not None]
+    ticked = [c for c in marks if c["report_mark"]]
+    rconf = [c["report_confidence"] for c in current if c["report_confidence"] is not None]
+    oconf = [c["confidence"] for c in current if c["confidence"] is not None]
+    agreement = Counter(c["agreement"] for c in current)
+    ref_rows = []
+    for ref in refs:
+        p = papers.get(ref.arxiv_id)
+        ref_rows.append({
+            "position": ref.position, "arxiv_id": ref.arxiv_id, "cited_version": ref.version,
+            "cited_as": ref.cited_as, "line": ref.line,
+            "title": p.title if p else None,
+            "paper_version": p.version if p else None,
+            "text_source": p.text_source if p else None,
+            "fetched": bool(p and (p.abstract or p.full_text)),
+            "paper_source": p.source if p else None,
+            "last_error": p.last_error if p else None,
+            "flags": [f["kind"] for f in rflags if f["subject"] in (ref.arxiv_id, f"arXiv:{ref.arxiv_id}")],
+        })
+    flag_rows = sorted(rflags, key=lambda f: (FLAG_ORDER.index(f["kind"]) if f["kind"] in FLAG_ORDER
+                                             else len(FLAG_ORDER), f["kind"], f["subject"]))
+    flag_groups = []
+    for kind in dict.fromkeys(f["kind"] for f in flag_rows):
+        items = [f for f in flag_rows if f["kind"] == kind]
+        flag_groups.append({"kind": kind, "label": FLAG_LABELS.get(kind, kind), "entries": items})
+    claim_keys = {c["id"] for c in claims}
+    research = []
+    for name, runs in sorted(runs_by_exp.items()):
+        cfgs = [rr.get("config") or {} for rr in runs]
+        if any(cfg.get("report_key") == r.key or cfg.get("research_question_of") == r.key for cfg in cfgs):
+            linked = any(name in c["experiments"] or any(v["experiment"] == name for v in c["verdicts"])
+                         for c in claims)
+            if not linked:
+                research.append({"name": name, "anchor": f"exp-{name}"})
+    return {
+        "key": r.key,
+        "anchor": f"report-{r.key}",
+        "id": r.id,
+        "version": r.version,
+        "versions": [{"version": v.version, "id": v.id, "content_hash": v.content_hash,
+                      "ingested_at": _iso(v.ingested_at)} for v in versions],
+        "file_name": r.file_name,
+        "source_path": r.source_path,
+        "content_hash": r.content_hash,
+        "title": r.title,
+        "date": r.date,
+        "research_question": r.research_question,
+        "stated": {"papers": r.stated_paper_count, "claims": r.stated_claims_count,
+                   "verified": r.stated_verified_count, "quality_score": r.quality_score},
+        "references": ref_rows,
+        "flags": flag_rows,
+        "flag_groups": flag_groups,
+        "n_claims": n,
+        "claim_ids": [c["id"] for c in claims],
+        "retired_claim_ids": [c["id"] for c in claims if c["retired"]],
+        "by_status": _counts(c["status"]["status"] for c in current),
+        "by_group": {g: sum(1 for c in current if c["status"]["group"] == g) for g in GROUP_LABEL},
+        "reliability": {
+            "problem_claims": len(with_problem),
+            "claims": n,
+            "problem_share": _r(len(with_problem) / n, 3) if n else None,
+            "open_claims": len(open_),
+            "lower_bound": bool(open_),
+            "reasons": dict(reasons),
+            "direction": "lower is better",
+        },
+        "marks": {
+            "marked": len(marks),
+            "ticked": len(ticked),
+            "crossed": len(marks) - len(ticked),
+            "ticked_with_problem": sum(1 for c in ticked if c["problems"]),
+            "ticked_holding": sum(1 for c in ticked if c["status"]["group"] in ("holds", "partial")),
+            "report_mean_confidence": _r(_mean(rconf), 3),
+            "our_mean_confidence": _r(_mean(oconf), 3),
+            "our_confidence_n": len(oconf),
+            "agreement": dict(agreement),
+        },
+        "research_results": research,
+        "_claims_known": len(claim_keys),
+    }
+
+
+def _experiment_dict(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    arms = []
+    for arm in sorted({r["arm"] for r in runs}, key=lambda a: (a != "baseline", a)):
+        rs = [r for r in runs if r["arm"] == arm]
+        fin = [r for r in rs if r["status"] == "FINISHED"]
+        valid = [r for r in fin if not r["collapsed"]]
+        keys = sorted({k for r in valid for k, v in (r["summary"] or {}).items() if isinstance(v, (int, float))
+                       and not isinstance(v, bool)})
+        summary = {}
+        for k in keys:
+            xs = [float(r["summary"][k]) for r in valid if isinstance(r["summary"].get(k), (int, float))]
+            summary[k] = {"mean": _r(_mean(xs)), "sd": _r(_sd(xs)), "n": len(xs)}
+        arms.append({
+            "arm": arm,
+            "runs": [{"id": r["id"], "anchor": r["anchor"], "seed": r["seed"], "status": r["status"],
+                      "collapsed": r["collapsed"], "device": r["device"], "wall_s": r["wall_s"]} for r in rs],
+            "status_counts": dict(Counter(r["status"] for r in rs)),
+            "collapsed": sum(1 for r in fin if r["collapsed"]),
+            "summary": summary,
+            "wall_s": _r(sum(r["wall_s"] or 0.0 for r in rs), 1),
+        })
+    return {"name": name, "anchor": f"exp-{name}", "arms": arms,
+            "summary_keys": sorted({k for a in arms for k in a["summary"]}),
+            "per_language": per_language(runs)}
+
+
+def _provenance(s: Session, store, reports, papers, run_rows, evidence) -> dict[str, Any]:
+    from ..store.db import current_version
+
+    schema = current_version(s.connection())  # same transaction: a second connection would wait on its lock
+    model_ids = sorted({ev.model_id for evs in evidence.values() for ev in evs})
+    run_hashes: dict[str, set[str]] = defaultdict(set)
+    models_used: set[str] = set()
+    for r in run_rows:
+        for k, v in r["hashes"].items():
+            run_hashes[re.sub(r"\[\d+\]", "[]", k)].add(v)
+        cfg = r.get("manifest") or {}
+        for key in ("model", "model_id"):
+            if isinstance(cfg.get(key), str):
+                models_used.add(cfg[key])
+    return {
+        "tool": "xlt-claims",
+        "tool_version": __version__,
+        "git": git_info(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(terse=True),
+        "store": {"url": store.url, "schema_version": schema},
+        "reports": [{"key": r.key, "version": r.version, "file_name": r.file_name, "sha256": r.content_hash}
+                    for r in reports],
+        "papers": [{"arxiv_id": p.arxiv_id, "version": p.version, "source": p.source, "text_source": p.text_source,
+                    "fetched_at": _iso(p.fetched_at),
+                    "text_sha256": _sha256(p.full_text if p.text_source == "full-text" and p.full_text else p.abstract)}
+                   for p in sorted(papers.values(), key=lambda p: p.arxiv_id)],
+        "evidence_models": model_ids,
+        "run_models": sorted(models_used),
+        "run_hashes": {k: sorted(v) for k, v in sorted(run_hashes.items())},
+    }
