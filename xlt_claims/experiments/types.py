@@ -69,16 +69,36 @@ class Method:
 
     Hooks are called by experiments/train.py in this order:
       prepare(ctx)                       once, after model+tokenizer are loaded, before training
-                                         (e.g. OT alignment pre-training, building a synonym table)
-      augment_train(examples, rng)       once: returns the training examples (RS-DA: N perturbed copies)
-      build_head(encoder, num_labels)    once: return an nn.Module head replacing the default pooling
-                                         head, or None (DLFA/AIF fusion heads use all hidden states)
-      perturb_embeddings(emb, batch)     every training forward: input embeddings -> embeddings (RS-RP)
+                                         (e.g. OT alignment pre-training, building a synonym table).
+                                         ctx is a train.TrainContext: encoder, tokenizer, device,
+                                         device_type, amp_dtype, autocast(), seed, profile (name),
+                                         config (resolved profile dict), task, text_prefix,
+                                         progress(stage, i, n, info), rng (numpy Generator),
+                                         hidden_size, num_layers, state (dict for the method).
+      augment_train(examples, rng)       once: returns the training examples (RS-DA: N perturbed copies);
+                                         rng is a numpy Generator seeded from the run seed
+      build_head(encoder, num_labels, task_type)
+                                         once: return an nn.Module head replacing the default pooling
+                                         head, or None. A head is called as
+                                         head(hidden_states, attention_mask) with hidden_states the
+                                         encoder's tuple of all L+1 hidden states ([B, T, H] each) and
+                                         returns logits [B, num_labels] (classification) or [B, T, 2]
+                                         (span-extraction start/end). DLFA/AIF fusion heads use this.
+      perturb_embeddings(emb, batch)     every training forward: input word embeddings [B, T, H] ->
+                                         embeddings (RS-RP). Not called in evaluation.
       training_loss(ctx, batch, forward) every step: returns the loss tensor. `forward(emb_delta=None)`
-                                         runs the model (optionally adding a delta to the input
-                                         embeddings) and returns (loss, logits). Default: forward()[0].
-                                         Adversarial training overrides this (inner ascent steps).
-      aux_loss(ctx, batch, outputs)      every step: extra loss term or None
+                                         runs the model (adding `emb_delta` [B, T, H] to the input
+                                         embeddings, after perturb_embeddings) and returns a
+                                         ForwardOutput that unpacks as (loss, logits) and also carries
+                                         .embeddings, .hidden_states, .attention_mask.
+                                         Default: forward()[0]. Adversarial training overrides this
+                                         (inner ascent steps on emb_delta; call forward several times).
+      aux_loss(ctx, batch, outputs)      every step: extra loss term (added to the loss) or None;
+                                         outputs = the ForwardOutput of the last forward() call
+      extra_metrics()                    after evaluation: dict merged into RunResult.metrics (under
+                                         its own keys, e.g. {"fusion": {...}}, {"ot": {...}})
+    `batch` is a dict with input_ids, attention_mask (+ token_type_ids), labels (classification) or
+    start_positions/end_positions (span), and "examples": the Example objects of the batch.
     `params` are recorded in the run config and manifest verbatim.
     """
 
@@ -96,7 +116,7 @@ class Method:
     def augment_train(self, examples: list[Example], rng: Any) -> list[Example]:
         return examples
 
-    def build_head(self, encoder: Any, num_labels: int) -> Optional["torch.nn.Module"]:
+    def build_head(self, encoder: Any, num_labels: int, task_type: str = "classification") -> Optional["torch.nn.Module"]:
         return None
 
     def perturb_embeddings(self, embeddings: "torch.Tensor", batch: dict) -> "torch.Tensor":
@@ -107,3 +127,30 @@ class Method:
 
     def aux_loss(self, ctx: Any, batch: dict, outputs: Any) -> Optional["torch.Tensor"]:
         return None
+
+    def extra_metrics(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class RunSpec:
+    """What to run. `overrides` change profile settings (see experiments/profiles.py), e.g.
+    {"max_steps": 20, "lr": 3e-5, "freeze_word_embeddings": False, "max_train_examples": 500}."""
+
+    model: str = "offline:multilingual-e5-small"
+    profile: str = "quick"  # "quick" | "paper"
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """metrics: {"dev": {"en": {...}}, "test": {lang: {"accuracy", "macro_f1", "n"}} (span: "f1", "em", "n"),
+    "test_pairs": {"l1-l2": {...}}, "summary": {"test_avg_nonen", "pairs_avg", ...}, "collapsed": bool,
+    "pred_label_dist": {...}, + a method's extra_metrics()}; manifest: provenance (experiments/manifest.py);
+    history: one dict per logged step / evaluation."""
+
+    metrics: dict[str, Any]
+    manifest: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
