@@ -1,7 +1,111 @@
 """CLI verbs for evidence (thin wrappers over the library functions of this package)."""
 
+from __future__ import annotations
+
+from typing import List, Optional
+
 import typer
+from typing_extensions import Annotated
+
+from ..cli_common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json
+
+VERDICT_STYLE = {"supported-by-source": "green", "contradicted-by-source": "red", "not-in-cited-sources": "yellow"}
+
+
+def evidence_cmd(
+    ids: Annotated[Optional[List[str]], typer.Argument(help="Claim ids or report keys")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every current claim")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", envvar="XLT_CLAIMS_EMBED_MODEL",
+                                                 help="sentence-transformers id or path [default: bundled all-MiniLM-L6-v2]")] = None,
+    nli_model: Annotated[Optional[str], typer.Option("--nli-model", envvar="XLT_CLAIMS_NLI_MODEL",
+                                                     help="Optional NLI cross-encoder id or path for stance")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Evidence sentences stored per claim")] = 5,
+    no_flags: Annotated[bool, typer.Option("--no-flags", help="Skip report-level flags")] = False,
+    device: Annotated[Optional[str], typer.Option(help="cpu | cuda [default: cuda when available]")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Find each claim's evidence in the cited papers; store top sentences, a textual verdict, and flags."""
+    from . import compute_evidence
+
+    if not ids and not all_:
+        fail("name claim ids / report keys, or pass --all")
+    store = open_store_or_fail(db)
+    try:
+        if json_out:
+            res = compute_evidence(store, None if all_ else ids, model=model, nli_model=nli_model, top_k=top_k,
+                                   flags=not no_flags, device=device)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("[bold]evidence"), BarColumn(), TextColumn("{task.completed}/{task.total} claims"),
+                          TimeElapsedColumn(), console=console, transient=True) as prog:
+                task = prog.add_task("claims", total=None)
+                res = compute_evidence(store, None if all_ else ids, model=model, nli_model=nli_model, top_k=top_k,
+                                       flags=not no_flags, device=device,
+                                       progress=lambda n, total: prog.update(task, completed=n + 1, total=total))
+    except LookupError as exc:
+        fail(str(exc.args[0] if exc.args else exc))
+    except RuntimeError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(res.as_dict())
+        return
+    from rich.table import Table
+
+    t = Table("claim", "verdict", "checked", "evidence")
+    for cid, d in res.per_claim.items():
+        ev = d.get("evidence") or {}
+        quote = ev.get("quote", "")
+        where = f"{ev.get('arxiv_id')} #{ev.get('sentence_index')}: " if ev else ""
+        t.add_row(cid, f"[{VERDICT_STYLE.get(d['verdict'], 'white')}]{d['verdict']}[/]", d["checked_against"],
+                  (where + quote)[:160])
+    console.print(t)
+    for cid, reason in res.skipped.items():
+        console.print(f"[yellow]skipped[/] {cid}: {reason}", highlight=False)
+    for cid, txt in res.repaired.items():
+        console.print(f"[cyan]repaired[/] {cid}: {txt}", highlight=False)
+    for f in res.flags:
+        console.print(f"[magenta]flag[/] {f['report']} {f['kind']}: {f['message']}", highlight=False)
+    v = dict(res.verdicts)
+    console.print(f"{res.claims} claims: " + ", ".join(f"{k} {n}" for k, n in sorted(v.items()))
+                  + f"  (model {res.model_id}; {res.timings.get('total', 0):.1f} s, model load "
+                    f"{res.timings.get('model_load', 0):.1f} s, cache {res.cache.get('hits', 0)} hits / "
+                    f"{res.cache.get('misses', 0)} new)", highlight=False)
+
+
+def flags_cmd(
+    report: Annotated[Optional[str], typer.Argument(help="Report key (default: all)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="Only this kind")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Stored report/claim flags (unfound entities, off-topic citations, truncated claims, ...)."""
+    from sqlmodel import select
+
+    from ..store.models import Flag
+
+    store = open_store_or_fail(db)
+    with store.session() as s:
+        q = select(Flag).order_by(Flag.report_key, Flag.kind, Flag.id)
+        if report:
+            q = q.where(Flag.report_key == report)
+        if kind:
+            q = q.where(Flag.kind == kind)
+        rows = list(s.exec(q).all())
+    if json_out:
+        print_json([{"report": f.report_key, "claim": f.claim_id, "kind": f.kind, "subject": f.subject,
+                     "message": f.message, "detail": f.detail, "created_at": f.created_at} for f in rows])
+        return
+    from rich.table import Table
+
+    t = Table("report", "kind", "subject", "message")
+    for f in rows:
+        t.add_row(f.report_key, f.kind, f.subject, f.message)
+    console.print(t)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's verbs to the `claims` app."""
+    app.command("evidence")(evidence_cmd)
+    app.command("flags")(flags_cmd)
