@@ -144,11 +144,11 @@ def list_cmd(
         console.print("no claims match" if (report or status or kind or truncated is not None) else
                       "no claims in the store yet: run `claims ingest PATH`")
         return
-    t = Table(show_lines=False, header_style="bold")
+    t = Table(show_lines=False, header_style="bold", box=None, pad_edge=False, padding=(0, 1))
     nw = {"no_wrap": True, "overflow": "ellipsis"}
     for col, kw in (("id", nw), ("report", {**nw, "max_width": 16}), ("row", {"justify": "right"}),
                     ("mark", {"justify": "center"}), ("conf", {"justify": "right"}), ("status", {**nw, "max_width": 14}),
-                    ("kind", nw), ("claim", {"ratio": 1, "min_width": 30})):
+                    ("kind", nw), ("claim", {"ratio": 1, "min_width": 20})):
         t.add_column(col, **kw)
     for r in rows:
         text = r["text"] + (" [red]\u2026(truncated)[/]" if r["looks_truncated"] else "")
@@ -275,10 +275,10 @@ def reports_cmd(
     if not rows:
         console.print("no reports in the store yet: run `claims ingest PATH`")
         return
-    t = Table(header_style="bold")
+    t = Table(header_style="bold", box=None, pad_edge=False, padding=(0, 1))
     nw = {"no_wrap": True, "overflow": "ellipsis"}
     for col, kw in (("key", {**nw, "max_width": 22}), ("version", nw), ("date", nw), ("claims", {}), ("refs", {}),
-                    ("stated p/c/v", nw), ("quality", {}), ("title", {"ratio": 1, "min_width": 24})):
+                    ("stated p/c/v", nw), ("quality", {}), ("title", {"ratio": 1, "min_width": 20})):
         t.add_column(col, **kw)
     for r in rows:
         stated = "/".join("-" if r[k] is None else str(r[k]) for k in

@@ -234,6 +234,7 @@ _METHOD_RX, _METHOD_NAMES = _alternation(METHODS)
 _METRIC_RX, _METRIC_NAMES = _alternation(_METRICS)
 _DIR_RX, _ = _alternation([(n, f"(?i:{rx})\\b") for n, rx in _DIRECTIONS])
 _DIR_NAMES = [n for n, _ in _DIRECTIONS]
+_DIGIT = re.compile(r"\d")
 _MODEL_SET = frozenset(m.lower() for m in _MODEL_NAMES)
 _TASK_UPPER = frozenset(t.upper() for t in _TASK_NAMES) | {"NER", "POS", "NLI", "QA", "MT"}
 _LANG_RX = re.compile(r"\b(?=[A-Z])(" + "|".join(sorted((re.escape(k) for k in LANGUAGES), key=len, reverse=True)) + r")\b")
@@ -365,7 +366,8 @@ def extract_fields(text: str) -> ClaimFields:
     def _free(a: int, b: int) -> bool:
         return all(b <= s or a >= e for s, e in taken)
 
-    for m in _Q_RANGE.finditer(text):
+    has_digit = _DIGIT.search(text) is not None
+    for m in (_Q_RANGE.finditer(text) if has_digit else ()):
         lo, hi = _num(m.group(1)), _num(m.group(2))
         if hi <= lo or not _free(m.start(), m.end()):
             continue
@@ -373,7 +375,7 @@ def extract_fields(text: str) -> ClaimFields:
         quantities.append({"value": lo, "value_high": hi, "unit": unit, "metric": metric, "form": "range",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in _Q_FROMTO.finditer(text):
+    for m in (_Q_FROMTO.finditer(text) if has_digit else ()):
         if not _free(m.start(), m.end()):
             continue
         a, b = _num(m.group(1)), _num(m.group(3))
@@ -381,7 +383,7 @@ def extract_fields(text: str) -> ClaimFields:
         quantities.append({"value": round(b - a, 6), "from": a, "to": b, "unit": unit, "metric": metric,
                            "form": "change", "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in _Q_UNIT.finditer(text):
+    for m in (_Q_UNIT.finditer(text) if has_digit else ()):
         if not _free(m.start(), m.end()):
             continue
         unit, metric = _canon_unit(m.group(2))
@@ -389,13 +391,13 @@ def extract_fields(text: str) -> ClaimFields:
                            "form": "signed" if m.group(1)[0] in "+-\u2212" else "amount",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in _Q_BY.finditer(text):
+    for m in (_Q_BY.finditer(text) if has_digit else ()):
         if not _free(m.start(1), m.end(1)):
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "by",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in _Q_METRIC_FIRST.finditer(text):
+    for m in (_Q_METRIC_FIRST.finditer(text) if has_digit else ()):
         if not _free(m.start(1), m.end(1)):
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "level",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +43,18 @@ _DOC_NAMES = ("readme", "license", "licence", "changelog", "notice", "copying", 
 PARALLEL_MIN_FILES = 64
 
 
+class Raw(str):
+    """A value already in its database form (a JSON text, a datetime string): `_bulk_insert`
+    passes it through without the column's bind processor. JSON is serialized in the parser
+    processes, so the writer only moves strings."""
+
+    __slots__ = ()
+
+
+def _json(v: Any) -> Raw:
+    return Raw(json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+
+
 @dataclass
 class PreparedClaim:
     row: int
@@ -53,6 +66,7 @@ class PreparedClaim:
     fields: ClaimFields
     truncation: Truncation
     id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
+    json_cols: dict[str, Raw] = field(default_factory=dict)  # datasets, languages, tasks, extraction
 
 
 @dataclass
@@ -163,9 +177,15 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
         seen[norm] = seen.get(norm, 0) + 1
         if seen[norm] == 2:
             rep.warnings.append(f"line {c.line}: claim repeats an earlier row of the table; stored as a separate claim")
+        f = extract_fields(c.text)
+        ext = dict(f.extraction)
+        if tr.truncated:
+            ext["truncation"] = tr.as_detail()
         out.append(PreparedClaim(row=c.row, line=c.line, text=c.text, normalized=norm, mark=c.mark,
-                                 confidence=c.confidence, fields=extract_fields(c.text), truncation=tr,
-                                 id_hash=_id_hash(rep.key, norm, seen[norm])))
+                                 confidence=c.confidence, fields=f, truncation=tr,
+                                 id_hash=_id_hash(rep.key, norm, seen[norm]),
+                                 json_cols={"datasets": _json(f.datasets), "languages": _json(f.languages),
+                                            "tasks": _json(f.tasks), "extraction": _json(ext)}))
     if rep.warnings:
         rep.meta["warnings"] = list(rep.warnings)
     rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
@@ -234,7 +254,19 @@ def ingest_paths(store: Store, paths: Iterable[str | Path], dry_run: bool = Fals
         outcomes.append(n)
         if progress:
             progress(n)
-    for path, prep in zip(files, _prepared_stream(files, workers)):
+    known = _known_hashes(store, files)
+    todo = [f for f in files if f not in known]
+    stream = iter(_prepared_stream(todo, workers))
+    for path in files:
+        if path in known:
+            key, version, rid = known[path]
+            out = FileOutcome(path=path, status="unchanged", key=key, version=version, report_id=rid,
+                              same_as=f"{key} v{version}")
+            outcomes.append(out)
+            if progress:
+                progress(out)
+            continue
+        prep = next(stream)
         if isinstance(prep, ParseError):
             out = FileOutcome(path=path, status="failed", error=str(prep), line=prep.line)
         else:
@@ -247,6 +279,26 @@ def ingest_paths(store: Store, paths: Iterable[str | Path], dry_run: bool = Fals
         if progress:
             progress(out)
     return IngestResult(files=outcomes, dry_run=dry_run, elapsed_s=time.perf_counter() - t0)
+
+
+def _known_hashes(store: Store, files: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+    """Files whose exact bytes are already stored (checked again inside each transaction)."""
+    digests: dict[str, str] = {}
+    for f in files:
+        try:
+            digests[f] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+        except OSError:
+            continue
+    if not digests:
+        return {}
+    rt = Report.__table__
+    found: dict[str, tuple[str, int, int]] = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(sorted(set(digests.values())), 500):
+            for r in conn.execute(select(rt.c.content_hash, rt.c.key, rt.c.version, rt.c.id)
+                                  .where(rt.c.content_hash.in_(chunk))):
+                found[r.content_hash] = (r.key, r.version, r.id)
+    return {f: found[h] for f, h in digests.items() if h in found}
 
 
 def ingest_prepared(store: Store, prep: PreparedReport, dry_run: bool = False) -> FileOutcome:
@@ -285,7 +337,7 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     out.report_id, out.version = report_id, version
 
     if rep.references:
-        conn.execute(insert(Reference.__table__), [
+        _bulk_insert(conn, Reference.__table__, [
             {"report_id": report_id, "position": r.position, "arxiv_id": r.arxiv_id, "version": r.version,
              "cited_as": r.cited_as, "line": r.line} for r in rep.references])
     out.references = len(rep.references)
@@ -306,15 +358,15 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     out.claim_ids = [ids[i] for i in range(len(prep.claims))]
 
     claim_rows, event_rows, flag_rows = [], [], []
+    now_db = _db_datetime(conn, now)
     for i in new_idx:
         c = prep.claims[i]
         cid = ids[i]
-        claim_rows.append(_claim_row(c, cid, rep.key, report_id, now))
-        event_rows.append({"claim_id": cid, "at": now, "cause": "ingest", "old_status": None, "new_status": UNVERIFIED,
-                           "old_confidence": None, "new_confidence": c.confidence,
-                           "detail": {"report": rep.key, "version": version, "row": c.row}})
-    if claim_rows:
-        conn.execute(insert(ct), claim_rows)
+        claim_rows.append(_claim_row(c, cid, rep.key, report_id, now_db))
+        event_rows.append({"claim_id": cid, "at": now_db, "cause": "ingest", "old_status": None,
+                           "new_status": UNVERIFIED, "old_confidence": None, "new_confidence": c.confidence,
+                           "detail": _json({"report": rep.key, "version": version, "row": c.row})})
+    _bulk_insert(conn, ct, claim_rows)
     if assigned:
         _update_matched(s, prep, assigned, how, rep.key, report_id, version, now)
         out.matched_exact = sum(1 for v in how.values() if v == "exact")
@@ -330,18 +382,24 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     for i, c in enumerate(prep.claims):
         if c.truncation.truncated:
             flag_rows.append({"report_key": rep.key, "claim_id": ids[i], "kind": "truncated", "subject": "claim text",
-                              "message": _trunc_message(c), "detail": c.truncation.as_detail(), "created_at": now})
-    conn.execute(insert(ClaimSource.__table__), [
+                              "message": _trunc_message(c), "detail": _json(c.truncation.as_detail()),
+                              "created_at": now_db})
+    _bulk_insert(conn, ClaimSource.__table__, [
         {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
          "report_mark": c.mark, "report_confidence": c.confidence} for i, c in enumerate(prep.claims)])
-    if event_rows:
-        conn.execute(insert(ClaimEvent.__table__), event_rows)
-    if flag_rows:
-        conn.execute(insert(Flag.__table__), flag_rows)
+    _bulk_insert(conn, ClaimEvent.__table__, event_rows)
+    _bulk_insert(conn, Flag.__table__, flag_rows)
     out.claims = len(prep.claims)
     out.new_claims = len(new_idx)
     out.truncated = len(flag_rows)
     return out
+
+
+def _db_datetime(conn, now) -> Any:
+    if conn.dialect.paramstyle != "qmark":
+        return now
+    proc = Claim.__table__.c.created_at.type._cached_bind_processor(conn.dialect)
+    return Raw(proc(now)) if proc else now
 
 
 def _trunc_message(c: PreparedClaim) -> str:
@@ -356,21 +414,44 @@ def _trunc_message(c: PreparedClaim) -> str:
     return "claim looks truncated: " + "; ".join(why)
 
 
-def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now) -> dict[str, Any]:
+def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now, raw: bool = True) -> dict[str, Any]:
     f = c.fields
-    ext = dict(f.extraction)
-    if c.truncation.truncated:
-        ext["truncation"] = c.truncation.as_detail()
+    j = c.json_cols if raw else {k: json.loads(v) for k, v in c.json_cols.items()}
     return {
         "id": cid, "report_key": key, "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
         "normalized": c.normalized, "report_mark": c.mark, "report_confidence": c.confidence,
         "looks_truncated": c.truncation.truncated, "repaired_text": None, "kind": f.kind,
-        "datasets": f.datasets, "languages": f.languages, "metric": f.metric, "value": f.value,
+        "datasets": j["datasets"], "languages": j["languages"], "metric": f.metric, "value": f.value,
         "comparator": f.comparator, "model": f.model, "method": f.method, "value_high": f.value_high,
-        "unit": f.unit, "direction": f.direction, "tasks": f.tasks, "extraction": ext,
+        "unit": f.unit, "direction": f.direction, "tasks": j["tasks"], "extraction": j["extraction"],
         "status": UNVERIFIED, "confidence": c.confidence, "text_verdict": None, "text_verdict_detail": None,
         "retired": False, "created_at": now, "updated_at": now,
     }
+
+
+_INSERT_SQL: dict[tuple, tuple[str, list]] = {}
+
+
+def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
+    """executemany straight to the driver with the columns' own bind processors (JSON, datetime,
+    bool), skipping SQLAlchemy's per-statement compilation; other dialects use Core insert."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    if dialect.paramstyle != "qmark":
+        conn.execute(insert(table), rows)
+        return
+    names = tuple(rows[0])
+    key = (table.name, names)
+    if key not in _INSERT_SQL:
+        cols = [table.c[n] for n in names]
+        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c.name}"' for c in cols) + ") VALUES (" +
+               ", ".join("?" for _ in cols) + ")")
+        _INSERT_SQL[key] = (sql, [c.type._cached_bind_processor(dialect) for c in cols])
+    sql, procs = _INSERT_SQL[key]
+    params = [tuple(v if p is None or v is None or v.__class__ is Raw else p(v) for p, v in zip(procs, r.values()))
+              for r in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 def _chunks(seq: list, n: int) -> Iterator[list]:
@@ -455,7 +536,7 @@ def _update_matched(s: Session, prep: PreparedReport, assigned: dict[int, str], 
         if claim is None:  # pragma: no cover - matched ids come from this transaction
             continue
         old_conf = claim.report_confidence
-        row = _claim_row(c, cid, key, report_id, now)
+        row = _claim_row(c, cid, key, report_id, now, raw=False)
         for k in ("report_id", "row", "line", "text", "normalized", "report_mark", "report_confidence",
                   "looks_truncated", "kind", "datasets", "languages", "metric", "value", "comparator", "model",
                   "method", "value_high", "unit", "direction", "tasks", "extraction"):
