@@ -57,17 +57,16 @@ def metric_chance(stats: dict[str, Any], metric: str) -> Optional[float]:
 
 
 def _collapsed(metrics: dict[str, Any]) -> Optional[str]:
+    """The loop's own flag (predictions >= 95% one label while the gold labels are not), or, for a
+    flat {label: share} prediction table, the same share rule."""
     if metrics.get("collapsed"):
-        return "the train loop reports the model collapsed to one label"
+        return "the train loop reports the model predicts one label almost everywhere"
     dist = metrics.get("pred_label_dist")
-    if isinstance(dist, dict) and dist:
-        # either {label: count/share} or {split_or_lang: {label: count/share}}
-        tables = [dist] if all(isinstance(v, (int, float)) for v in dist.values()) else [v for v in dist.values() if isinstance(v, dict)]
-        for tab in tables:
-            vals = [float(v) for v in tab.values() if isinstance(v, (int, float))]
-            tot = sum(vals)
-            if tot > 0 and max(vals) / tot >= COLLAPSE_SHARE and len(vals) >= 1:
-                return f"one label takes {max(vals) / tot:.0%} of predictions"
+    if isinstance(dist, dict) and dist and all(isinstance(v, (int, float)) for v in dist.values()):
+        vals = [float(v) for v in dist.values()]
+        tot = sum(vals)
+        if tot > 0 and max(vals) / tot >= COLLAPSE_SHARE:
+            return f"one label takes {max(vals) / tot:.0%} of predictions"
     return None
 
 
