@@ -145,6 +145,7 @@ def compute_evidence(
                             set(content_stems(p.title or "")))
 
     # truncated claims: restore from a continuing source sentence before matching
+    repairs: dict[str, dict[str, Any]] = {}
     for c in claims:
         if c.looks_truncated and not c.repaired_text:
             cands = [(pid, st.index, st.text, st.start, st.end, st.source)
@@ -154,6 +155,8 @@ def compute_evidence(
             if rep:
                 c.repaired_text = rep.text
                 summary.repaired[c.id] = rep.text
+                repairs[c.id] = {"arxiv_id": rep.arxiv_id, "sentence_index": rep.sentence_index,
+                                 "char_start": rep.char_start, "char_end": rep.char_end, "text_source": rep.source}
 
     # embed everything once (cache first)
     thresholds = calibrate(emb)
@@ -255,8 +258,9 @@ def compute_evidence(
             "computed_at": now.isoformat(),
         }
         if c.looks_truncated:
-            detail["truncation"] = ({"status": "repaired", "from": summary.repaired.get(c.id) and
-                                     _repair_src(c, ctx)} if c.repaired_text else
+            prior = (c.text_verdict_detail or {}).get("truncation", {})
+            detail["truncation"] = ({"status": "repaired", "repaired_text": c.repaired_text,
+                                     "source": repairs.get(c.id) or prior.get("source")} if c.repaired_text else
                                     {"status": "left truncated", "reason": "no cited source sentence continues it"})
         results[c.id] = {"claim": c, "verdict": verdict, "detail": detail, "keep": keep}
         summary.verdicts[verdict] += 1
@@ -314,10 +318,6 @@ def compute_evidence(
     summary.timings["model_load"] = round(emb.load_s, 3)
     summary.cache = {"hits": emb.hits, "misses": emb.misses}
     return summary
-
-
-def _repair_src(c: Claim, ctx) -> Optional[str]:
-    return None
 
 
 def _ev_dict(x) -> dict[str, Any]:

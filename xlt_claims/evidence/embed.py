@@ -53,9 +53,15 @@ class Embedder:
         self.hits = 0
         self.misses = 0
 
+    _loaded: dict[tuple[str, str], object] = {}  # one copy of each model per process
+
     @property
     def model(self):
         if self._model is None:
+            key = (self._load_target, str(self.device))
+            if key in Embedder._loaded:
+                self._model = Embedder._loaded[key]
+                return self._model
             t0 = time.perf_counter()
             import torch
             from sentence_transformers import SentenceTransformer
@@ -70,6 +76,7 @@ class Embedder:
                 ) from exc
             if device == "cuda":
                 self._model.half()
+            Embedder._loaded[key] = self._model
             self.load_s += time.perf_counter() - t0
         return self._model
 

@@ -124,7 +124,10 @@ def import_atom(store, path: str | Path) -> list[str]:
         content = p.read_bytes()
     except OSError as exc:
         raise PapersError(f"{p}: cannot read: {exc.strerror or exc}") from exc
-    results = parse_atom(content)
+    try:
+        results = parse_atom(content)
+    except PapersError as exc:
+        raise PapersError(f"{p}: {exc}") from exc
     if not results:
         raise PapersError(f"{p}: no arXiv entries in this file (is it an arXiv API Atom response?)")
     ids = []
