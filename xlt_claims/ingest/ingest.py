@@ -505,7 +505,8 @@ def _match(new: list[PreparedClaim], old_rows: list) -> tuple[dict[int, str], di
     pairs = []
     for i in rest_new:
         a = new[i].normalized
-        sm = difflib.SequenceMatcher(None, a, autojunk=False)
+        sm = difflib.SequenceMatcher(None, autojunk=False)
+        sm.set_seq2(a)  # seq2 is the one SequenceMatcher indexes; compare each old claim against it
         for r in rest_old:
             b = r.normalized
             short, long_ = (a, b) if len(a) <= len(b) else (b, a)
