@@ -1,0 +1,253 @@
+"""The one train loop on a tiny randomly initialised BERT (CPU, seconds): smoke, determinism, hooks,
+model selection, span extraction, metrics, batching, profiles and the method registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tests._train_util import span_task, synthetic_task, tiny_model  # noqa: E402
+from xlt_claims.experiments.methods import get_method, list_methods, register_method  # noqa: E402
+from xlt_claims.experiments.profiles import ProfileError, resolve_profile  # noqa: E402
+from xlt_claims.experiments.train import (  # noqa: E402
+    RunSpec,
+    classification_metrics,
+    length_grouped_batches,
+    squad_em,
+    squad_f1,
+    train_and_evaluate,
+)
+from xlt_claims.experiments.types import Method  # noqa: E402
+
+FAST = {"threads": 1, "batch_size": 16, "eval_every": 10, "lr": 3e-3, "freeze_word_embeddings": False}
+
+
+def run(task=None, method=None, seed=0, **over):
+    task = task or synthetic_task(pairs=True)
+    enc, tok = tiny_model(task, seed=0)
+    spec = RunSpec(model="tiny-random-bert", profile="quick", seed=seed, device="cpu", overrides={**FAST, **over})
+    return train_and_evaluate(spec, task, method, progress=False, encoder=enc, tokenizer=tok), enc
+
+
+def test_two_step_smoke_run_layout_and_manifest():
+    res, _ = run(max_steps=2, eval_every=1)
+    m = res.metrics
+    assert set(m) >= {"dev", "test", "test_pairs", "summary", "collapsed", "pred_label_dist"}
+    assert set(m["test"]) == {"en", "xx"} and set(m["test_pairs"]) == {"en-xx", "xx-en"}
+    for v in m["test"].values():
+        assert set(v) == {"accuracy", "macro_f1", "n"} and v["n"] == 30
+    assert m["dev"]["en"]["n"] == 30
+    s = m["summary"]
+    assert s["train_steps"] == 2 and s["test_avg_nonen"] == m["test"]["xx"]["accuracy"]
+    assert s["pairs_avg"] == pytest.approx(np.mean([v["accuracy"] for v in m["test_pairs"].values()]))
+    man = res.manifest
+    for key in ("git", "packages", "device", "precision", "seeds", "task", "model", "method", "config", "timing", "tokens_per_s"):
+        assert key in man, key
+    assert man["task"]["fingerprint"] == synthetic_task(pairs=True).fingerprint()
+    assert man["train_steps"] == 2 and man["train_tokens"] > 0 and man["tokens_per_s"] > 0
+    assert man["packages"]["torch"] and man["method"] == {"method": "baseline"}
+    assert any("loss" in h for h in res.history) and all(np.isfinite(h["loss"]) for h in res.history if "loss" in h)
+
+
+def test_same_seed_same_numbers_other_seed_differs():
+    a, _ = run(max_steps=12, seed=3)
+    b, _ = run(max_steps=12, seed=3)
+    c, _ = run(max_steps=12, seed=4)
+    assert a.metrics == b.metrics
+    assert [h.get("loss") for h in a.history] == [h.get("loss") for h in b.history]
+    assert [h.get("loss") for h in a.history] != [h.get("loss") for h in c.history]
+
+
+def test_learns_the_english_task_and_selects_on_dev_only():
+    task = synthetic_task(n_train=192, pairs=True)
+    res, _ = run(task, max_steps=60, epochs=10)
+    m = res.metrics
+    assert m["dev"]["en"]["accuracy"] >= 0.9 and m["test"]["en"]["accuracy"] >= 0.9
+    devs = [(h["step"], h["dev"]["accuracy"]) for h in res.history if "dev" in h]
+    best_acc = max(a for _, a in devs)
+    first_best = min(s for s, a in devs if a == best_acc)
+    assert m["summary"]["best_step"] == first_best and m["dev"]["en"]["accuracy"] == best_acc
+    assert m["collapsed"] is False
+
+
+def test_frozen_word_embeddings_do_not_change_and_accumulation_counts_steps():
+    task = synthetic_task()
+    enc, tok = tiny_model(task)
+    before = enc.get_input_embeddings().weight.detach().clone()
+    layer_before = enc.encoder.layer[0].attention.self.query.weight.detach().clone()
+    spec = RunSpec(model="tiny", seed=0, device="cpu",
+                   overrides={**FAST, "freeze_word_embeddings": True, "grad_accum": 2, "batch_size": 8, "max_steps": 3})
+    res = train_and_evaluate(spec, task, None, progress=False, encoder=enc, tokenizer=tok)
+    assert torch.equal(before, enc.get_input_embeddings().weight)
+    assert not torch.equal(layer_before, enc.encoder.layer[0].attention.self.query.weight)
+    assert res.manifest["train_steps"] == 3 and res.manifest["optimizer"]["effective_batch"] == 16
+    assert res.manifest["model"]["n_trainable"] < res.manifest["model"]["n_params"]
+
+
+class Recorder(Method):
+    """Uses every hook: perturbs embeddings, adversarial-style delta through forward(emb_delta),
+    an auxiliary loss, a custom head over all hidden states, augmentation and extra metrics."""
+
+    name = "recorder"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.calls = {"prepare": 0, "augment": 0, "perturb": 0, "loss": 0, "aux": 0, "head_layers": set()}
+
+    def prepare(self, ctx):
+        self.calls["prepare"] += 1
+        assert ctx.encoder is not None and ctx.tokenizer is not None and ctx.hidden_size == 32
+        batch = ctx.encode(["red car", "blue door"])
+        assert batch["input_ids"].shape[0] == 2
+        ctx.progress("prepare", 1, 1, "ok")
+
+    def augment_train(self, examples, rng):
+        self.calls["augment"] += 1
+        return examples + examples[: len(examples) // 2]
+
+    def build_head(self, encoder, num_labels, task_type="classification"):
+        rec = self.calls
+
+        class Head(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = torch.nn.Linear(encoder.config.hidden_size, num_labels)
+
+            def forward(self, hidden_states, attention_mask):
+                rec["head_layers"].add(len(hidden_states))
+                x = hidden_states[1] + hidden_states[-1]
+                return self.lin(x[:, 0])
+
+        return Head()
+
+    def perturb_embeddings(self, emb, batch):
+        self.calls["perturb"] += 1
+        return emb + 0.01 * torch.randn_like(emb)
+
+    def training_loss(self, ctx, batch, forward):
+        self.calls["loss"] += 1
+        out = forward()
+        delta = torch.zeros_like(out.embeddings, requires_grad=True)
+        loss_adv, _ = forward(emb_delta=delta)
+        (g,) = torch.autograd.grad(loss_adv, delta, retain_graph=True)
+        assert g.shape == out.embeddings.shape and torch.isfinite(g).all()
+        adv, _ = forward(emb_delta=0.01 * g.sign())
+        return 0.5 * (out.loss + adv)
+
+    def aux_loss(self, ctx, batch, outputs):
+        self.calls["aux"] += 1
+        return 0.0 * outputs.logits.sum()
+
+    def extra_metrics(self):
+        return {"recorder": {k: (sorted(v) if isinstance(v, set) else v) for k, v in self.calls.items()}}
+
+
+def test_every_hook_is_called():
+    method = Recorder(radius=0.01)
+    res, _ = run(method=method, max_steps=4)
+    c = method.calls
+    assert c["prepare"] == 1 and c["augment"] == 1 and c["loss"] == 4 and c["aux"] == 4
+    assert c["perturb"] == 4 * 3  # three forward() calls per step, only in training
+    assert c["head_layers"] == {3}  # embedding output + 2 layers
+    assert res.metrics["recorder"]["loss"] == 4
+    assert res.manifest["method"] == {"method": "recorder", "radius": 0.01}
+    assert res.manifest["task"]["n_train_after_method"] == 96 + 48
+    assert res.manifest["model"]["custom_head"] is True
+
+
+def test_collapsed_run_is_flagged():
+    class Constant(Method):
+        name = "constant"
+
+        def build_head(self, encoder, num_labels, task_type="classification"):
+            class Head(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.bias = torch.nn.Parameter(torch.tensor([0.0, 0.0, 5.0]))
+
+                def forward(self, hidden_states, attention_mask):
+                    return self.bias.expand(hidden_states[-1].shape[0], -1) + 0 * hidden_states[-1][:, 0, :3]
+
+            return Head()
+
+    res, _ = run(method=Constant(), max_steps=2, lr=1e-6)
+    assert res.metrics["collapsed"] is True
+    assert res.metrics["pred_label_dist"]["test"] == {"green": 1.0}
+
+
+def test_span_extraction_learns_and_reports_f1_em():
+    res, _ = run(span_task(60), max_steps=60, epochs=20)
+    m = res.metrics
+    assert m["summary"]["metric"] == "f1"
+    assert set(m["test"]["en"]) == {"f1", "em", "n"}
+    assert m["test"]["en"]["f1"] >= 80.0 and m["dev"]["en"]["f1"] >= 80.0
+    assert "test_avg_nonen_em" in m["summary"] and m["collapsed"] is False
+
+
+def test_progress_callback_receives_events():
+    events = []
+    task = synthetic_task()
+    enc, tok = tiny_model(task)
+    spec = RunSpec(model="tiny", seed=0, device="cpu", overrides={**FAST, "max_steps": 10, "log_every": 5})
+    train_and_evaluate(spec, task, None, progress=lambda stage, i, n, info: events.append((stage, i, n)),
+                       encoder=enc, tokenizer=tok)
+    stages = {e[0] for e in events}
+    assert {"train", "test"} <= stages and ("train", 10, 10) in events
+
+
+def test_squad_metrics_normalisation():
+    assert squad_em("The  Eiffel Tower!", ["eiffel tower"]) == 1.0
+    assert squad_f1("in the red house", ["red house"]) == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
+    assert squad_f1("", ["x"]) == 0.0 and squad_em("a", ["b", "A"]) == 1.0
+
+
+def test_classification_metrics():
+    m = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], 2)
+    assert m["accuracy"] == 0.75 and m["n"] == 4
+    assert m["macro_f1"] == pytest.approx(np.mean([2 / 3, 0.8]))
+
+
+def test_length_grouped_batches_cover_everything_and_cut_padding():
+    rng_lengths = np.random.default_rng(0).integers(3, 60, size=1000).tolist()
+    a = length_grouped_batches(rng_lengths, 32, np.random.default_rng(1))
+    b = length_grouped_batches(rng_lengths, 32, np.random.default_rng(1))
+    assert a == b and sorted(i for bb in a for i in bb) == list(range(1000))
+
+    def pad(batches):
+        return sum(max(rng_lengths[i] for i in bb) * len(bb) for bb in batches)
+
+    plain = length_grouped_batches(rng_lengths, 32, np.random.default_rng(1), grouped=False)
+    assert pad(a) < 0.8 * pad(plain)
+
+
+def test_profiles():
+    q = resolve_profile("quick", "logt-cls", "classification")
+    assert q["max_length"] == 64 and q["batch_size"] == 32 and q["freeze_word_embeddings"] is True
+    p = resolve_profile("paper", "pawsx", "pair-classification")
+    assert (p["lr"], p["effective_batch_size"], p["max_length"], p["epochs"]) == (2e-5, 32, 128, 3)
+    assert resolve_profile("paper", "xnli", "pair-classification")["epochs"] == 1
+    assert resolve_profile("paper", "xquad", "span-extraction")["max_length"] == 384
+    with pytest.raises(ProfileError, match="unknown override"):
+        resolve_profile("quick", overrides={"learning_rate": 1})
+    with pytest.raises(ProfileError, match="unknown profile"):
+        resolve_profile("fast")
+
+
+def test_method_registry():
+    assert "baseline" in list_methods()
+    assert get_method("baseline").describe() == {"method": "baseline"}
+    with pytest.raises(KeyError, match="unknown method"):
+        get_method("no-such-method")
+
+    @register_method("test-registry-probe")
+    class Probe(Method):
+        pass
+
+    m = get_method("test-registry-probe", k=3)
+    assert isinstance(m, Probe) and m.name == "test-registry-probe" and m.params == {"k": 3}
+    with pytest.raises(ValueError, match="already registered"):
+        @register_method("baseline")
+        class Other(Method):
+            pass
