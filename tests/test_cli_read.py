@@ -1,0 +1,145 @@
+"""The CLI verbs `claims ingest / list / show / reports` through typer's runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import REPORTS_DIR
+from _ingest_util import GOOD, counts, report_text, write
+from xlt_claims.cli import app
+from xlt_claims.store import open_store
+
+
+@pytest.fixture
+def run(db_path):
+    runner = CliRunner()
+
+    def _run(*args):
+        return runner.invoke(app, [*args, "--db", str(db_path)], catch_exceptions=False)
+
+    return _run
+
+
+def _list(run, *args):
+    r = run("list", "--json", *args)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_ingest_then_reingest(run):
+    r = run("ingest", str(REPORTS_DIR))
+    assert r.exit_code == 0, r.output
+    assert "21 claims" in r.stdout and "6 references" in r.stdout
+    r = run("ingest", str(REPORTS_DIR))
+    assert r.exit_code == 0 and "nothing new" in r.stdout and "unchanged" in r.stdout
+    r = run("ingest", str(REPORTS_DIR), "--json")
+    d = json.loads(r.stdout)
+    assert d["unchanged"] == 2 and d["claims_stored"] == 0 and d["ok"] is True
+
+
+def test_list_filters_and_json(run):
+    run("ingest", str(REPORTS_DIR))
+    rows = _list(run)
+    assert len(rows) == 21 and {r["status"] for r in rows} == {"unverified"}
+    assert len(_list(run, "--report", "000")) == 11
+    assert len(_list(run, "--report", "004_fb1d2f862757e2a0.txt")) == 10
+    quant = _list(run, "--kind", "quantitative")
+    assert quant and all(r["kind"] == "quantitative" for r in quant)
+    assert any(r["text"].endswith("PAWS-X.") for r in quant)
+    assert _list(run, "--status", "reproduced") == []
+    assert len(_list(run, "--truncated")) == 8
+    r = run("list")
+    assert r.exit_code == 0 and "PAWS-X" in r.stdout
+    r = run("list", "--status", "bogus")
+    assert r.exit_code != 0 and "unknown status" in r.output
+    r = run("list", "--report", "999")
+    assert r.exit_code != 0 and "no report" in r.output
+
+
+def test_show_paws_x_and_truncated(run):
+    run("ingest", str(REPORTS_DIR))
+    rows = _list(run)
+    paws = next(r for r in rows if "PAWS-X" in r["text"])
+    r = run("show", paws["id"])
+    assert r.exit_code == 0
+    out = r.stdout
+    for needle in ("PAWS-X", "2.1 points", "improve", "2104.08645v2", "ingest", "000_29b9937d0813450b"):
+        assert needle in out, needle
+    d = json.loads(run("show", paws["id"], "--json").stdout)
+    assert d["fields"]["datasets"] == ["PAWS-X"] and d["fields"]["value"] == 2.1
+    assert d["fields"]["metric"] == "points" and d["fields"]["direction"] == "improve"
+    fea = next(r for r in rows if r["text"].endswith("syntactic fea"))
+    r = run("show", fea["id"])
+    assert "looks_truncated" in r.stdout and "incomplete-word" in r.stdout
+    assert json.loads(run("show", fea["id"], "--json").stdout)["claim"]["looks_truncated"] is True
+    # a unique prefix works
+    assert run("show", fea["id"][:5]).exit_code == 0
+
+
+def test_show_unknown_id_lists_close_ids(run):
+    run("ingest", str(REPORTS_DIR))
+    some = _list(run)[0]["id"]
+    r = run("show", some[:4] + "zz")
+    assert r.exit_code != 0 and "no claim" in r.output and some in r.output
+
+
+def test_show_displays_rows_other_areas_attach(run, db_path):
+    from xlt_claims.store.models import ExperimentLink, Run, Verdict
+
+    run("ingest", str(REPORTS_DIR))
+    cid = _list(run)[0]["id"]
+    st = open_store(db_path)
+    with st.session() as s:
+        s.add(ExperimentLink(claim_id=cid, experiment="robust-pawsx"))
+        r = Run(experiment="robust-pawsx", arm="robust", seed=1, config_hash="h", status="FINISHED", metrics={"a": 1})
+        s.add(r)
+        s.flush()
+        s.add(Verdict(claim_id=cid, experiment="robust-pawsx", outcome="inconclusive", run_ids=[r.id], n_seeds=1))
+    st.close()
+    d = json.loads(run("show", cid, "--json").stdout)
+    assert d["experiment_links"][0]["experiment"] == "robust-pawsx"
+    assert d["verdicts"][0]["outcome"] == "inconclusive"
+    assert [x["arm"] for x in d["runs"]] == ["robust"]
+    out = run("show", cid).stdout
+    assert "verdicts" in out and "robust-pawsx" in out and "runs" in out
+
+
+def test_bad_files_exit_nonzero_and_good_ones_ingest(run, db_path, tmp_path):
+    write(tmp_path / "in" / "good.txt", report_text(GOOD))
+    write(tmp_path / "in" / "bad.txt", report_text(GOOD + [("Too sure.", "\u2713", "2")]))
+    write(tmp_path / "in" / "notes.csv", "a,b\n1,2\n")
+    r = run("ingest", str(tmp_path / "in"))
+    assert r.exit_code == 1
+    assert "bad.txt:" in r.output and "outside [0, 1]" in r.output and "notes.csv" in r.output
+    assert len(_list(run)) == 2
+
+
+def test_dry_run_creates_no_database(run, db_path):
+    r = run("ingest", str(REPORTS_DIR), "--dry-run")
+    assert r.exit_code == 0 and "would store" in r.stdout and "21 claims" in r.stdout
+    assert not db_path.exists()
+    run("ingest", str(REPORTS_DIR / "000_29b9937d0813450b.txt"))
+    st = open_store(db_path)
+    before = counts(st)
+    r = run("ingest", str(REPORTS_DIR), "--dry-run", "--json")
+    d = json.loads(r.stdout)
+    assert d["dry_run"] and d["new_reports"] == 1 and d["unchanged"] == 1
+    assert counts(st) == before
+    st.close()
+
+
+def test_reports_verb(run):
+    run("ingest", str(REPORTS_DIR))
+    rows = json.loads(run("reports", "--json").stdout)
+    assert [(r["key"], r["claims"], r["references"], r["versions"]) for r in rows] == [
+        ("000_29b9937d0813450b", 11, 3, 1), ("004_fb1d2f862757e2a0", 10, 3, 1)]
+    assert rows[0]["quality_score"] == 7.7 and rows[1]["stated_paper_count"] == 12
+    assert "000_29b9937d0813450b" in run("reports").stdout
+
+
+def test_empty_store_messages(run):
+    assert "no claims in the store yet" in run("list").stdout
+    assert "no reports" in run("reports").stdout
