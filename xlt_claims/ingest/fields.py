@@ -246,7 +246,7 @@ _Q_BY = re.compile(rf"\bby\s+(?:about\s+|around\s+|roughly\s+|up\s+to\s+|over\s+
 _Q_METRIC_FIRST = re.compile(r"(?<![\w-])(?=[aAfFeEbB])(?i:accuracy|F1(?:\s+score)?|exact\s+match|EM|BLEU)\s+(?:score\s+)?(?:of|=|:|reaches|reached)\s*(" + _NUM + r")\b")
 
 # known words for the truncation rule's completions (names and terms from these gazetteers)
-LEXICON_WORDS = sorted({w.lower() for k in LANGUAGES for w in k.split()} |
+LEXICON_WORDS = frozenset({w.lower() for k in LANGUAGES for w in k.split()} |
                        {w.lower() for k, _ in METHODS for w in re.findall(r"[A-Za-z]+", k)} |
                        {"accuracy", "precision", "recall", "performance", "language", "languages", "transfer",
                         "multilingual", "lingual", "cross", "benchmark", "benchmarks", "dataset", "datasets"})

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import json
 import os
@@ -25,8 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
+from sqlmodel import select as sqlmodel_select
 
 from ..store import Store, set_status
 from ..store.models import UNVERIFIED, Claim, ClaimEvent, ClaimSource, Flag, Reference, Report, utcnow
@@ -152,6 +154,16 @@ class _DryRun(Exception):
     pass
 
 
+_RT, _CT = Report.__table__, Claim.__table__
+_SEL_BY_HASH = select(_RT.c.id, _RT.c.key, _RT.c.version).where(_RT.c.content_hash == bindparam("h"))
+_SEL_PREV = (select(_RT.c.id, _RT.c.version).where(_RT.c.key == bindparam("k"))
+             .order_by(_RT.c.version.desc()).limit(1))
+_UPD_LATEST = update(_RT).where(_RT.c.key == bindparam("k"), _RT.c.is_latest.is_(True)).values(is_latest=False)
+_SEL_IDS = select(_CT.c.id).where(_CT.c.id.in_(bindparam("ids", expanding=True)))
+_SEL_OLD = (select(_CT.c.id, _CT.c.normalized, _CT.c.looks_truncated, _CT.c.retired)
+            .where(_CT.c.report_key == bindparam("k")))
+
+
 # --- pure part: parse + fields + truncation -----------------------------------------------------
 
 def _id_hash(key: str, normalized: str, occurrence: int) -> str:
@@ -185,7 +197,8 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
                                  confidence=c.confidence, fields=f, truncation=tr,
                                  id_hash=_id_hash(rep.key, norm, seen[norm]),
                                  json_cols={"datasets": _json(f.datasets), "languages": _json(f.languages),
-                                            "tasks": _json(f.tasks), "extraction": _json(ext)}))
+                                            "tasks": _json(f.tasks), "extraction": _json(ext),
+                                            "truncation": _json(tr.as_detail())}))
     if rep.warnings:
         rep.meta["warnings"] = list(rep.warnings)
     rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
@@ -248,6 +261,16 @@ def ingest_paths(store: Store, paths: Iterable[str | Path], dry_run: bool = Fals
     """Ingest report files and folders; each report in its own transaction. Never raises for a bad
     file: its outcome has status "failed" with the error (file:line: message)."""
     t0 = time.perf_counter()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # ingest allocates many short-lived acyclic objects; cyclic GC passes only cost time
+    try:
+        return _ingest_paths(store, paths, dry_run, progress, workers, t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _ingest_paths(store, paths, dry_run, progress, workers, t0) -> IngestResult:
     files, notes = expand_paths(paths)
     outcomes: list[FileOutcome] = []
     for n in notes:
@@ -318,22 +341,20 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     out = FileOutcome(path=rep.path, status="new", key=rep.key, title=rep.title, warnings=list(rep.warnings))
     conn = s.connection()
     rt = Report.__table__
-    same = conn.execute(select(rt.c.id, rt.c.key, rt.c.version).where(rt.c.content_hash == rep.content_hash)).first()
+    same = conn.execute(_SEL_BY_HASH, {"h": rep.content_hash}).first()
     if same is not None:
         out.status, out.report_id, out.same_as = "unchanged", same.id, f"{same.key} v{same.version}"
         out.version = same.version
         out.key = same.key
         return out
-    prev = conn.execute(select(rt.c.id, rt.c.version).where(rt.c.key == rep.key)
-                        .order_by(rt.c.version.desc()).limit(1)).first()
+    prev = conn.execute(_SEL_PREV, {"k": rep.key}).first()
     version = (prev.version + 1) if prev else 1
     now = utcnow()
     if prev is not None:
         out.status = "version"
-        conn.execute(update(rt).where(rt.c.key == rep.key, rt.c.is_latest.is_(True)).values(is_latest=False))
+        conn.execute(_UPD_LATEST, {"k": rep.key})
     fields = rep.report_fields()
-    res = conn.execute(insert(rt).values(**fields, version=version, is_latest=True, ingested_at=now))
-    report_id = res.inserted_primary_key[0]
+    report_id = _insert_one(conn, rt, {**fields, "version": version, "is_latest": True, "ingested_at": now})
     out.report_id, out.version = report_id, version
 
     if rep.references:
@@ -344,8 +365,7 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
 
     # match against every earlier claim of this report key
     ct = Claim.__table__
-    old_rows = conn.execute(select(ct.c.id, ct.c.normalized, ct.c.looks_truncated, ct.c.retired)
-                            .where(ct.c.report_key == rep.key)).all() if prev is not None else []
+    old_rows = conn.execute(_SEL_OLD, {"k": rep.key}).all() if prev is not None else []
     assigned: dict[int, str] = {}  # index in prep.claims -> existing claim id
     how: dict[int, str] = {}
     if old_rows:
@@ -359,13 +379,14 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
 
     claim_rows, event_rows, flag_rows = [], [], []
     now_db = _db_datetime(conn, now)
+    key_json = json.dumps(rep.key, ensure_ascii=False)
     for i in new_idx:
         c = prep.claims[i]
         cid = ids[i]
         claim_rows.append(_claim_row(c, cid, rep.key, report_id, now_db))
         event_rows.append({"claim_id": cid, "at": now_db, "cause": "ingest", "old_status": None,
                            "new_status": UNVERIFIED, "old_confidence": None, "new_confidence": c.confidence,
-                           "detail": _json({"report": rep.key, "version": version, "row": c.row})})
+                           "detail": Raw(f'{{"report":{key_json},"version":{version},"row":{c.row}}}')})
     _bulk_insert(conn, ct, claim_rows)
     if assigned:
         _update_matched(s, prep, assigned, how, rep.key, report_id, version, now)
@@ -382,7 +403,7 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     for i, c in enumerate(prep.claims):
         if c.truncation.truncated:
             flag_rows.append({"report_key": rep.key, "claim_id": ids[i], "kind": "truncated", "subject": "claim text",
-                              "message": _trunc_message(c), "detail": _json(c.truncation.as_detail()),
+                              "message": _trunc_message(c), "detail": c.json_cols["truncation"],
                               "created_at": now_db})
     _bulk_insert(conn, ClaimSource.__table__, [
         {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
@@ -416,7 +437,7 @@ def _trunc_message(c: PreparedClaim) -> str:
 
 def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now, raw: bool = True) -> dict[str, Any]:
     f = c.fields
-    j = c.json_cols if raw else {k: json.loads(v) for k, v in c.json_cols.items()}
+    j = c.json_cols if raw else {k: json.loads(c.json_cols[k]) for k in ("datasets", "languages", "tasks", "extraction")}
     return {
         "id": cid, "report_key": key, "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
         "normalized": c.normalized, "report_mark": c.mark, "report_confidence": c.confidence,
@@ -454,6 +475,21 @@ def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
     conn.exec_driver_sql(sql, params)
 
 
+def _insert_one(conn, table, row: dict[str, Any]) -> int:
+    if conn.dialect.paramstyle != "qmark":
+        return conn.execute(insert(table).values(**row)).inserted_primary_key[0]
+    names = tuple(row)
+    key = (table.name, names)
+    if key not in _INSERT_SQL:
+        cols = [table.c[n] for n in names]
+        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c.name}"' for c in cols) + ") VALUES (" +
+               ", ".join("?" for _ in cols) + ")")
+        _INSERT_SQL[key] = (sql, [c.type._cached_bind_processor(conn.dialect) for c in cols])
+    sql, procs = _INSERT_SQL[key]
+    params = tuple(v if p is None or v is None or v.__class__ is Raw else p(v) for p, v in zip(procs, row.values()))
+    return conn.exec_driver_sql(sql, params).lastrowid
+
+
 def _chunks(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
@@ -470,7 +506,7 @@ def _assign_ids(conn, hashes: list[str]) -> list[str]:
         cands = {i: hashes[i][:length[i]] for i in pending}
         in_db: set[str] = set()
         for chunk in _chunks(list(set(cands.values())), 500):
-            in_db.update(r[0] for r in conn.execute(select(ct.c.id).where(ct.c.id.in_(chunk))))
+            in_db.update(r[0] for r in conn.execute(_SEL_IDS, {"ids": chunk}))
         nxt = []
         for i in pending:
             c = cands[i]
@@ -531,9 +567,13 @@ def _match(new: list[PreparedClaim], old_rows: list) -> tuple[dict[int, str], di
 
 def _update_matched(s: Session, prep: PreparedReport, assigned: dict[int, str], how: dict[int, str], key: str,
                     report_id: int, version: int, now) -> None:
+    loaded: dict[str, Claim] = {}
+    ids = list(assigned.values())
+    for chunk in _chunks(ids, 500):
+        loaded.update((c.id, c) for c in s.exec(sqlmodel_select(Claim).where(Claim.id.in_(chunk))))
     for i, cid in assigned.items():
         c = prep.claims[i]
-        claim = s.get(Claim, cid)
+        claim = loaded.get(cid)
         if claim is None:  # pragma: no cover - matched ids come from this transaction
             continue
         old_conf = claim.report_confidence

@@ -33,4 +33,4 @@ def has_terminal_punctuation(text: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Lower-case alphabetic words (hyphenated compounds split into their parts)."""
-    return [w.lower() for w in WORD.findall(text)]
+    return WORD.findall(text.lower())

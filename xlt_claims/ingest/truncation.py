@@ -68,11 +68,15 @@ class Vocabulary:
     """Word counts of a report, and a sorted list for prefix look-ups."""
 
     def __init__(self, texts: Iterable[str], extra: Iterable[str] = ()):
-        self.counts: Counter[str] = Counter()
-        for t in texts:
-            self.counts.update(words(t))
-        self.extra = {w.lower() for w in extra}
-        self._sorted = sorted(set(self.counts) | self.extra)
+        self.counts: Counter[str] = Counter(words("\n".join(texts)))
+        self.extra = extra if isinstance(extra, (set, frozenset)) else {w.lower() for w in extra}
+        self._sorted_cache: Optional[list[str]] = None
+
+    @property
+    def _sorted(self) -> list[str]:
+        if self._sorted_cache is None:
+            self._sorted_cache = sorted(set(self.counts) | set(self.extra))
+        return self._sorted_cache
 
     def known(self, w: str, discount: int = 0) -> bool:
         return self.counts.get(w, 0) - discount > 0 or w in self.extra
@@ -104,7 +108,8 @@ def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Itera
     for t, cand in zip(claims, candidates):
         m = _LAST_TOKEN.search(t) if cand else None
         last.append(m.group(1) if m and t.rstrip().endswith(m.group(1)) else None)
-    vocab = Vocabulary(list(context) + list(claims), lexicon)
+    needs_vocab = any(w is not None and w.lower() not in _DANGLING_WORDS for w in last)
+    vocab = Vocabulary(list(context) + list(claims), lexicon) if needs_vocab else None
     ends_with = Counter(w.lower() for w in last if w)
     out = []
     for t, cand, tok in zip(claims, candidates, last):
@@ -122,7 +127,8 @@ def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Itera
             lw = tok.lower()
             if lw in _DANGLING_WORDS:
                 sig.append("dangling-word")
-            elif (tok == lw or (tok[:1].isupper() and tok[1:] == lw[1:])) and not vocab.known(lw, ends_with[lw]) \
+            elif vocab is not None and (tok == lw or (tok[:1].isupper() and tok[1:] == lw[1:])) \
+                    and not vocab.known(lw, ends_with[lw]) \
                     and not vocab.is_stem(lw) and (lw not in ("i",)):
                 comp = vocab.completion(lw)
                 if comp is not None:
