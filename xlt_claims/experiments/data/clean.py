@@ -22,7 +22,7 @@ RULES = (
     "placeholder",  # printf/format/template placeholder on either side
     "markup",  # an HTML/XML tag or entity on either side
     "code",  # URL, path, option, identifier, code on the English side
-    "no_words",  # English has no alphabetic word of >= 2 letters
+    "no_words",  # English has no alphabetic word of >= 2 letters, or the translation has no letter
     "identical",  # translation equals the English after normalisation (untranslated copy / fallback)
 )
 
@@ -119,7 +119,7 @@ def clean_pair(
         return "markup"
     if code_re.search(en):
         return "code"
-    if not WORD2.search(en):
+    if not WORD2.search(en) or not any(c.isalpha() for c in tr):
         return "no_words"
     if normkey(en) == normkey(tr):
         return "identical"

@@ -593,16 +593,19 @@ def build_tasks(cats: Catalogs, msgs: dict[str, Message], log: Callable[[str], N
             for fld in ("text", "text_pair"):
                 for lg, t in rec[fld].items():
                     test_texts[lg].add(normkey(t))
+    # checked across languages too: Han strings are shared by zh/ja, and a translator may paste
+    # another message's English
+    all_test: set = set().union(*test_texts.values())
     dropped = Counter()
-    cls_records = [r for r in cls_records if r["split"] == "test" or not _collides(r, test_texts, dropped, "cls")]
-    pair_records = [r for r in pair_records if r["split"] == "test" or not _collides(r, test_texts, dropped, "pair")]
+    cls_records = [r for r in cls_records if r["split"] == "test" or not _collides(r, all_test, dropped, "cls")]
+    pair_records = [r for r in pair_records if r["split"] == "test" or not _collides(r, all_test, dropped, "pair")]
     align: dict[str, dict] = {}
     for lang in langs:
         n = 0
         for m in apool:
             if lang not in m.tr or m.maj[lang] < ap["min_majority"] or m.copy[lang] >= ap["max_copy"]:
                 continue
-            if normkey(m.en) in test_texts["en"] or normkey(m.tr[lang]) in test_texts[lang]:
+            if normkey(m.en) in all_test or normkey(m.tr[lang]) in all_test:
                 dropped["align_" + lang] += 1
                 continue
             rec = align.setdefault(m.key, {"id": "aln-" + sha1(m.key)[:12], "en": m.en, "tr": {}, "n_langs": m.n_langs})
@@ -621,10 +624,10 @@ def build_tasks(cats: Catalogs, msgs: dict[str, Message], log: Callable[[str], N
     }
 
 
-def _collides(rec: dict, test_texts: dict[str, set], dropped: Counter, task: str) -> bool:
+def _collides(rec: dict, all_test: set, dropped: Counter, task: str) -> bool:
     for fld in ("text", "text_pair"):
         for lg, t in (rec.get(fld) or {}).items():
-            if normkey(t) in test_texts[lg]:
+            if normkey(t) in all_test:
                 dropped[f"{task}_{rec['split']}"] += 1
                 return True
     return False
