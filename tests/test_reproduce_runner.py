@@ -1,0 +1,229 @@
+"""`claims reproduce` end to end on a tiny random BERT (CPU, seconds per run): verdicts, resume,
+killed runs, concurrent processes, dry-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from conftest import ROOT
+from _reproduce_util import add_claim, make_neighbours, make_task, make_tiny_model, write_experiment
+
+from xlt_claims.experiments.methods import register_method
+from xlt_claims.experiments.types import Example, Method
+from xlt_claims.reproduce import Options, load_registry, reproduce
+from xlt_claims.store.models import Claim, ClaimEvent, Run, Verdict
+
+CLAIM = "Our tiny keyword method improves transfer."
+
+
+@register_method("test-collapse")
+class _Collapse(Method):
+    """Test-only: trains on one label, so the model collapses to it."""
+
+    name = "test-collapse"
+
+    def augment_train(self, examples, rng):
+        return [Example(id=e.id, text=e.text, label=0, lang=e.lang) for e in examples]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model") / "bert")
+
+
+@pytest.fixture
+def exp_dir(tmp_path) -> Path:
+    d = tmp_path / "reproductions"
+    d.mkdir()
+    make_task(d / "task.json")
+    make_neighbours(d / "nb.json")
+    return d
+
+
+def _rsda(d: Path) -> dict:
+    return {"method": "rs-da", "params": {"copies": 2, "neighbours_file": str(d / "nb.json")}}
+
+
+def test_better_arm_reproduced_then_resume_reuses(store, exp_dir, tiny_model):
+    write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir))
+    add_claim(store, "c1", CLAIM, confidence=0.3)
+    reg = load_registry([exp_dir])
+    res = reproduce(store, reg, ["c1"], Options())
+    assert res.ran == 6 and res.failed == 0
+    v = res.verdicts[0]
+    assert v["outcome"] == "reproduced", v
+    assert v["effect"] > 10 and v["ci"][0] > 0 and v["n_seeds"] == 3 and v["proxy"]
+    with store.session() as s:
+        runs = s.exec(select(Run)).all()
+        assert len(runs) == 6 and all(r.status == "FINISHED" and r.valid for r in runs)
+        assert all(r.metrics["test"]["xx"]["n"] == 80 for r in runs)
+        assert all("label_stats" in r.manifest and r.config["arm"] in ("baseline", "treatment") for r in runs)
+        claim = s.get(Claim, "c1")
+        assert claim.status == "reproduced"
+        ev = s.exec(select(ClaimEvent).where(ClaimEvent.claim_id == "c1")).all()[-1]
+        assert ev.cause == "experiment" and ev.new_status == "reproduced"
+        b = ev.detail["bayes"]
+        assert b["prior"]["report_confidence"] == 0.3 and b["tempering"]["w"] == 0.5  # proxy data
+        assert claim.confidence == pytest.approx(b["posterior"], abs=1e-3) and claim.confidence > b["prior"]["prior"]
+        vd = s.exec(select(Verdict)).one().detail
+        assert vd["per_language"]["test"] and {r["key"] for r in vd["per_language"]["test"]} == {"en", "xx"}
+        assert vd["per_seed"] and vd["decision_digest"]
+    # resume: everything finished is reused, nothing re-runs, the verdict is not duplicated
+    res2 = reproduce(store, reg, ["c1"], Options())
+    assert res2.ran == 0 and res2.reused == 6
+    with store.session() as s:
+        assert len(s.exec(select(Run)).all()) == 6
+        assert len(s.exec(select(Verdict)).all()) == 1
+    from rich.console import Console
+
+    from xlt_claims.verdict import claim_verdict_view, render_claim_verdicts
+
+    with store.session() as s:
+        view = claim_verdict_view(s, "c1")
+    assert view["verdicts"][0]["outcome"] == "reproduced" and len(view["verdicts"][0]["runs"]) == 6
+    con = Console(record=True, width=140)
+    render_claim_verdicts(view, con)
+    out = con.export_text()
+    assert "reproduced" in out and "xx" in out and "per seed" in out
+
+
+def test_identical_arms_never_reproduced(store, exp_dir, tiny_model):
+    write_experiment(exp_dir, "same", model=tiny_model, metric="test:all:accuracy", min_effect=5.0)
+    add_claim(store, "c2", CLAIM)
+    res = reproduce(store, load_registry([exp_dir]), ["c2"], Options())
+    v = res.verdicts[0]
+    assert v["outcome"] != "reproduced" and v["outcome"] == "not-reproduced", v
+    assert v["effect"] == 0
+    with store.session() as s:
+        runs = s.exec(select(Run).where(Run.arm == "treatment")).all()
+        assert len(runs) == 3 and all(r.reused_from is not None for r in runs)  # identical config: not recomputed
+
+
+def test_collapsed_arm_is_invalid(store, exp_dir, tiny_model):
+    write_experiment(exp_dir, "collapse", model=tiny_model, treatment={"method": "test-collapse"}, seeds=(1, 2))
+    add_claim(store, "c3", CLAIM, confidence=0.4)
+    res = reproduce(store, load_registry([exp_dir]), ["c3"], Options())
+    v = res.verdicts[0]
+    assert v["outcome"] == "invalid" and "collapsed" in v["reason"], v
+    with store.session() as s:
+        assert s.get(Claim, "c3").status == "invalid"
+        bad = s.exec(select(Run).where(Run.arm == "treatment")).all()
+        assert all(r.valid is False and "collapsed" in r.invalid_reason for r in bad)
+
+
+def test_dry_run_and_untestable(store, exp_dir, tiny_model):
+    write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir), seeds=(1, 2))
+    add_claim(store, "c4", CLAIM)
+    add_claim(store, "c5", "Some benchmarks provide tasks for cross-lingual transfer.")
+    reg = load_registry([exp_dir])
+    plan = reproduce(store, reg, [], Options(), all_claims=True, dry_run=True).to_dict()
+    assert [e["experiment"] for e in plan["experiments"]] == ["better"]
+    runs = plan["experiments"][0]["runs"]
+    assert len(runs) == 4 and all(r["state"] == "pending" and r["estimate_s"] > 0 for r in runs)
+    assert "c5" in plan["untestable"] and "not an effect" in plan["untestable"]["c5"]
+    with store.session() as s:
+        assert not s.exec(select(Run)).all()
+    reproduce(store, reg, ["better"], Options(seeds=[1]))
+    plan = reproduce(store, reg, ["c4"], Options(), dry_run=True).to_dict()
+    states = {(r["arm"], r["seed"]): r for r in plan["experiments"][0]["runs"]}
+    assert states[("baseline", 1)]["state"] == "finished" and states[("baseline", 2)]["state"] == "pending"
+    assert states[("baseline", 2)]["estimate_source"].startswith("measured")
+
+
+def test_dead_running_row_becomes_killed_and_reruns(store, exp_dir, tiny_model):
+    write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir), seeds=(1,))
+    reg = load_registry([exp_dir])
+    plan = reproduce(store, reg, ["better"], Options(), dry_run=True).plans[0]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    from xlt_claims.reproduce.runner import HOST
+
+    sl = plan.slots[0]
+    with store.session() as s:
+        s.add(Run(experiment=sl.experiment, arm=sl.arm, seed=sl.seed, config_hash=sl.config_hash, status="RUNNING",
+                  config=sl.config, pid=dead.pid, host=HOST))
+    res = reproduce(store, reg, ["better"], Options())
+    assert res.ran == 2
+    with store.session() as s:
+        rows = s.exec(select(Run).where(Run.arm == sl.arm, Run.seed == sl.seed).order_by(Run.id)).all()
+        assert [r.status for r in rows] == ["KILLED", "FINISHED"]
+        assert f"process {dead.pid}" in rows[0].error
+
+
+def _cli(db: Path, exp_dir: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "xlt_claims.cli", "reproduce", *args, "--db", str(db),
+                             "--reproductions", str(exp_dir), "--json"], env=env, cwd=str(ROOT),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _rows(db: Path) -> list[tuple]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return con.execute("SELECT id, arm, seed, status, reused_from FROM run ORDER BY id").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_reruns_only_unfinished(store, db_path, exp_dir, tiny_model):
+    write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir), seeds=(1, 2),
+                     overrides={"max_steps": 120})
+    proc = _cli(db_path, exp_dir, "better")
+    deadline = time.time() + 240
+    before = None
+    while time.time() < deadline:
+        rows = _rows(db_path)
+        if any(r[1] == "treatment" and r[2] == 1 and r[3] == "RUNNING" for r in rows):
+            before = rows
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"reproduce exited early: {proc.communicate()}")
+        time.sleep(0.05)
+    assert before is not None, "never saw the third run start"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished_before = {(r[1], r[2]): r[0] for r in before if r[3] == "FINISHED"}
+    assert set(finished_before) == {("baseline", 1), ("baseline", 2)}
+    res = reproduce(store, load_registry([exp_dir]), ["better"], Options())
+    assert res.ran == 2 and res.reused == 2  # the killed seed and the one never started; baselines reused
+    rows = _rows(db_path)
+    killed = [r for r in rows if r[3] == "KILLED"]
+    assert [(r[1], r[2]) for r in killed] == [("treatment", 1)]
+    fin = [r for r in rows if r[3] == "FINISHED"]
+    assert sorted((r[1], r[2]) for r in fin) == [("baseline", 1), ("baseline", 2), ("treatment", 1), ("treatment", 2)]
+    assert {(r[1], r[2]): r[0] for r in fin if r[1] == "baseline"} == finished_before
+    assert not [r for r in rows if r[3] == "RUNNING"]
+
+
+@pytest.mark.slow
+def test_two_concurrent_processes_store_every_run(store, db_path, exp_dir, tiny_model):
+    write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir), seeds=(1, 2),
+                     extra_decision="min_seeds = 2")
+    add_claim(store, "c6", CLAIM)
+    procs = [_cli(db_path, exp_dir, "c6") for _ in range(2)]
+    outs = [p.communicate(timeout=400) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-2000:]
+        assert "database is locked" not in err
+    rows = _rows(db_path)
+    fin = [r for r in rows if r[3] == "FINISHED"]
+    assert sorted((r[1], r[2]) for r in fin) == [(a, s) for a in ("baseline", "treatment") for s in (1, 2)]
+    assert not [r for r in rows if r[3] != "FINISHED"]
+    results = [json.loads(o) for o, _ in outs]
+    assert sum(r["ran"] for r in results) == 4  # nothing computed twice
+    assert {r["verdicts"][0]["outcome"] for r in results} == {"reproduced"}
+    with store.session() as s:
+        assert len(s.exec(select(Verdict)).all()) == 1
