@@ -294,7 +294,10 @@ def _run_dict(run: m.Run) -> dict[str, Any]:
 
 
 def _effect_scale(verdict: m.Verdict, detail: dict[str, Any]) -> tuple[float, str]:
-    """(factor, unit) that turns the stored effect into the unit shown (points for 0..1 metrics)."""
+    """(factor, unit) that turns the stored effect into the unit shown.
+
+    The reproduce runner stores effects already scaled by the decision rule's `scale` (100: accuracy
+    points for metrics in [0, 1]); other producers may say `unit` explicitly."""
     unit = detail.get("unit") or detail.get("effect_unit")
     if unit in ("points", "pp", "percentage points"):
         return 1.0, "points"
@@ -302,58 +305,127 @@ def _effect_scale(verdict: m.Verdict, detail: dict[str, Any]) -> tuple[float, st
         return 100.0, "points"
     if unit:
         return 1.0, str(unit)
+    dec = detail.get("decision") if isinstance(detail.get("decision"), dict) else {}
+    if dec.get("scale") == 100 or dec.get("scale") == 100.0:
+        return 1.0, "points"
     return 1.0, verdict.metric or "metric units"
+
+
+def _lang_stats(detail: dict[str, Any], factor: float) -> dict[str, Any]:
+    """The verdict's own per-language / per-pair tests (mean paired effect, CI, Holm-adjusted p)."""
+    pl = detail.get("per_language") if isinstance(detail.get("per_language"), dict) else {}
+    out: dict[str, Any] = {}
+    for split in ("test", "test_pairs"):
+        rows = pl.get(split)
+        if not isinstance(rows, list) or not rows:
+            continue
+        clean = []
+        for r in rows:
+            if not isinstance(r, dict) or r.get("effect") is None:
+                continue
+            clean.append({
+                "key": r.get("key"), "script": r.get("script"), "n_seeds": r.get("n_seeds"),
+                "baseline": _r(r.get("baseline")), "treatment": _r(r.get("treatment")),
+                "effect": _r(float(r["effect"]) * factor), "ci_low": _r(_f(r.get("ci_low"), factor)),
+                "ci_high": _r(_f(r.get("ci_high"), factor)), "p": _r(r.get("p")), "p_holm": _r(r.get("p_holm")),
+                "significant": r.get("significant"), "n_items": r.get("n_items"),
+            })
+        if clean:
+            out[split] = clean
+            groups = pl.get(f"{split}_by_script")
+            if isinstance(groups, list):
+                out[f"{split}_by_script"] = [
+                    {"group": g.get("group"), "keys": g.get("keys"), "effect": _r(_f(g.get("effect"), factor)),
+                     "baseline": _r(g.get("baseline")), "treatment": _r(g.get("treatment"))}
+                    for g in groups if isinstance(g, dict)]
+    return out
+
+
+def _f(x: Any, factor: float = 1.0) -> Optional[float]:
+    return float(x) * factor if isinstance(x, (int, float)) and not isinstance(x, bool) else None
 
 
 def _verdict_dict(v: m.Verdict, claim: m.Claim, runs_by_id: dict[int, dict[str, Any]]) -> dict[str, Any]:
     detail = _jsonable(v.detail or {})
     factor, unit = _effect_scale(v, detail)
-    claimed = detail.get("claimed_effect")
-    if claimed is None:
-        rule = detail.get("decision_rule") or detail.get("rule") or {}
-        if isinstance(rule, dict):
-            claimed = rule.get("claimed_effect", rule.get("claimed"))
-    claimed_source = "decision rule" if claimed is not None else None
+    dec = detail.get("decision") if isinstance(detail.get("decision"), dict) else {}
     claimed_range = None
-    value_high = getattr(claim, "value_high", None)
-    if claimed is None and claim.value is not None and value_high is not None:
-        # a stated range ("by 1 to 3 points"): numbers in claim text are already in the shown unit
-        claimed_range, claimed_source = [float(claim.value), float(value_high)], "claim text (range)"
-        claimed_scaled = None
-    elif claimed is None and claim.value is not None and claim.comparator not in (None, "range"):
-        claimed, claimed_source = claim.value, "claim text"
-        claimed_scaled = float(claimed)
+    claimed = detail.get("claimed_effect", detail.get("claimed"))
+    claimed_source = detail.get("claimed_source") if claimed is not None else None
+    if isinstance(claimed, (int, float)) and not isinstance(claimed, bool):
+        claimed_scaled = float(claimed) * factor
+        claimed_source = claimed_source or "decision rule"
     else:
-        claimed_scaled = float(claimed) * factor if isinstance(claimed, (int, float)) else None
+        claimed_scaled = None
+        value_high = getattr(claim, "value_high", None)
+        if claim.value is not None and value_high is not None:
+            # a stated range ("by 1 to 3 points"): numbers in claim text are in the shown unit already
+            claimed_range, claimed_source = [float(claim.value), float(value_high)], "claim text (range)"
+        elif claim.value is not None and unit == "points" and claim.comparator not in (None, "range"):
+            claimed_scaled, claimed_source = float(claim.value), "claim text"
+    if claimed_source == "none":
+        claimed_source = None
+    bar = _f(detail.get("bar"), factor)
     runs = [runs_by_id[i] for i in (v.run_ids or []) if i in runs_by_id]
-    bl = detail.get("baseline_arm") or detail.get("baseline")
+    arms = detail.get("arms") if isinstance(detail.get("arms"), dict) else {}
+    bl = arms.get("baseline") or dec.get("baseline") or detail.get("baseline_arm") or detail.get("baseline")
     baseline_arm = bl if isinstance(bl, str) else None
-    seeds = sorted({r["seed"] for r in runs})
-    devices = sorted({r["device"] for r in runs if r["device"]})
+    tr = arms.get("treatment") or dec.get("treatment")
+    treatment_arm = tr if isinstance(tr, str) else None
+    per_seed = []
+    ps = detail.get("per_seed")
+    if isinstance(ps, dict):
+        for seed, d in sorted(ps.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
+            if isinstance(d, dict) and d.get("diff") is not None:
+                per_seed.append({"seed": int(seed) if str(seed).isdigit() else seed, "diff": _r(_f(d["diff"], factor)),
+                                 "baseline": _r(d.get("baseline")), "treatment": _r(d.get("treatment"))})
+    seeds = sorted({r["seed"] for r in runs}) or sorted(p["seed"] for p in per_seed if isinstance(p["seed"], int))
+    devices = sorted({r["device"] for r in runs if r["device"]}) or list(detail.get("devices") or [])
     wall = sum(r["wall_s"] or 0.0 for r in runs)
     seeds_needed = detail.get("seeds_needed", detail.get("more_seeds_needed"))
+    if isinstance(seeds_needed, dict):
+        seeds_needed = seeds_needed.get("more") or seeds_needed.get("n_more") or seeds_needed.get("total")
+    bayes = detail.get("bayes") if isinstance(detail.get("bayes"), dict) else {}
+    prior = bayes.get("prior", {}).get("prior") if isinstance(bayes.get("prior"), dict) else bayes.get("prior")
+    likelihood = bayes.get("likelihood") if isinstance(bayes.get("likelihood"), dict) else {}
+    tempering = bayes.get("tempering") if isinstance(bayes.get("tempering"), dict) else {}
     return {
         "id": v.id,
+        "anchor": f"verdict-{v.id}",
         "experiment": v.experiment,
         "outcome": status_info(v.outcome),
         "proxy": bool(v.proxy),
+        "proxy_reasons": list(detail.get("proxy_reasons") or []),
         "evidence_label": "proxy" if v.proxy else "claim's own data and model",
         "metric": v.metric,
         "unit": unit,
+        "direction": dec.get("direction"),
         "effect": _r(v.effect * factor if v.effect is not None else None),
         "ci_low": _r(v.ci_low * factor if v.ci_low is not None else None),
         "ci_high": _r(v.ci_high * factor if v.ci_high is not None else None),
-        "ci_level": detail.get("ci_level", 0.95),
+        "ci_level": detail.get("ci_level") or (1 - float(dec["alpha"]) if isinstance(dec.get("alpha"), (int, float)) else 0.95),
         "claimed_effect": _r(claimed_scaled),
         "claimed_source": claimed_source,
         "claimed_range": claimed_range,
+        "bar": _r(bar),
+        "bar_rule": detail.get("bar_rule"),
+        "baseline_arm": baseline_arm,
+        "treatment_arm": treatment_arm,
+        "per_seed": per_seed,
         "n_seeds": v.n_seeds,
         "seeds": seeds,
         "devices": devices,
         "wall_s_total": _r(wall, 1),
         "seeds_needed": seeds_needed,
         "reason": detail.get("reason") or detail.get("invalid_reason") or detail.get("explanation"),
+        "confidence_update": {"prior": _r(prior, 3), "posterior": _r(_f(bayes.get("posterior")), 3),
+                              "bf": _r(_f(likelihood.get("bf")), 3), "weight": _r(_f(tempering.get("w")), 3),
+                              "formula": bayes.get("formula")} if bayes else None,
+        "task": detail.get("task"),
+        "model": detail.get("model"),
+        "claim_model": detail.get("claim_model"),
         "run_ids": list(v.run_ids or []),
+        "lang_stats": _lang_stats(detail, factor),
         "per_language": per_language(runs, baseline_arm),
         "created_at": _iso(v.created_at),
         "detail": detail,

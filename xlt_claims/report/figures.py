@@ -76,14 +76,24 @@ def forest_plot(claim: dict[str, Any], salt: str) -> Optional[str]:
                          "#24292f", "D"))
         colour = OUTCOME_COLOURS.get(v["outcome"]["group"], "#57606a")
         rows.append((f"measured: {v['experiment']}\n{v.get('metric') or ''}, {v['n_seeds']} seeds, {proxy}, {lvl}% CI",
-                     v["effect"], v.get("ci_low"), v.get("ci_high"), colour, "o"))
+                     v["effect"], v.get("ci_low"), v.get("ci_high"), colour, "o", v))
     if not rows:
         return None
+    rows = [r if len(r) == 7 else (*r, None) for r in rows]
     plt = _plt()
     fig, ax = plt.subplots(figsize=(3.7, 0.62 * len(rows) + 0.9))
     ys = list(range(len(rows)))[::-1]
     xs_all = [0.0]
-    for y, (label, val, lo, hi, colour, marker) in zip(ys, rows):
+    bars = []
+    for y, (label, val, lo, hi, colour, marker, v) in zip(ys, rows):
+        if v is not None:
+            seeds = [p["diff"] for p in v.get("per_seed") or [] if p.get("diff") is not None]
+            if seeds:
+                ax.plot(seeds, [y - 0.22] * len(seeds), linestyle="none", marker="|", markersize=7, color=colour,
+                        alpha=0.7)
+                xs_all += seeds
+            if v.get("bar") is not None:
+                bars.append((v["bar"], y))
         if lo is not None and hi is not None:
             ax.hlines(y, lo, hi, color=colour, linewidth=2.2)
             for end in (lo, hi):
@@ -95,6 +105,11 @@ def forest_plot(claim: dict[str, Any], salt: str) -> Optional[str]:
         ax.annotate(f"{val:+.2f}", (val, y), textcoords="offset points", xytext=(0, 8), ha="center",
                     fontsize=8, color=colour)
     ax.axvline(0, color="#57606a", linewidth=1, linestyle="--")
+    for b, y in bars:
+        ax.vlines(b, y - 0.4, y + 0.4, color="#9a6700", linewidth=1.2, linestyles="dotted")
+        ax.annotate("bar", (b, y + 0.4), textcoords="offset points", xytext=(0, 1), ha="center", fontsize=7,
+                    color="#9a6700")
+        xs_all.append(b)
     ax.set_yticks(ys)
     ax.set_yticklabels([r[0] for r in rows], fontsize=8.5)
     lo_x, hi_x = min(xs_all), max(xs_all)
@@ -238,3 +253,63 @@ def _group_summary_chart(pl, data, salt: str, title: str) -> Optional[str]:
     ax.set_title(title, fontsize=9.5, loc="left")
     _style(ax)
     return _svg(fig, f"groups-{salt}", title)
+
+
+def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, pairs: bool = False) -> Optional[str]:
+    """The verdict's own per-language (or per-pair) tests: mean paired effect with CI per item, grouped by
+    script (pairs: same language / same script / different scripts); * = significant after Holm."""
+    from .scripts import script_of
+
+    if not rows:
+        return None
+    items = []
+    for r in rows:
+        key = str(r["key"])
+        if pairs and "-" in key:
+            l1, _, l2 = key.partition("-")
+            s1, s2 = script_of(l1)[0], script_of(l2)[0]
+            group = "same language" if l1 == l2 else ("same script" if s1 == s2 else "different scripts")
+        else:
+            group = r.get("script") or script_of(key)[0]
+        items.append({**r, "group": group, "lang": key})
+    if pairs:
+        order = {"same language": 0, "same script": 1, "different scripts": 2}
+        items.sort(key=lambda r: (order.get(r["group"], 3), r["lang"]))
+    else:
+        items.sort(key=lambda r: (r["group"] != "Latin", r["group"], r["lang"] != "en", r["lang"]))
+    if len(items) > 60:
+        return None
+    plt = _plt()
+    width_in = min(11.0, max(4.6, 0.42 * len(items) + 1.8))
+    fig, ax = plt.subplots(figsize=(width_in, 2.9))
+    xs, spans = _layout(items)
+    eff = [r["effect"] for r in items]
+    lo = [r["ci_low"] if r.get("ci_low") is not None else r["effect"] for r in items]
+    hi = [r["ci_high"] if r.get("ci_high") is not None else r["effect"] for r in items]
+    colours = ["#0072B2" if v >= 0 else "#D55E00" for v in eff]
+    ax.bar(xs, eff, width=0.62, color=colours, alpha=0.9, zorder=2)
+    ax.errorbar(xs, eff, yerr=[[e - l for e, l in zip(eff, lo)], [h - e for e, h in zip(eff, hi)]], fmt="none",
+                ecolor="#24292f", elinewidth=0.9, capsize=2.5, zorder=3)
+    top = max(hi + [0.0])
+    bottom = min(lo + [0.0])
+    pad = (top - bottom) * 0.12 or 0.5
+    for x, r, h, l in zip(xs, items, hi, lo):
+        if r.get("significant") in ("+", "-"):
+            yy = h if r["significant"] == "+" else l
+            ax.annotate("*", (x, yy), textcoords="offset points", xytext=(0, 1 if r["significant"] == "+" else -9),
+                        ha="center", fontsize=10, color="#24292f")
+    ax.axhline(0, color="#24292f", linewidth=0.9)
+    ax.set_ylim(bottom - pad, top + pad)
+    longest = max(len(r["lang"]) for r in items)
+    rot = 0 if longest <= 3 and len(items) <= 30 else 90
+    ax.set_xticks(xs)
+    ax.set_xticklabels([r["lang"] for r in items], fontsize=8.5, rotation=rot)
+    _group_labels(ax, spans, 22 if rot == 0 else 40)
+    ax.set_ylabel(f"effect ({unit})", fontsize=8.5)
+    ax.set_title(title, fontsize=9.5, loc="left", color="#24292f")
+    ax.grid(axis="y", color="#d0d7de", linewidth=0.6, alpha=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8.5)
+    return _svg(fig, f"eff-{'pairs' if pairs else 'langs'}-{salt}", title)

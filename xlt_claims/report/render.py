@@ -115,7 +115,7 @@ def _env():
 
 def _figures(report: dict[str, Any]) -> dict[str, Any]:
     """Inline SVG figures keyed by claim id / experiment name (not part of the JSON report)."""
-    from .figures import forest_plot, language_chart
+    from .figures import effect_chart, forest_plot, language_chart
 
     figs: dict[str, Any] = {"claims": {}, "experiments": {}}
     for c in report["claims"]:
@@ -123,14 +123,19 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
             continue
         entry: dict[str, Any] = {"forest": forest_plot(c, c["id"]), "langs": {}}
         for v in c["verdicts"]:
+            if v["outcome"]["status"] == "invalid":
+                continue  # invalid runs never count, so nothing of them is charted
+            salt = f"{c['id']}-{v['id']}"
+            ls = v.get("lang_stats") or {}
             pl = v.get("per_language")
-            if pl and v["outcome"]["status"] != "invalid":
-                entry["langs"][v["id"]] = {
-                    "langs": language_chart(pl, f"{c['id']}-{v['id']}",
-                                            f"{v['experiment']}: per language (standard setting), by script"),
-                    "pairs": language_chart(pl, f"{c['id']}-{v['id']}",
-                                            f"{v['experiment']}: language pairs (generalized setting)", "pairs"),
-                }
+            t1 = f"{v['experiment']}: per language (standard setting), by script"
+            t2 = f"{v['experiment']}: language pairs (generalized setting)"
+            entry["langs"][v["id"]] = {
+                "langs": (effect_chart(ls["test"], salt, t1 + ", 95% CI", v["unit"]) if ls.get("test") else None)
+                or (language_chart(pl, salt, t1) if pl else None),
+                "pairs": (effect_chart(ls["test_pairs"], salt, t2 + ", 95% CI", v["unit"], pairs=True)
+                          if ls.get("test_pairs") else None) or (language_chart(pl, salt, t2, "pairs") if pl else None),
+            }
         figs["claims"][c["id"]] = entry
     for e in report["experiments"]:
         if e.get("per_language"):

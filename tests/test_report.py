@@ -1,0 +1,238 @@
+"""The verification report: data gathered from the store, and HTML / Markdown / JSON carrying the same numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+
+from _report_util import build_demo_store
+from xlt_claims.report import build_report, render_html, render_json, render_markdown, write_report
+from xlt_claims.report.render import ci, fmt, signed
+
+
+@pytest.fixture
+def demo(store):
+    ids = build_demo_store(store)
+    return store, ids
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Rendered once per module: figures make the HTML the slow part."""
+    from xlt_claims.store import open_store
+
+    store = open_store(tmp_path_factory.mktemp("report") / "claims.db")
+    try:
+        ids = build_demo_store(store)
+        data = build_report(store)
+        return data, render_html(data), render_markdown(data), ids
+    finally:
+        store.close()
+
+
+def _report(data, key):
+    return next(r for r in data["reports"] if r["key"] == key)
+
+
+def _claim(data, cid):
+    return next(c for c in data["claims"] if c["id"] == cid)
+
+
+def test_summary_counts_reliability_and_marks(demo):
+    store, ids = demo
+    data = build_report(store)
+    a = _report(data, "000_demo_robust")
+    b = _report(data, "004_demo_ot")
+    assert a["n_claims"] == 6 and b["n_claims"] == 5
+    assert a["by_status"] == {"unverified": 1, "supported-by-source": 1, "contradicted-by-source": 1,
+                              "not-in-cited-sources": 1, "reproduced": 1, "partially-reproduced": 1}
+    assert b["by_status"] == {"supported-by-source": 1, "not-in-cited-sources": 1, "not-reproduced": 1,
+                              "inconclusive": 1, "invalid": 1}
+    # A: TYPOS claim (contradicted + invented entity named in it) and the unsupported truncated claim
+    assert a["reliability"]["problem_claims"] == 2 and a["reliability"]["problem_share"] == pytest.approx(2 / 6, abs=1e-3)
+    assert a["reliability"]["open_claims"] == 1 and a["reliability"]["lower_bound"] is True
+    assert a["reliability"]["reasons"] == {"contradicted": 1, "invented entity": 1, "unsupported": 1}
+    # B: AIF claim (unsupported + invented entity), DLFA claim (not reproduced + invented entity)
+    assert b["reliability"]["problem_claims"] == 2
+    assert b["reliability"]["reasons"] == {"unsupported": 1, "invented entity": 2, "not reproduced": 1}
+    assert "lower is better" in data["reliability_formula"].lower()
+    # the report's own marks vs ours
+    assert a["marks"]["ticked"] == 5 and a["marks"]["marked"] == 6
+    assert a["marks"]["ticked_with_problem"] == 2
+    assert a["marks"]["report_mean_confidence"] == pytest.approx((0.16 + 0.19 + 0.21 + 0.18 + 0.15 + 0.19) / 6, abs=1e-3)
+    assert a["stated"]["verified"] == 5
+    t = data["totals"]
+    assert t["claims"] == 11 and t["with_problem"] == 4 and t["reproduced_claims"] == 5
+    assert set(t["by_status"]) == {"unverified", "supported-by-source", "contradicted-by-source",
+                                   "not-in-cited-sources", "reproduced", "partially-reproduced", "not-reproduced",
+                                   "inconclusive", "invalid"}
+
+
+def test_flags_evidence_history_and_verdicts(demo):
+    store, ids = demo
+    data = build_report(store)
+    a = _report(data, "000_demo_robust")
+    b = _report(data, "004_demo_ot")
+    assert [g["kind"] for g in a["flag_groups"]] == ["invented-entity", "off-topic-citation"]
+    assert {f["subject"] for f in b["flags"]} == {"DLFA", "AIF", "optimal transport"}
+    assert [r["flags"] for r in a["references"]] == [[], ["off-topic-citation"]]
+    typos = _claim(data, ids["claims"]["typos"])
+    assert any(f["subject"] == "TYPOS" and f["inherited"] for f in typos["flags"])
+    trunc = _claim(data, ids["claims"]["trunc"])
+    assert trunc["looks_truncated"] and trunc["repaired_text"] is None
+    assert [f["kind"] for f in trunc["flags"]] == ["truncated"]
+    all4 = _claim(data, ids["claims"]["all4"])
+    ev = all4["evidence"][0]
+    assert ev["arxiv_id"] == "2205.08497" and ev["paper_version"] == 1 and ev["offsets_ok"] is True
+    assert ev["char_end"] - ev["char_start"] == len(ev["quote"])
+    assert all4["repaired_text"].endswith("transfer tasks.")
+    robust = _claim(data, ids["claims"]["robust"])
+    assert [e["new_status"] for e in robust["events"]] == ["unverified", "supported-by-source", "reproduced"]
+    assert [e["cause"] for e in robust["events"]] == ["ingest", "evidence", "experiment"]
+    (v,) = robust["verdicts"]
+    # stored as a fraction (unit "fraction") and shown in points
+    assert v["unit"] == "points" and v["effect"] == pytest.approx(1.91) and v["ci_low"] == pytest.approx(1.22)
+    assert v["proxy"] is True and v["n_seeds"] == 3 and v["seeds"] == [1, 2, 3] and v["devices"] == ["cpu"]
+    assert v["wall_s_total"] == pytest.approx(56 + 57 + 58 + 56 + 57 + 58)
+    pl = v["per_language"]
+    assert pl["arms"] == ["baseline", "rs-da"]
+    groups = pl["langs"]["groups"]
+    assert groups[0] == "Latin" and set(groups) == {"Latin", "Cyrillic", "Greek", "Han", "Japanese"}
+    assert pl["scripts_from"] == "data"
+    assert {r["group"] for r in pl["pairs"]["rows"]} == {"same language", "same script", "different scripts"}
+    pawsx = _claim(data, ids["claims"]["pawsx"])
+    assert pawsx["verdicts"][0]["claimed_effect"] == pytest.approx(2.1)
+    # collapsed runs never count, not even in the per-language numbers
+    inval = _claim(data, ids["claims"]["invalid"])
+    vi = inval["verdicts"][0]
+    assert vi["outcome"]["status"] == "invalid" and vi["reason"].startswith("arm 'fusion' collapsed")
+    assert vi["per_language"]["arms"] == ["baseline"] and vi["per_language"]["excluded_collapsed_runs"] == 1
+    incon = _claim(data, ids["claims"]["inconclusive"])
+    assert incon["verdicts"][0]["seeds_needed"] == 6
+    dlfa = _claim(data, ids["claims"]["dlfa"])
+    assert dlfa["verdicts"][0]["proxy"] is False and dlfa["verdicts"][0]["devices"] == ["cuda:0 (NVIDIA H100)"]
+    # manifests of every run a verdict used are embedded, with their hashes
+    assert {r["id"] for r in data["runs"]} >= set(v["run_ids"])
+    assert data["provenance"]["run_hashes"]["data.fingerprint"] == ["d" * 64]
+    assert data["provenance"]["run_hashes"]["model_sha256"] == ["c" * 64]
+    assert data["provenance"]["tool_version"]
+
+
+def _cards(html: str) -> dict[str, str]:
+    out = {}
+    for m in re.finditer(r'<article class="claim-card[^"]*" id="claim-([^"]+)"(.*?)</article>', html, re.S):
+        out[m.group(1)] = unescape(re.sub(r"<[^>]+>", " ", m.group(2)))
+    return out
+
+
+def _md_sections(md: str) -> dict[str, str]:
+    parts = re.split(r"^#### ", md, flags=re.M)[1:]
+    out = {}
+    for p in parts:
+        m = re.search(r"`([^`]+)`\s*$", p.splitlines()[0])
+        out[m.group(1)] = p
+    return out
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_html_markdown_and_json_carry_the_same_numbers(rendered):
+    data, html, md, ids = rendered
+    assert json.loads(render_json(data)) == json.loads(json.dumps(data))
+    cards = _cards(html)
+    sections = _md_sections(md)
+    assert set(cards) == set(sections) == {c["id"] for c in data["claims"]}
+    for c in data["claims"]:
+        card, sec = re.sub(r"\s+", " ", cards[c["id"]]), re.sub(r"\s+", " ", sections[c["id"]])
+        expected = [c["status"]["label"], f"confidence {fmt(c['confidence'])}", f"confidence {fmt(c['report_confidence'])}"]
+        for v in c["verdicts"]:
+            expected += [v["outcome"]["label"], signed(v["effect"]), ci(v["ci_low"], v["ci_high"]), f"{v['n_seeds']} (",
+                         signed(v["claimed_effect"])]
+            if v["seeds_needed"]:
+                expected.append(f"{v['seeds_needed']} more")
+            pl = v["per_language"] or {}
+            for row in (pl.get("langs") or {}).get("rows", []):
+                for arm in pl["arms"]:
+                    mean = row["arms"][arm]["mean"]
+                    expected.append(f"{100 * mean:.1f}")
+        for e in c["evidence"][:5]:
+            expected += [f"{e['char_start']}–{e['char_end']}", fmt(e["score"], 3)]
+        for ev in c["events"]:
+            expected.append(f"{fmt(ev['old_confidence'])} → {fmt(ev['new_confidence'])}")
+        for x in expected:
+            assert x in card, f"HTML card {c['id']} lacks {x!r}"
+            assert x in sec, f"Markdown section {c['id']} lacks {x!r}"
+    html_text, md_text = _text(html), re.sub(r"\s+", " ", md)
+    for rep in data["reports"]:
+        rel = rep["reliability"]
+        for x in (f"{rel['problem_claims']} of {rel['claims']}", f"problem share {fmt(rel['problem_share'])}",
+                  f"{rep['marks']['ticked']} of {rep['marks']['marked']}",
+                  fmt(rep["marks"]["report_mean_confidence"]), fmt(rep["marks"]["our_mean_confidence"])):
+            assert x in html_text, x
+            assert x.replace("problem share ", "problem share **") + ("**" if x.startswith("problem share") else "") in md_text \
+                or x in md_text, x
+        for f in rep["flags"]:
+            assert f["subject"] in html_text and f["subject"] in md_text
+    t = data["totals"]
+    assert f"| {t['claims']} | {t['by_group'].get('holds', 0)} |" in md
+    assert f'data-field="totals.claims">{t["claims"]}<' in html
+
+
+def test_html_is_self_contained_and_escaped(rendered):
+    data, html, md, ids = rendered
+    assert "<link" not in html and not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", html)
+    assert "Content-Security-Policy" in html and "<style>" in html
+    assert html.count("<svg") >= 6  # forest plots and per-language charts are inline SVG
+    assert "Strength &amp; &lt;Transfer&gt;" in html and "<Transfer>" not in html
+    assert "\\<Transfer\\>" in md
+    for rid in {r["id"] for r in data["runs"]}:
+        assert f'id="run-{rid}"' in html
+    # every claim card links its verdict's runs to the embedded manifests
+    assert 'href="#run-' in html
+
+
+def test_report_for_one_report_and_unknown_report(demo):
+    store, ids = demo
+    data = build_report(store, "004_demo_ot")
+    assert [r["key"] for r in data["reports"]] == ["004_demo_ot"]
+    assert {c["report_key"] for c in data["claims"]} == {"004_demo_ot"}
+    assert {e["name"] for e in data["experiments"]} == {"layer-fusion-quick", "fusion-own-data"}
+    assert build_report(store, "004")["reports"][0]["key"] == "004_demo_ot"  # unique prefix
+    with pytest.raises(LookupError, match="known: 000_demo_robust, 004_demo_ot"):
+        build_report(store, "nope")
+
+
+def test_empty_store_renders(store, tmp_path):
+    data = build_report(store)
+    assert data["totals"]["claims"] == 0
+    for fmt_name in ("html", "md", "json"):
+        p = write_report(store, tmp_path / f"r.{fmt_name}")
+        assert p.stat().st_size > 200
+
+
+def test_cli_report_formats(demo, db_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from xlt_claims.cli import app
+
+    runner = CliRunner()
+    for fmt_name in ("md", "json"):
+        out = tmp_path / f"rep.{fmt_name}"
+        r = runner.invoke(app, ["report", "--format", fmt_name, "-o", str(out), "--db", str(db_path)])
+        assert r.exit_code == 0, r.output
+        assert out.exists()
+    data = json.loads((tmp_path / "rep.json").read_text())
+    assert data["schema"] == "xlt-claims-report/1" and data["totals"]["claims"] == 11
+    r = runner.invoke(app, ["report", "-f", "md", "-o", "-", "--report", "000_demo_robust", "--db", str(db_path)])
+    assert r.exit_code == 0 and r.output.startswith("# Claim verification report")
+    assert "004_demo_ot" not in r.output
+    r = runner.invoke(app, ["report", "--report", "zzz", "--db", str(db_path)])
+    assert r.exit_code == 1 and "no report matches 'zzz'" in r.output
+    r = runner.invoke(app, ["report", "--format", "pdf", "--db", str(db_path)])
+    assert r.exit_code == 1 and "unknown --format" in r.output
