@@ -28,7 +28,6 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
-from sqlmodel import select as sqlmodel_select
 
 from ..store import Store, set_status
 from ..store.models import UNVERIFIED, Claim, ClaimEvent, ClaimSource, Flag, Reference, Report, utcnow
@@ -160,7 +159,8 @@ _SEL_PREV = (select(_RT.c.id, _RT.c.version).where(_RT.c.key == bindparam("k"))
              .order_by(_RT.c.version.desc()).limit(1))
 _UPD_LATEST = update(_RT).where(_RT.c.key == bindparam("k"), _RT.c.is_latest.is_(True)).values(is_latest=False)
 _SEL_IDS = select(_CT.c.id).where(_CT.c.id.in_(bindparam("ids", expanding=True)))
-_SEL_OLD = (select(_CT.c.id, _CT.c.normalized, _CT.c.looks_truncated, _CT.c.retired)
+_SEL_OLD = (select(_CT.c.id, _CT.c.normalized, _CT.c.looks_truncated, _CT.c.retired, _CT.c.status,
+                   _CT.c.confidence, _CT.c.report_confidence)
             .where(_CT.c.report_key == bindparam("k")))
 
 
@@ -202,6 +202,10 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
     if rep.warnings:
         rep.meta["warnings"] = list(rep.warnings)
     rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
+    # what the writer does not need stays here (less to pickle back from parser processes)
+    rep.sections, rep.full_text = [], ""
+    for pc in out:
+        pc.fields.extraction = {}
     return PreparedReport(rep, out)
 
 
@@ -389,7 +393,8 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
                            "detail": Raw(f'{{"report":{key_json},"version":{version},"row":{c.row}}}')})
     _bulk_insert(conn, ct, claim_rows)
     if assigned:
-        _update_matched(s, prep, assigned, how, rep.key, report_id, version, now)
+        _update_matched(s, conn, prep, assigned, how, {r.id: r for r in old_rows}, rep.key, report_id, version,
+                        now, now_db)
         out.matched_exact = sum(1 for v in how.values() if v == "exact")
         out.matched_fuzzy = len(assigned) - out.matched_exact
         matched_ids = set(assigned.values())
@@ -565,28 +570,36 @@ def _match(new: list[PreparedClaim], old_rows: list) -> tuple[dict[int, str], di
     return assigned, how
 
 
-def _update_matched(s: Session, prep: PreparedReport, assigned: dict[int, str], how: dict[int, str], key: str,
-                    report_id: int, version: int, now) -> None:
-    loaded: dict[str, Claim] = {}
-    ids = list(assigned.values())
-    for chunk in _chunks(ids, 500):
-        loaded.update((c.id, c) for c in s.exec(sqlmodel_select(Claim).where(Claim.id.in_(chunk))))
+_UPDATE_COLS = ("report_id", "row", "line", "text", "normalized", "report_mark", "report_confidence",
+                "looks_truncated", "kind", "datasets", "languages", "metric", "value", "comparator", "model",
+                "method", "value_high", "unit", "direction", "tasks", "extraction")
+
+
+def _update_matched(s: Session, conn, prep: PreparedReport, assigned: dict[int, str], how: dict[int, str],
+                    old_by_id: dict[str, Any], key: str, report_id: int, version: int, now, now_db) -> None:
+    """Matched claims take this version's text, position and fields (one executemany); their
+    status and confidence change only through set_status."""
+    qmark = conn.dialect.paramstyle == "qmark"
+    rows = []
     for i, cid in assigned.items():
-        c = prep.claims[i]
-        claim = loaded.get(cid)
-        if claim is None:  # pragma: no cover - matched ids come from this transaction
-            continue
-        old_conf = claim.report_confidence
-        row = _claim_row(c, cid, key, report_id, now, raw=False)
-        for k in ("report_id", "row", "line", "text", "normalized", "report_mark", "report_confidence",
-                  "looks_truncated", "kind", "datasets", "languages", "metric", "value", "comparator", "model",
-                  "method", "value_high", "unit", "direction", "tasks", "extraction"):
-            setattr(claim, k, row[k])
-        claim.retired = False
-        claim.updated_at = now
-        s.add(claim)
-        # the report's own confidence moved: follow it while nothing but ingest has touched the claim
-        if c.confidence != old_conf and claim.status == UNVERIFIED and claim.confidence == old_conf:
+        r = _claim_row(prep.claims[i], cid, key, report_id, now_db if qmark else now, raw=qmark)
+        rows.append({**{k: r[k] for k in _UPDATE_COLS}, "retired": False, "updated_at": r["updated_at"], "id": cid})
+    if qmark:
+        names = tuple(rows[0])
+        cols = [_CT.c[n] for n in names]
+        procs = [c.type._cached_bind_processor(conn.dialect) for c in cols]
+        sql = 'UPDATE "claim" SET ' + ", ".join(f'"{n}" = ?' for n in names[:-1]) + ' WHERE "id" = ?'
+        conn.exec_driver_sql(sql, [tuple(v if p is None or v is None or v.__class__ is Raw else p(v)
+                                         for p, v in zip(procs, r.values())) for r in rows])
+    else:
+        stmt = update(_CT).where(_CT.c.id == bindparam("b_id")).values(
+            {k: bindparam(f"b_{k}") for k in rows[0] if k != "id"})
+        conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+    # the report's own confidence moved: follow it while nothing but ingest has touched the claim
+    for i, cid in assigned.items():
+        c, old = prep.claims[i], old_by_id[cid]
+        if c.confidence != old.report_confidence and old.status == UNVERIFIED and old.confidence == old.report_confidence:
+            claim = s.get(Claim, cid)
             set_status(s, claim, cause="ingest", confidence=c.confidence,
                        detail={"report": key, "version": version, "row": c.row, "match": how[i],
                                "reason": "report confidence changed"})
