@@ -2,17 +2,33 @@
 
 Library first: `parse_report(path) -> ParsedReport`, `ingest_paths(store, paths, dry_run=False) ->
 IngestResult`, `list_claims`, `show_claim`, `list_reports`. The CLI verbs in `commands.py` are thin.
+Names are imported lazily so that `claims --help` does not load the store or the gazetteers.
 """
 
-from .fields import ClaimFields, extract_fields
-from .ingest import FileOutcome, IngestResult, ingest_paths, prepare_report
-from .parser import ParsedClaim, ParsedReference, ParsedReport, ParseError, parse_report
-from .read import NotFound, find_claim_id, list_claims, list_reports, show_claim
-from .text import normalize_text
-from .truncation import analyze_table
+from __future__ import annotations
 
-__all__ = [
-    "ClaimFields", "extract_fields", "FileOutcome", "IngestResult", "ingest_paths", "prepare_report", "ParsedClaim",
-    "ParsedReference", "ParsedReport", "ParseError", "parse_report", "NotFound", "find_claim_id", "list_claims",
-    "list_reports", "show_claim", "normalize_text", "analyze_table",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ClaimFields": "fields", "extract_fields": "fields",
+    "FileOutcome": "ingest", "IngestResult": "ingest", "ingest_paths": "ingest", "prepare_report": "ingest",
+    "ParsedClaim": "parser", "ParsedReference": "parser", "ParsedReport": "parser", "ParseError": "parser",
+    "parse_report": "parser",
+    "NotFound": "read", "find_claim_id": "read", "list_claims": "read", "list_reports": "read", "show_claim": "read",
+    "normalize_text": "text", "analyze_table": "truncation",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
