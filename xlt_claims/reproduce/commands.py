@@ -115,7 +115,13 @@ def _print_plan(result, console) -> None:
         head = (f"[bold]{p.experiment.name}[/] ({p.experiment.tier}) task {p.task_name}"
                 f"{' [proxy]' if p.proxy_data else ''}, model {p.model}, profile {p.profile}, seeds {p.seeds}")
         console.print(head, highlight=False)
-        console.print(f"  claims: {', '.join(p.claims) or '(none linked)'}; metric {p.experiment.decision.metric}", highlight=False)
+        for cid in p.claims:
+            console.print(f"  claim {cid}: {p.claim_texts.get(cid, '')[:100]}", highlight=False)
+        if not p.claims:
+            console.print("  (no claim linked)")
+        console.print(f"  metric {p.experiment.decision.metric}, bar: "
+                      f"{'the claim' + chr(39) + 's number x ' + str(p.experiment.decision.magnitude_fraction) if p.experiment.decision.claimed else p.experiment.decision.min_effect}",
+                      highlight=False)
         if p.error:
             console.print(f"  [red]cannot run: {p.error}", highlight=False)
             continue
@@ -126,7 +132,7 @@ def _print_plan(result, console) -> None:
         for c in ("arm", "seed", "state", "estimate", "basis"):
             t.add_column(c)
         for r in d["runs"]:
-            todo = r["state"] in ("pending", "stale", "killed", "failed")
+            todo = r["state"] in ("pending", "stale", "killed", "failed", "shared")
             t.add_row(r["arm"], str(r["seed"]), r["state"], _fmt_s(r["estimate_s"]) if todo else "-",
                       r["estimate_source"] if todo else (f"run {r['run_id']}" if r["run_id"] else ""))
         console.print(t)
@@ -135,7 +141,7 @@ def _print_plan(result, console) -> None:
     if result.unlinked:
         console.print("[bold]Claims no experiment tests[/] (they keep their textual verdict):")
         for cid, why in result.unlinked.items():
-            console.print(f"  {cid}: {why}", highlight=False)
+            console.print(f"  {cid} {result.unlinked_texts.get(cid, '')[:90]!r}\n      -> {why}", highlight=False)
     console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
 
 

@@ -146,13 +146,8 @@ def untestable_reason(claim: Claim, registry: Registry, ctx: ReportContext) -> s
     elif not has_measure:
         parts.append("it names an effect but no measurable quantity (task, metric or data set) to re-measure")
     else:
-        near = []
-        for exp in registry:
-            ok, why = match_claim(exp, claim, ctx)
-            if not ok:
-                near.append(f"{exp.name}: {why[0]}")
-        parts.append("no registered experiment's match rule covers it" + (f" (closest rules: {'; '.join(near[:2])})" if near else "")
-                     + "; add a file to reproductions/ or `claims link` it by hand")
+        parts.append("it states a measurable effect, but no registered experiment's match rule covers it; "
+                     "add a file to reproductions/ or `claims link` it by hand")
     return "; ".join(parts)
 
 

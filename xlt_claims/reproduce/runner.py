@@ -91,6 +91,7 @@ class ExperimentPlan:
     error: Optional[str] = None
     scripts: dict[str, str] = field(default_factory=dict)
     label_stats: Optional[dict[str, Any]] = None
+    claim_texts: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +105,7 @@ class ExperimentPlan:
                       "estimate_s": s.estimate_s, "estimate_source": s.estimate_source, "wall_s": s.wall_s,
                       "error": s.error} for s in self.slots],
             "estimate_s": sum(s.estimate_s or 0 for s in self.slots if s.state in ("pending", "stale", "killed", "failed")),
+            "claim_texts": self.claim_texts,
         }
 
 
@@ -311,9 +313,14 @@ def estimate(store: Store, plan: ExperimentPlan, task) -> None:
             continue
         base = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
                 and r.config.get("profile") == c["profile"]]
-        factor = float((c["method"] or {}).get("copies", 1) or 1) ** 0.5 if (c["method"] or {}).get("method") == "rs-da" else 1.0
-        if (c["method"] or {}).get("method") == "adv":
-            factor = 1.0 + float((c["method"] or {}).get("steps", 1))
+        meth = c["method"] or {}
+        factor = 1.0
+        if meth.get("method") == "rs-da" and c["profile"] == "paper":  # epochs over N copies (quick caps steps)
+            factor = float(meth.get("copies", 1) or 1)
+        elif meth.get("method") == "adv":  # ascent steps + the clean and adversarial forwards
+            factor = 1.0 + float(meth.get("steps", 1))
+        elif meth.get("method") == "rs-rp":
+            factor = float(meth.get("samples", 1) or 1)
         if base:
             sl.estimate_s, sl.estimate_source = sorted(base)[len(base) // 2] * factor, "scaled from other arms"
         else:
@@ -440,6 +447,7 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
 class ReproduceResult:
     plans: list[ExperimentPlan]
     unlinked: dict[str, str]  # claim id -> reason no experiment applies
+    unlinked_texts: dict[str, str] = field(default_factory=dict)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     ran: int = 0
     reused: int = 0
@@ -447,6 +455,7 @@ class ReproduceResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"experiments": [p.to_dict() for p in self.plans], "untestable": self.unlinked,
+                "untestable_texts": self.unlinked_texts,
                 "verdicts": self.verdicts, "ran": self.ran, "reused": self.reused, "failed": self.failed}
 
 
@@ -456,13 +465,25 @@ def build_plans(store: Store, registry: Registry, targets: list[str], opts: Opti
 
     exp_claims, unlinked = targets_to_experiments(store, registry, targets, all_claims=all_claims, extended=opts.extended)
     plans = [plan_experiment(store, registry.get(name), cl, opts) for name, cl in sorted(exp_claims.items())]
+    seen: dict[str, str] = {}
+    for p in plans:  # identical runs planned by two experiments run once and are copied to the other
+        for sl in p.slots:
+            if sl.state in ("pending", "stale", "killed", "failed") and sl.config_hash in seen:
+                sl.state, sl.estimate_s, sl.estimate_source = "shared", 0.0, f"same run as {seen[sl.config_hash]}"
+            seen.setdefault(sl.config_hash, sl.label())
     reasons: dict[str, str] = {}
+    texts: dict[str, str] = {}
     from sqlmodel import Session
 
     with Session(store.engine) as s:
+        for p in plans:
+            for cid in p.claims:
+                c = s.get(Claim, cid)
+                p.claim_texts[cid] = c.text if c else ""
         cache: dict = {}
         for cid in unlinked:
             c = s.get(Claim, cid)
+            texts[cid] = c.text
             links = s.exec(select(ExperimentLink).where(ExperimentLink.claim_id == cid)).all()
             if any(l.active and l.experiment in registry.experiments for l in links):
                 reasons[cid] = "linked only to extended-tier experiments (run with --extended)"
@@ -470,7 +491,7 @@ def build_plans(store: Store, registry: Registry, targets: list[str], opts: Opti
                 reasons[cid] = "unlinked by hand (`claims link --reset` restores the rule)"
             else:
                 reasons[cid] = untestable_reason(c, registry, report_context(s, c, cache))
-    return ReproduceResult(plans=plans, unlinked=reasons)
+    return ReproduceResult(plans=plans, unlinked=reasons, unlinked_texts=texts)
 
 
 def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter: Optional["Reporter"] = None) -> ReproduceResult:
