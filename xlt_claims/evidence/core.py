@@ -168,12 +168,7 @@ def compute_evidence(
         claim_text[c.id] = c.repaired_text or c.text
     rq = {rid: (r.research_question or "") for rid, r in reports.items()}
     titles = [pc.paper.title or "" for pc in ctx.values()]
-    # each sentence is also read together with the sentence before it ("the proposed method" in one
-    # sentence, its name in the previous one); the better of the two similarities ranks it
-    windows = [(ctx[st.arxiv_id].sentences[st.index - 1].text + " " + st.text) if st.index > 0 else st.text
-               for st in sent_list]
-    texts = [st.text for st in sent_list] + list(claim_text.values()) + [q for q in rq.values() if q] + titles \
-        + windows
+    texts = [st.text for st in sent_list] + list(claim_text.values()) + [q for q in rq.values() if q] + titles
     t_embed = time.perf_counter()
     V = emb.encode(texts) if texts else np.zeros((0, 1), np.float32)
     summary.timings["embed"] = round(time.perf_counter() - t_embed, 3)
@@ -187,12 +182,22 @@ def compute_evidence(
             rq_vec[rid] = V[off]
             off += 1
     title_vec = {pid: V[off + i] for i, pid in enumerate(ctx)}
-    off += len(ctx)
-    W = V[off:off + n_s]
+    # each sentence is also read together with the sentence before it ("the proposed method" in one
+    # sentence, its name in the previous one); the better of the two similarities ranks it. The pair's
+    # vector is the length-weighted mean of the two sentence vectors (what mean pooling over the joined
+    # text approximates), so it costs no extra encoding.
+    W = S.copy()
+    for st in sent_list:
+        if st.index > 0:
+            prev = ctx[st.arxiv_id].sentences[st.index - 1]
+            a, b = len(prev.text.split()), len(st.text.split())
+            v = a * S[sent_pos[id(prev)]] + b * S[sent_pos[id(st)]]
+            W[sent_pos[id(st)]] = v / (np.linalg.norm(v) or 1.0)
 
     now = utcnow()
     t_judge = time.perf_counter()
     analysed_sent: dict[int, Any] = {}
+    local_stems: dict[int, set[str]] = {}
     results: dict[str, dict[str, Any]] = {}
     for n, c in enumerate(claims):
         if progress:
@@ -216,8 +221,10 @@ def compute_evidence(
             if sa is None:
                 sa = analysed_sent[id(st)] = analyse(st.text)
             pc = ctx[st.arxiv_id]
-            prev = pc.sentences[st.index - 1].text if st.index > 0 else ""
-            local = set(sa.stems) | set(content_stems(prev))
+            local = local_stems.get(id(st))
+            if local is None:
+                prev = pc.sentences[st.index - 1].text if st.index > 0 else ""
+                local = local_stems[id(st)] = set(sa.stems) | set(content_stems(prev))
             stance = judge(ca, sa, float(sims[j]), thresholds, pc.index, local)
             stance.reasons["similarity_sentence"] = round(float(sims_sent[j]), 4)
             stance.reasons["similarity_with_previous"] = round(float(sims[j]), 4)
@@ -277,14 +284,20 @@ def compute_evidence(
             rclaims = [c for c in all_report_claims if c.report_id == rid]
             matches: dict[str, Any] = {}
             flag_rows.extend(report_flags(rep, rclaims, refs_by_report.get(rid, []), ctx, claim_text, cvec,
-                                          rq_vec.get(rid), title_vec, S, sent_pos, thresholds, matches))
+                                          rq_vec.get(rid), title_vec, S, sent_pos, thresholds, matches,
+                                          analysed=analysed_sent))
             summary.citations[rep.key] = matches
 
     # one transaction for everything
-    with store.session() as s:
+    with store.session() as s, s.no_autoflush:
+        ids = list(results)
+        current: dict[str, Claim] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            s.exec(delete(Evidence).where(Evidence.claim_id.in_(chunk)))
+            current.update({c.id: c for c in s.exec(select(Claim).where(Claim.id.in_(chunk))).all()})
         for cid, res in results.items():
-            c = s.get(Claim, cid)
-            s.exec(delete(Evidence).where(Evidence.claim_id == cid))
+            c = current[cid]
             for rank, (st, sim, stance, _eff) in enumerate(res["keep"]):
                 s.add(Evidence(claim_id=cid, arxiv_id=st.arxiv_id, paper_version=st.version, text_source=st.source,
                                section=st.section, sentence_index=st.index, char_start=st.start, char_end=st.end,

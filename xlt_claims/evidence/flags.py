@@ -33,10 +33,11 @@ def _checked(ctxs) -> str:
 
 
 def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec, S, sent_pos, thresholds,
-                 matches: Optional[dict[str, Any]] = None) -> list[Flag]:
+                 matches: Optional[dict[str, Any]] = None, analysed: Optional[dict[int, Any]] = None) -> list[Flag]:
     """Flags for one report. `matches`, when given, receives {arxiv_id: what matched it or None}."""
     flags: list[Flag] = []
     matches = {} if matches is None else matches
+    analysed = {} if analysed is None else analysed
     cited = [r.arxiv_id for r in refs]
     avail = [pid for pid in cited if pid in ctx]
     for r in refs:
@@ -87,6 +88,7 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
         if not pc.sentences:
             continue
         M = S[[sent_pos[id(st)] for st in pc.sentences]]
+        title_index = TextIndex([pc.paper.title or ""])
         best: Optional[dict[str, Any]] = None
         matched: Optional[dict[str, Any]] = None
         for where, qa, v in analysed_q:
@@ -94,7 +96,9 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
             tsim = float(title_vec[pid] @ v)
             for j in np.argsort(-sims)[:5]:
                 st, sim = pc.sentences[j], float(sims[j])
-                sa = analyse(st.text)
+                sa = analysed.get(id(st))
+                if sa is None:
+                    sa = analysed[id(st)] = analyse(st.text)
                 shared = [e.text for e in qa.entities if sa.index.contains(e.key)]
                 cov, _ = coverage(qa, set(sa.stems) | pc.title_stems)
                 ok = sim >= thresholds.related and (bool(shared) or cov >= COVERAGE_MIN)
@@ -107,7 +111,7 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
                     break
             if matched:
                 break
-            tshared = [e.text for e in qa.entities if TextIndex([pc.paper.title or ""]).contains(e.key)]
+            tshared = [e.text for e in qa.entities if title_index.contains(e.key)]
             if tsim >= thresholds.related and tshared:
                 matched = {"query": where, "title": pc.paper.title, "similarity": round(tsim, 4),
                            "shared_entities": tshared}

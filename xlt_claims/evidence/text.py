@@ -7,6 +7,7 @@ the sentence / mention verbatim.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -119,6 +120,7 @@ def fold(text: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light, conservative suffix stripper (plural, verb and nominal endings) for overlap tests:
     "improvements", "improved", "improves" -> "improv"; "languages" -> "languag"."""
