@@ -52,8 +52,14 @@ class Raw(str):
     __slots__ = ()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
+_EMPTY_LIST = Raw("[]")
+
+
 def _json(v: Any) -> Raw:
-    return Raw(json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+    if isinstance(v, list) and not v:
+        return _EMPTY_LIST
+    return Raw(_ENCODER.encode(v))
 
 
 @dataclass
@@ -198,7 +204,7 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
                                  id_hash=_id_hash(rep.key, norm, seen[norm]),
                                  json_cols={"datasets": _json(f.datasets), "languages": _json(f.languages),
                                             "tasks": _json(f.tasks), "extraction": _json(ext),
-                                            "truncation": _json(tr.as_detail())}))
+                                            "truncation": _json(tr.as_detail()) if tr.truncated else None}))
     if rep.warnings:
         rep.meta["warnings"] = list(rep.warnings)
     rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
