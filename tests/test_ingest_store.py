@@ -225,3 +225,11 @@ def test_references_and_sources_point_at_the_version(store):
             ("2310.10378", 5)}
         srcs = s.exec(select(ClaimSource)).all()
         assert all(src.text for src in srcs) and len({src.claim_id for src in srcs}) == 21
+
+
+def test_same_stem_elsewhere_is_a_new_version_with_a_warning(store, tmp_path):
+    a = write(tmp_path / "a" / "rep.txt", report_text(GOOD))
+    b = write(tmp_path / "b" / "rep.txt", report_text(GOOD[:1]))
+    res = ingest_paths(store, [a, b])
+    assert [f.status for f in res.files] == ["new", "version"]
+    assert any(str(a) in w for w in res.files[1].warnings)

@@ -161,7 +161,7 @@ class _DryRun(Exception):
 
 _RT, _CT = Report.__table__, Claim.__table__
 _SEL_BY_HASH = select(_RT.c.id, _RT.c.key, _RT.c.version).where(_RT.c.content_hash == bindparam("h"))
-_SEL_PREV = (select(_RT.c.id, _RT.c.version).where(_RT.c.key == bindparam("k"))
+_SEL_PREV = (select(_RT.c.id, _RT.c.version, _RT.c.source_path).where(_RT.c.key == bindparam("k"))
              .order_by(_RT.c.version.desc()).limit(1))
 _UPD_LATEST = update(_RT).where(_RT.c.key == bindparam("k"), _RT.c.is_latest.is_(True)).values(is_latest=False)
 _SEL_IDS = select(_CT.c.id).where(_CT.c.id.in_(bindparam("ids", expanding=True)))
@@ -362,6 +362,9 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     now = utcnow()
     if prev is not None:
         out.status = "version"
+        if prev.source_path != rep.path:
+            out.warnings.append(f"new version of report '{rep.key}' (same file stem); v{prev.version} came from "
+                                f"{prev.source_path}")
         conn.execute(_UPD_LATEST, {"k": rep.key})
     fields = rep.report_fields()
     report_id = _insert_one(conn, rt, {**fields, "version": version, "is_latest": True, "ingested_at": now})
