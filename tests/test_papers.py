@@ -197,3 +197,10 @@ def test_pdf_normalisation_dehyphenates_and_records_sections():
         assert text[s["start"]:s["heading_end"]] == s["name"]
     with pytest.raises(Exception):
         pdf_to_text(b"%PDF-1.4 broken")
+
+
+def test_import_a_folder_of_responses(db_path):
+    r = runner.invoke(app, ["papers", "import", str(ARXIV_FIXTURES), "--json", "--db", str(db_path)])
+    assert r.exit_code == 0, r.output
+    imported = json.loads(r.output)["imported"]
+    assert sorted(i for ids in imported.values() for i in ids) == ALL_IDS

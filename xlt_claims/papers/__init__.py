@@ -138,6 +138,19 @@ def import_atom(store, path: str | Path) -> list[str]:
     return ids
 
 
+def import_paths(store, paths: Iterable[str | Path]) -> dict[str, list[str]]:
+    """import_atom for files, and for every *.atom file of a folder. {file: ids}."""
+    out: dict[str, list[str]] = {}
+    for raw in paths:
+        p = Path(raw)
+        files = sorted(p.glob("*.atom")) if p.is_dir() else [p]
+        if p.is_dir() and not files:
+            raise PapersError(f"{p}: no *.atom files in this folder")
+        for f in files:
+            out[str(f)] = import_atom(store, f)
+    return out
+
+
 # --- fetch --------------------------------------------------------------------------------------
 
 @dataclass

@@ -66,6 +66,8 @@ class _TimeoutSession(requests.Session):
 def _retryable(err: BaseException) -> bool:
     if isinstance(err, arxiv.HTTPError):
         return err.status == 429 or err.status >= 500
+    if isinstance(err, requests.exceptions.ConnectionError) and describe_error(err).startswith("offline: cannot resolve"):
+        return False  # no DNS: the machine is offline, waiting will not help
     return isinstance(err, (arxiv.UnexpectedEmptyPageError, requests.exceptions.ConnectionError,
                             requests.exceptions.Timeout))
 

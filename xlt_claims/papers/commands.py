@@ -63,20 +63,18 @@ def fetch_cmd(
 
 @papers_app.command("import")
 def import_cmd(
-    files: Annotated[List[Path], typer.Argument(help="arXiv API Atom response files", exists=False)],
+    files: Annotated[List[Path], typer.Argument(help="arXiv API Atom response files, or folders of *.atom files")],
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Store papers from saved arXiv API Atom responses (air-gapped machines)."""
-    from . import PapersError, import_atom
+    """Store papers from saved arXiv API Atom responses (air-gapped machines; e.g. examples/arxiv/)."""
+    from . import PapersError, import_paths
 
     store = open_store_or_fail(db)
-    out: dict[str, list[str]] = {}
-    for f in files:
-        try:
-            out[str(f)] = import_atom(store, f)
-        except PapersError as exc:
-            fail(str(exc))
+    try:
+        out = import_paths(store, files)
+    except PapersError as exc:
+        fail(str(exc))
     if json_out:
         print_json({"imported": out})
     else:
