@@ -127,3 +127,12 @@ def test_youden_threshold_separates():
     t = youden_threshold(pos, neg)
     assert 0.5 < t < 0.7
     assert youden_threshold(np.array([0.5]), np.array([0.5])) == pytest.approx(0.5, abs=1e-3)
+
+
+def test_gains_are_not_compared_with_levels_and_modifier_negation_is_not_polarity():
+    # "+1.6 on XNLI" vs "XNLI accuracy of 75.4": a gain vs a level -> no conflict
+    cmp = compare_numbers(analyse("It improves XNLI by 1.6 points."), analyse("It reaches 75.4 accuracy on XNLI."))
+    assert not cmp["conflict"]
+    st = _judge("The fusion module improves XNLI accuracy.",
+                "With no extra parameters, the fusion module improves XNLI accuracy.", 0.9)
+    assert st.stance == "support"

@@ -11,7 +11,10 @@ Similarity is not stance. A sentence SUPPORTS a claim only if
      sentence and the paper's title): the sentence states what the claim states, not just its topic.
 A sentence CONTRADICTS a claim when it is on the claim's topic (`related` threshold), names the same
 entity the claim gives a number for, and states a different value for it (and none agreeing); or when
-it meets 1-3 and 5 but its polarity is reversed. Anything else is neutral.
+it meets 1-3 and 5 but negates the claim's verb ("does not improve"). Opposite direction words
+("improves" / "degrades") block support but do not by themselves make a contradiction ("reduces the
+error" is an improvement). Numbers are compared like with like: a change ("+1.5", "by 2.1 points") only
+with a change, a level ("75.4") only with a level. Anything else is neutral.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ COVERAGE_MIN = 2 / 3  # two thirds of the claim's content words must be attested
 COVERAGE_RESTATED = 0.8  # near-verbatim restatement inside a longer sentence (similarity diluted)
 NUMBER_ANCHOR_WINDOW = 6  # tokens between a number and the entity it is attached to
 
-_NEG = re.compile(r"\b(?:not|no|never|neither|nor|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|"
-                  r"fails? to|failed to|without|unable)\b", re.I)
+# negation of the statement's verb ("does not improve", "fails to", "never"); "no"/"without" are left
+# out on purpose: "with no extra parameters" negates a modifier, not the claim
+_NEG = re.compile(r"\b(?:not|never|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|won't|"
+                  r"fails? to|failed to|unable to)\b", re.I)
 _UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|higher|better|boost\w*|enhanc\w*|rais\w*|"
                  r"benefit\w*|surpass\w*|exceed\w*)\b", re.I)
 _DOWN = re.compile(r"\b(?:decreas\w*|degrad\w*|hurt\w*|harm\w*|lower|worse|drop\w*|reduc\w*|declin\w*|"
@@ -106,6 +111,8 @@ def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
 
 
 def _compatible(a: Quantity, b: Quantity) -> bool:
+    if a.delta != b.delta:  # a gain is never compared with a level ("+1.6" vs "75.4 accuracy")
+        return False
     ua, ub = unit_class(a.unit), unit_class(b.unit)
     if ua == ub:
         return True
@@ -200,8 +207,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: 
         else:
             ent_missing.append(e.text)
     cov, cov_missing = coverage(claim, local_stems)
-    polarity_conflict = claim.negated != sent.negated or (
-        claim.direction is not None and sent.direction is not None and claim.direction != sent.direction)
+    polarity_conflict = claim.negated != sent.negated
+    direction_conflict = claim.direction is not None and sent.direction is not None and claim.direction != sent.direction
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
         "numbers": nums,
@@ -209,6 +216,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: 
         "coverage": round(cov, 3),
         "uncovered_words": cov_missing,
         "polarity_conflict": polarity_conflict,
+        "direction_conflict": direction_conflict,
     }
     if nli is not None:
         reasons["nli"] = {k: round(v, 4) for k, v in nli.items()}
@@ -237,7 +245,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: 
     if stated and numbers_ok and entities_ok:
         if polarity_conflict:
             return Stance("contradict", {**reasons, "rule": "same statement with reversed polarity"})
-        return Stance("support", {**reasons, "rule": "similar, numbers/entities agree, content covered"})
+        if not direction_conflict:
+            return Stance("support", {**reasons, "rule": "similar, numbers/entities agree, content covered"})
     why = []
     if not stated:
         why.append(f"similarity {sim:.2f} (support threshold {thresholds.support:.2f}) with {cov:.0%} of the "
@@ -248,6 +257,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: 
         why.append("numbers differ: " + ", ".join(f"{m['claim']} vs {m['source']}" for m in nums["conflict"]))
     if ent_missing:
         why.append("not mentioned: " + ", ".join(ent_missing))
+    if direction_conflict:
+        why.append(f"direction differs (claim {claim.direction}, source {sent.direction})")
     return Stance("neutral", {**reasons, "rule": "; ".join(why) or "no rule fired"})
 
 

@@ -188,6 +188,9 @@ _NUM = re.compile(
     r"\s?(?:absolute\s+)?(?P<unit>%|percent(?:age)?(?:\s+points?)?|pp\b|points?\b|pts\b|F1\b|BLEU\b|x\b|×|k\b|K\b|M\b|B\b)?"
 )
 _RANGE_PREFIX = re.compile(r"(?:between|from)\s+$", re.I)
+_DELTA_BEFORE = re.compile(
+    r"(?:\bby|\bgains?\s+of|\bimprovements?\s+of|\bincreases?\s+of|\bdrops?\s+of|\bdecreases?\s+of|"
+    r"\bmargin\s+of|\bboosts?\s+of|\bbetween|\bfrom)\s*(?:about\s+|around\s+|roughly\s+|up\s+to\s+)?$", re.I)
 
 
 @dataclass
@@ -202,6 +205,7 @@ class Quantity:
     text: str
     anchor: Optional[str] = None  # squashed entity this number is attached to
     noun: Optional[str] = None  # for counts: stem of the counted noun ("layer")
+    delta: bool = False  # a change ("+1.5", "by 2.1 points", "a gain of 3") rather than a level ("75.4")
 
     @property
     def is_count(self) -> bool:
@@ -264,7 +268,10 @@ def extract_quantities(text: str) -> list[Quantity]:
                 out.append(Quantity(v, None, "count", False, 0, m.start(), m.end("num"), text[m.start():m.end("num")],
                                     noun=stem(run[-1].split("-")[-1])))
                 continue
-        out.append(Quantity(v, v2, unit.lower(), sign is not None, decimals, m.start(), e, text[m.start():e].strip()))
+        before = text[max(0, m.start() - 40):m.start()]
+        delta = sign is not None or bool(_DELTA_BEFORE.search(before))
+        out.append(Quantity(v, v2, unit.lower(), sign is not None, decimals, m.start(), e, text[m.start():e].strip(),
+                            delta=delta))
     for m in re.finditer(r"\b(" + "|".join(_NUMWORDS) + r")\b((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,4})", text, re.I):
         w = m.group(1).lower()
         if w in ("both", "twice"):
