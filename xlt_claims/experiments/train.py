@@ -200,6 +200,8 @@ def _make_task_model(encoder, head, method: Method, task_type: str):
             super().__init__()
             self.encoder = encoder
             self.head = head
+            emb_mod = getattr(encoder, "embeddings", None)
+            self.roberta_padding_idx = getattr(emb_mod, "padding_idx", None) if emb_mod is not None else None
 
         def forward(self, batch: dict, emb_delta=None, train: bool = True) -> ForwardOutput:
             emb = self.encoder.get_input_embeddings()(batch["input_ids"])
@@ -210,6 +212,9 @@ def _make_task_model(encoder, head, method: Method, task_type: str):
             kw = {"attention_mask": batch["attention_mask"], "inputs_embeds": emb, "output_hidden_states": True, "return_dict": True}
             if "token_type_ids" in batch:
                 kw["token_type_ids"] = batch["token_type_ids"]
+            if self.roberta_padding_idx is not None:  # RoBERTa/XLM-R: positions from the mask, as from input_ids
+                m = batch["attention_mask"].long()
+                kw["position_ids"] = torch.cumsum(m, dim=1) * m + self.roberta_padding_idx
             out = self.encoder(**kw)
             hs = out.hidden_states
             logits = self.head(hs, batch["attention_mask"])
