@@ -166,14 +166,16 @@ def test_missing_path_is_a_failure(store, tmp_path):
 def test_database_error_rolls_back_the_whole_report(store, tmp_path, monkeypatch):
     p1 = write(tmp_path / "a.txt", report_text(GOOD))
     p2 = write(tmp_path / "b.txt", report_text(GOOD, title="Another report"))
-    real = ingest_mod._bulk_insert
+    real = ingest_mod._exec_tuples
+    calls = []
 
-    def failing(conn, table, rows):
-        if table.name == "claimevent" and rows and rows[0]["detail"] and '"b"' in rows[0]["detail"]:
+    def failing(conn, table, cols, rows):  # the second report dies after its claims were inserted
+        calls.append(table)
+        if table == "claimevent" and calls.count("claimevent") == 2:
             raise RuntimeError("disk full")
-        return real(conn, table, rows)
+        return real(conn, table, cols, rows)
 
-    monkeypatch.setattr(ingest_mod, "_bulk_insert", failing)
+    monkeypatch.setattr(ingest_mod, "_exec_tuples", failing)
     res = ingest_paths(store, [p1, p2])
     assert [f.status for f in res.files] == ["new", "failed"] and "disk full" in res.files[1].error
     c = counts(store)
@@ -233,3 +235,39 @@ def test_same_stem_elsewhere_is_a_new_version_with_a_warning(store, tmp_path):
     res = ingest_paths(store, [a, b])
     assert [f.status for f in res.files] == ["new", "version"]
     assert any(str(a) in w for w in res.files[1].warnings)
+
+
+def test_fast_insert_columns_cover_the_tables():
+    """The SQLite fast path writes tuples in a fixed column order: a schema addition must show up here."""
+    from xlt_claims.store.models import ClaimEvent
+
+    assert set(ingest_mod._CLAIM_COLS) == {c.name for c in Claim.__table__.c}
+    assert set(ingest_mod._SOURCE_COLS) == {c.name for c in ClaimSource.__table__.c} - {"id"}
+    assert set(ingest_mod._EVENT_COLS) == {c.name for c in ClaimEvent.__table__.c} - {"id"}
+    assert set(ingest_mod._FLAG_COLS) == {c.name for c in Flag.__table__.c} - {"id"}
+
+
+def test_generic_sqlalchemy_path_stores_the_same(tmp_path, monkeypatch):
+    """Databases other than SQLite go through SQLAlchemy Core; run that path on SQLite and compare."""
+    from xlt_claims.store import open_store
+
+    def snapshot(st):
+        d = {}
+        for r in list_claims(st, include_retired=True):
+            full = show_claim(st, r["id"])
+            d[r["id"]] = (r["text"], r["datasets"], r["extraction"], r["looks_truncated"], r["retired"], r["confidence"],
+                          [e["detail"] for e in full["events"]], [f["detail"] for f in full.get("flags", [])])
+        return d
+
+    src = (REPORTS_DIR / "000_29b9937d0813450b.txt").read_text(encoding="utf-8")
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(ingest_mod, "_fast", lambda conn, fast=fast: fast)
+        st = open_store(tmp_path / f"{fast}.db")
+        p = write(tmp_path / str(fast) / "000_29b9937d0813450b.txt", src)
+        assert ingest_paths(st, [p, REPORTS_DIR / "004_fb1d2f862757e2a0.txt"]).ok
+        write(p, src.replace("\t\u2713\t0.16", "\t\u2713\t0.26").replace("Syntactic features require", "Features need"))
+        assert ingest_paths(st, [p]).files[0].status == "version"
+        results.append(snapshot(st))
+        st.close()
+    assert results[0] == results[1] and len(results[0]) == 22

@@ -74,6 +74,8 @@ class PreparedClaim:
     truncation: Truncation
     id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
     json_cols: dict[str, Raw] = field(default_factory=dict)  # datasets, languages, tasks, extraction
+    db_tail: tuple = ()  # the claim row's values in _CLAIM_TAIL order, already in SQLite form
+    flag_message: Optional[str] = None
 
 
 @dataclass
@@ -208,6 +210,14 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
     if rep.warnings:
         rep.meta["warnings"] = list(rep.warnings)
     rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
+    for pc in out:
+        f, j = pc.fields, pc.json_cols
+        pc.db_tail = (pc.row, pc.line, pc.text, pc.normalized, None if pc.mark is None else int(pc.mark), pc.confidence,
+                      int(pc.truncation.truncated), None, f.kind, j["datasets"], j["languages"], f.metric, f.value,
+                      f.comparator, f.model, f.method, f.value_high, f.unit, f.direction, j["tasks"], j["extraction"],
+                      UNVERIFIED, pc.confidence, None, None, 0)
+        if pc.truncation.truncated:
+            pc.flag_message = _trunc_message(pc)
     # what the writer does not need stays here (less to pickle back from parser processes)
     rep.sections, rep.full_text = [], ""
     for pc in out:
@@ -393,14 +403,22 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     claim_rows, event_rows, flag_rows = [], [], []
     now_db = _db_datetime(conn, now)
     key_json = json.dumps(rep.key, ensure_ascii=False)
-    for i in new_idx:
-        c = prep.claims[i]
-        cid = ids[i]
-        claim_rows.append(_claim_row(c, cid, rep.key, report_id, now_db))
-        event_rows.append({"claim_id": cid, "at": now_db, "cause": "ingest", "old_status": None,
-                           "new_status": UNVERIFIED, "old_confidence": None, "new_confidence": c.confidence,
-                           "detail": Raw(f'{{"report":{key_json},"version":{version},"row":{c.row}}}')})
-    _bulk_insert(conn, ct, claim_rows)
+    fast = _fast(conn)
+    key = rep.key
+    if fast:
+        claim_rows = [(ids[i], key, report_id) + prep.claims[i].db_tail + (now_db, now_db) for i in new_idx]
+        event_rows = [(ids[i], now_db, "ingest", None, UNVERIFIED, None, prep.claims[i].confidence,
+                       f'{{"report":{key_json},"version":{version},"row":{prep.claims[i].row}}}') for i in new_idx]
+        _exec_tuples(conn, "claim", _CLAIM_COLS, claim_rows)
+    else:
+        for i in new_idx:
+            c = prep.claims[i]
+            cid = ids[i]
+            claim_rows.append(_claim_row(c, cid, rep.key, report_id, now, raw=False))
+            event_rows.append({"claim_id": cid, "at": now, "cause": "ingest", "old_status": None,
+                               "new_status": UNVERIFIED, "old_confidence": None, "new_confidence": c.confidence,
+                               "detail": {"report": rep.key, "version": version, "row": c.row}})
+        _bulk_insert(conn, ct, claim_rows)
     if assigned:
         _update_matched(s, conn, prep, assigned, how, {r.id: r for r in old_rows}, rep.key, report_id, version,
                         now, now_db)
@@ -414,16 +432,24 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
         out.retired = len(to_retire)
         conn.execute(delete(Flag.__table__).where(Flag.__table__.c.claim_id.in_(list(matched_ids)),
                                                   Flag.__table__.c.kind == "truncated"))
-    for i, c in enumerate(prep.claims):
-        if c.truncation.truncated:
-            flag_rows.append({"report_key": rep.key, "claim_id": ids[i], "kind": "truncated", "subject": "claim text",
-                              "message": _trunc_message(c), "detail": c.json_cols["truncation"],
-                              "created_at": now_db})
-    _bulk_insert(conn, ClaimSource.__table__, [
-        {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
-         "report_mark": c.mark, "report_confidence": c.confidence} for i, c in enumerate(prep.claims)])
-    _bulk_insert(conn, ClaimEvent.__table__, event_rows)
-    _bulk_insert(conn, Flag.__table__, flag_rows)
+    if fast:
+        flag_rows = [(key, ids[i], "truncated", "claim text", c.flag_message, c.json_cols["truncation"], now_db)
+                     for i, c in enumerate(prep.claims) if c.truncation.truncated]
+        _exec_tuples(conn, "claimsource", _SOURCE_COLS, [
+            (ids[i], report_id, c.row, c.line, c.text, c.db_tail[4], c.confidence) for i, c in enumerate(prep.claims)])
+        _exec_tuples(conn, "claimevent", _EVENT_COLS, event_rows)
+        _exec_tuples(conn, "flag", _FLAG_COLS, flag_rows)
+    else:
+        for i, c in enumerate(prep.claims):
+            if c.truncation.truncated:
+                flag_rows.append({"report_key": rep.key, "claim_id": ids[i], "kind": "truncated",
+                                  "subject": "claim text", "message": c.flag_message,
+                                  "detail": json.loads(c.json_cols["truncation"]), "created_at": now})
+        _bulk_insert(conn, ClaimSource.__table__, [
+            {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
+             "report_mark": c.mark, "report_confidence": c.confidence} for i, c in enumerate(prep.claims)])
+        _bulk_insert(conn, ClaimEvent.__table__, event_rows)
+        _bulk_insert(conn, Flag.__table__, flag_rows)
     out.claims = len(prep.claims)
     out.new_claims = len(new_idx)
     out.truncated = len(flag_rows)
@@ -431,7 +457,7 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
 
 
 def _db_datetime(conn, now) -> Any:
-    if conn.dialect.paramstyle != "qmark":
+    if not _fast(conn):
         return now
     proc = Claim.__table__.c.created_at.type._cached_bind_processor(conn.dialect)
     return Raw(proc(now)) if proc else now
@@ -464,7 +490,34 @@ def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now, raw: b
     }
 
 
+def _fast(conn) -> bool:
+    """Driver-level executemany with database-ready values (sqlite3's qmark style); any other
+    database goes through SQLAlchemy Core with the columns' own types."""
+    return conn.dialect.paramstyle == "qmark"
+
+
 _INSERT_SQL: dict[tuple, tuple[str, list]] = {}
+_CLAIM_TAIL = ("row", "line", "text", "normalized", "report_mark", "report_confidence", "looks_truncated",
+               "repaired_text", "kind", "datasets", "languages", "metric", "value", "comparator", "model", "method",
+               "value_high", "unit", "direction", "tasks", "extraction", "status", "confidence", "text_verdict",
+               "text_verdict_detail", "retired")
+_CLAIM_COLS = ("id", "report_key", "report_id") + _CLAIM_TAIL + ("created_at", "updated_at")
+_SOURCE_COLS = ("claim_id", "report_id", "row", "line", "text", "report_mark", "report_confidence")
+_EVENT_COLS = ("claim_id", "at", "cause", "old_status", "new_status", "old_confidence", "new_confidence", "detail")
+_FLAG_COLS = ("report_key", "claim_id", "kind", "subject", "message", "detail", "created_at")
+_TUPLE_SQL: dict[tuple, str] = {}
+
+
+def _exec_tuples(conn, table: str, cols: tuple, rows: list[tuple]) -> None:
+    """SQLite fast path: rows already hold database values in `cols` order."""
+    if not rows:
+        return
+    sql = _TUPLE_SQL.get((table, cols))
+    if sql is None:
+        sql = (f'INSERT INTO "{table}" (' + ", ".join(f'"{c}"' for c in cols) + ") VALUES (" +
+               ", ".join("?" for _ in cols) + ")")
+        _TUPLE_SQL[(table, cols)] = sql
+    conn.exec_driver_sql(sql, rows)
 
 
 def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
@@ -473,7 +526,7 @@ def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     dialect = conn.dialect
-    if dialect.paramstyle != "qmark":
+    if not _fast(conn):
         conn.execute(insert(table), rows)
         return
     names = tuple(rows[0])
@@ -490,7 +543,7 @@ def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
 
 
 def _insert_one(conn, table, row: dict[str, Any]) -> int:
-    if conn.dialect.paramstyle != "qmark":
+    if not _fast(conn):
         return conn.execute(insert(table).values(**row)).inserted_primary_key[0]
     names = tuple(row)
     key = (table.name, names)
@@ -588,7 +641,7 @@ def _update_matched(s: Session, conn, prep: PreparedReport, assigned: dict[int, 
                     old_by_id: dict[str, Any], key: str, report_id: int, version: int, now, now_db) -> None:
     """Matched claims take this version's text, position and fields (one executemany); their
     status and confidence change only through set_status."""
-    qmark = conn.dialect.paramstyle == "qmark"
+    qmark = _fast(conn)
     rows = []
     for i, cid in assigned.items():
         r = _claim_row(prep.claims[i], cid, key, report_id, now_db if qmark else now, raw=qmark)
