@@ -19,6 +19,9 @@ from xlt_claims.store.models import Claim, ClaimEvent, Evidence, Flag, Paper, Re
 
 R000, R004 = "000_29b9937d0813450b", "004_fb1d2f862757e2a0"
 
+# Loads the bundled sentence-transformers model once and embeds ~250 texts: ~20-50 s on 2 shared cores.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):

@@ -136,3 +136,10 @@ def test_gains_are_not_compared_with_levels_and_modifier_negation_is_not_polarit
     st = _judge("The fusion module improves XNLI accuracy.",
                 "With no extra parameters, the fusion module improves XNLI accuracy.", 0.9)
     assert st.stance == "support"
+
+
+def test_equivalent_negations_are_not_a_conflict():
+    st = _judge("The method does not require parallel data.", "The method requires no parallel data.", 0.9)
+    assert st.stance == "support" and not st.reasons["polarity_conflict"]
+    st = _judge("The method requires parallel data.", "The method does not require parallel data.", 0.9)
+    assert st.stance == "contradict"

@@ -39,8 +39,11 @@ COVERAGE_MIN = 2 / 3  # two thirds of the claim's content words must be attested
 COVERAGE_RESTATED = 0.8  # near-verbatim restatement inside a longer sentence (similarity diluted)
 NUMBER_ANCHOR_WINDOW = 6  # tokens between a number and the entity it is attached to
 
-# negation of the statement's verb ("does not improve", "fails to", "never"); "no"/"without" are left
-# out on purpose: "with no extra parameters" negates a modifier, not the claim
+# Polarity: a claim and a sentence disagree only when BOTH the verb negation ("does not improve", "fails
+# to", "never") and the presence of any negator ("no", "without", ...) differ: "does not require parallel
+# data" = "requires no parallel data", and "with no extra parameters, X improves" still affirms "X improves".
+_NEG_ANY = re.compile(r"\b(?:not|no|none|never|neither|nor|without|cannot|can't|doesn't|don't|didn't|isn't|"
+                      r"aren't|wasn't|weren't|won't|fails? to|failed to|unable to)\b", re.I)
 _NEG = re.compile(r"\b(?:not|never|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|won't|"
                   r"fails? to|failed to|unable to)\b", re.I)
 _UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|higher|better|boost\w*|enhanc\w*|rais\w*|"
@@ -61,6 +64,7 @@ class Analysed:
     stems: list[str]
     negated: bool
     direction: Optional[str]  # "up" | "down" | None
+    any_negation: bool = False
     index: TextIndex = field(repr=False, default=None)  # type: ignore[assignment]
 
 
@@ -70,7 +74,8 @@ def analyse(text: str) -> Analysed:
     _anchor(text, qs, ents)
     up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
     direction = "up" if up and not down else "down" if down and not up else None
-    return Analysed(text, ents, qs, content_stems(text), bool(_NEG.search(text)), direction, TextIndex([text]))
+    return Analysed(text, ents, qs, content_stems(text), bool(_NEG.search(text)), direction,
+                    any_negation=bool(_NEG_ANY.search(text)), index=TextIndex([text]))
 
 
 def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
@@ -207,7 +212,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: 
         else:
             ent_missing.append(e.text)
     cov, cov_missing = coverage(claim, local_stems)
-    polarity_conflict = claim.negated != sent.negated
+    polarity_conflict = claim.negated != sent.negated and claim.any_negation != sent.any_negation
     direction_conflict = claim.direction is not None and sent.direction is not None and claim.direction != sent.direction
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
