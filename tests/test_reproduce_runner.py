@@ -227,3 +227,90 @@ def test_two_concurrent_processes_store_every_run(store, db_path, exp_dir, tiny_
     assert {r["verdicts"][0]["outcome"] for r in results} == {"reproduced"}
     with store.session() as s:
         assert len(s.exec(select(Verdict)).all()) == 1
+
+
+def test_several_treatments_selected_on_dev(tmp_path):
+    from xlt_claims.reproduce.registry import parse_experiment
+    from xlt_claims.verdict.compute import select_treatment
+
+    p = write_experiment(tmp_path, "sweep", model="m", extra_decision='select_metric = "dev:en:accuracy"')
+    text = p.read_text().replace('treatment = "treatment"', 'treatment = ["treatment", "other"]')
+    text = text.replace("[run]", '[[arms]]\nname = "other"\nmethod = "baseline"\n\n[run]')
+    p.write_text(text)
+    exp = parse_experiment(p)
+    assert exp.decision.treatments == ["treatment", "other"]
+
+    def run(dev, test):
+        return Run(experiment="sweep", arm="x", seed=1, config_hash="h",
+                   metrics={"dev": {"en": {"accuracy": dev}}, "test": {"xx": {"accuracy": test}}})
+
+    by_arm = {"baseline": {1: run(0.7, 0.5)}, "treatment": {1: run(0.8, 0.5), 2: run(0.8, 0.5)},
+              "other": {1: run(0.9, 0.1), 2: run(0.8, 0.1)}}
+    chosen, sel = select_treatment(exp, by_arm)  # chosen on English dev, although its test score is worse
+    assert chosen == "other" and sel["candidates"]["other"] == pytest.approx(0.85)
+    by_arm["other"] = {1: run(0.8, 0.1)}
+    assert select_treatment(exp, by_arm)[0] == "treatment"  # a tie goes to the first listed arm
+    bad = p.read_text().replace('select_metric = "dev:en:accuracy"', 'select_metric = "test:xx:accuracy"')
+    p.write_text(bad)
+    from xlt_claims.reproduce.registry import RegistryError
+
+    with pytest.raises(RegistryError, match="dev split"):
+        parse_experiment(p)
+
+
+def test_custom_experiment_kind_uses_runs_and_verdicts(store, tmp_path):
+    from xlt_claims.reproduce.kinds import ExperimentKind, Unit, register_kind
+    from xlt_claims.verdict.compute import VerdictResult
+
+    calls = []
+
+    @register_kind("test-probe")
+    class _Probe(ExperimentKind):
+        def validate(self, exp):
+            if "layers" not in exp.params:
+                raise ValueError("needs layers")
+
+        def units(self, exp, opts, model):
+            return [Unit("probe", s, {"layers": exp.params["layers"]}, estimate_s=2.0) for s in exp.seeds]
+
+        def execute(self, exp, unit, opts, progress=None):
+            calls.append(unit.seed)
+            return {"summary": {"value": 0.5 + unit.seed}}, {"note": "probe"}
+
+        def judge(self, exp, claim, runs, *, proxy_data, model):
+            vals = [r.metrics["summary"]["value"] for r in runs["probe"].values()]
+            return VerdictResult(outcome="reproduced", reason="probe says so", proxy=True, metric="summary.value",
+                                 effect=sum(vals) / len(vals), n_seeds=len(vals),
+                                 run_ids=[r.id for r in runs["probe"].values()], confidence=0.7)
+
+    (tmp_path / "p.toml").write_text("""
+name = "probe-x"
+description = "a probe"
+kind = "test-probe"
+[params]
+layers = [1, 2]
+[match]
+all = ['tiny keyword']
+[task]
+proxy = "logt-retrieval"
+[run]
+seeds = [1, 2]
+[decision]
+metric = "summary.value"
+""")
+    add_claim(store, "k1", CLAIM)
+    reg = load_registry([tmp_path])
+    plan = reproduce(store, reg, ["k1"], Options(), dry_run=True).to_dict()
+    assert [r["estimate_s"] for r in plan["experiments"][0]["runs"]] == [2.0, 2.0]
+    res = reproduce(store, reg, ["k1"], Options())
+    assert calls == [1, 2] and res.verdicts[0]["outcome"] == "reproduced"
+    reproduce(store, reg, ["k1"], Options())
+    assert calls == [1, 2]  # finished units are reused
+    with store.session() as s:
+        c = s.get(Claim, "k1")
+        assert c.status == "reproduced" and c.confidence == pytest.approx(0.7)
+    (tmp_path / "p.toml").write_text((tmp_path / "p.toml").read_text().replace("layers = [1, 2]", "x = 1"))
+    from xlt_claims.reproduce.registry import RegistryError
+
+    with pytest.raises(RegistryError, match="needs layers"):
+        load_registry([tmp_path])

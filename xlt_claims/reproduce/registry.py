@@ -25,6 +25,7 @@ ENV_VAR = "XLT_CLAIMS_REPRODUCTIONS"
 TIERS = ("core", "extended")
 DIRECTIONS = {"increase": 1, "decrease": -1}
 PROFILES = ("quick", "paper")
+TRAIN_KIND = "train"
 
 
 class RegistryError(ValueError):
@@ -148,7 +149,7 @@ class DecisionRule:
     """
 
     baseline: str
-    treatment: str
+    treatment: Any  # an arm name, or a list of arm names: the best on `select_metric` (English dev) is judged
     metric: str
     direction: str = "increase"
     scale: float = 100.0
@@ -160,6 +161,11 @@ class DecisionRule:
     n_boot: int = 10000
     per_language_measure: str = "accuracy"
     min_seeds: int = 3
+    select_metric: str = "dev:en:accuracy"  # picks among several treatment arms (never a test split)
+
+    @property
+    def treatments(self) -> list[str]:
+        return list(self.treatment) if isinstance(self.treatment, list) else [self.treatment]
 
     @property
     def sign(self) -> int:
@@ -186,6 +192,9 @@ class Experiment:
     notes: str = ""
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # profile -> train-loop overrides
     source_text: str = ""
+    kind: str = TRAIN_KIND  # "train" (arms x seeds through the train loop) or a kind registered in reproduce.kinds
+    params: dict[str, Any] = field(default_factory=dict)  # kind-specific settings ([params] table)
+    raw: dict[str, Any] = field(default_factory=dict)  # the parsed file, for kinds that need more
 
     def arm(self, name: str) -> Arm:
         for a in self.arms:
@@ -207,7 +216,8 @@ class Experiment:
 
 # --- parsing ---------------------------------------------------------------------------------------
 
-_TOP_KEYS = {"name", "description", "paper", "tier", "notes", "match", "task", "model", "arms", "run", "decision"}
+_TOP_KEYS = {"name", "description", "paper", "tier", "notes", "match", "task", "model", "arms", "run", "decision",
+             "kind", "params"}
 
 
 def _line_of(text: str, key: str) -> int:
@@ -254,7 +264,12 @@ def parse_experiment(path: Path) -> Experiment:
     if unknown:
         k = sorted(unknown)[0]
         raise _err(path, text, k, f"unknown key '{k}' (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    for req in ("name", "description", "match", "task", "arms", "decision"):
+    kind = data.get("kind", TRAIN_KIND)
+    if not isinstance(kind, str):
+        raise _err(path, text, "kind", "'kind' must be a string")
+    required = ("name", "description", "match", "task", "arms", "decision") if kind == TRAIN_KIND \
+        else ("name", "description", "match", "task", "decision")
+    for req in required:
         if req not in data:
             raise RegistryError(f"{path}:1: missing required key '{req}'")
     name = data["name"]
@@ -289,6 +304,9 @@ def parse_experiment(path: Path) -> Experiment:
 
     md = data.get("model", {})
     model = ModelSpec(default=md.get("default", ModelSpec.default), claim=md.get("claim"))
+
+    if kind != TRAIN_KIND:
+        return _parse_other_kind(path, text, data, name, match, task, model, kind)
 
     arms_raw = data["arms"]
     if not isinstance(arms_raw, list) or len(arms_raw) < 2:
@@ -328,9 +346,19 @@ def parse_experiment(path: Path) -> Experiment:
     if extra:
         raise _err(path, text, sorted(extra)[0], f"unknown decision key '{sorted(extra)[0]}'")
     decision = DecisionRule(**d)
-    for arm_key in ("baseline", "treatment"):
-        if getattr(decision, arm_key) not in names:
-            raise _err(path, text, arm_key, f"decision.{arm_key} {getattr(decision, arm_key)!r} is not an arm ({names})")
+    if decision.baseline not in names:
+        raise _err(path, text, "baseline", f"decision.baseline {decision.baseline!r} is not an arm ({names})")
+    if not decision.treatments or not all(isinstance(t, str) and t in names and t != decision.baseline
+                                          for t in decision.treatments):
+        raise _err(path, text, "treatment", f"decision.treatment {decision.treatment!r} is not an arm ({names}) "
+                                            "other than the baseline")
+    if len(decision.treatments) > 1:
+        try:
+            sp = parse_metric(decision.select_metric)
+        except ValueError as exc:
+            raise _err(path, text, "select_metric", str(exc)) from None
+        if sp[0] != "dev":
+            raise _err(path, text, "select_metric", "select_metric must use the dev split (choosing on test is biased)")
     if decision.direction not in DIRECTIONS:
         raise _err(path, text, "direction", f"direction must be one of {list(DIRECTIONS)}")
     if not (isinstance(decision.min_effect, (int, float)) and decision.min_effect > 0):
@@ -355,7 +383,42 @@ def parse_experiment(path: Path) -> Experiment:
         name=name, path=path.resolve(), description=" ".join(str(data["description"]).split()), match=match,
         task=task, model=model, arms=arms, seeds=list(seeds), profile=profile, decision=decision, tier=tier,
         paper=data.get("paper"), notes=str(data.get("notes", "")).strip(), overrides=overrides, source_text=text,
+        params=dict(data.get("params", {})), raw=data,
     )
+
+
+def _parse_other_kind(path: Path, text: str, data: dict, name: str, match: MatchRule, task: TaskSpec,
+                      model: ModelSpec, kind: str) -> Experiment:
+    """An experiment of a registered non-training kind (e.g. a probe without training): the kind
+    validates its own [params] and [decision]; the common parts are parsed here."""
+    from .kinds import get_kind
+
+    try:
+        handler = get_kind(kind)
+    except KeyError as exc:
+        raise _err(path, text, "kind", str(exc.args[0])) from None
+    run = data.get("run", {})
+    seeds = run.get("seeds", [1])
+    seeds = list(range(1, seeds + 1)) if isinstance(seeds, int) else list(seeds)
+    tier = data.get("tier", "core")
+    if tier not in TIERS:
+        raise _err(path, text, "tier", f"tier must be one of {TIERS}")
+    d = dict(data["decision"])
+    decision = DecisionRule(baseline=str(d.get("baseline", "-")), treatment=str(d.get("treatment", "-")),
+                            metric=str(d.get("metric", "summary.value")),
+                            **{k: v for k, v in d.items() if k in DecisionRule.__dataclass_fields__
+                               and k not in ("baseline", "treatment", "metric")})
+    exp = Experiment(
+        name=name, path=path.resolve(), description=" ".join(str(data["description"]).split()), match=match,
+        task=task, model=model, arms=[], seeds=seeds, profile=run.get("profile", "quick"), decision=decision,
+        tier=tier, paper=data.get("paper"), notes=str(data.get("notes", "")).strip(), source_text=text, kind=kind,
+        params=dict(data.get("params", {})), raw=data,
+    )
+    try:
+        handler.validate(exp)
+    except ValueError as exc:
+        raise _err(path, text, "params", f"kind {kind!r}: {exc}") from None
+    return exp
 
 
 # --- metrics ---------------------------------------------------------------------------------------

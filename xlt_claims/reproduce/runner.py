@@ -228,6 +228,8 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     except TaskError as exc:
         return ExperimentPlan(exp, claims, exp.task.proxy, True, model, profile, seeds, error=str(exc))
     plan = ExperimentPlan(exp, claims, src["name"], True, model, profile, seeds)
+    if exp.kind != "train":
+        return _plan_other_kind(store, plan, opts)
     try:
         task = load_task_for(exp, opts.data_dir)
     except DataGuardRefused as exc:
@@ -258,6 +260,38 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
             plan.slots.append(Slot(exp.name, arm.name, seed, cfg, h))
     refresh_states(store, plan, opts)
     estimate(store, plan, task)
+    return plan
+
+
+def _plan_other_kind(store: Store, plan: ExperimentPlan, opts: Options) -> ExperimentPlan:
+    from .kinds import get_kind
+
+    exp = plan.experiment
+    handler = get_kind(exp.kind)
+    plan.proxy_data = bool(getattr(handler, "proxy_task", True)) if not opts.data_dir else False
+    try:
+        units = handler.units(exp, opts, plan.model)
+    except Exception as exc:  # noqa: BLE001
+        plan.error = f"{type(exc).__name__}: {exc}"
+        return plan
+    for u in units:
+        core = {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": plan.model, "seed": u.seed, **u.config}
+        cfg = {**core, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision.digest(),
+               "device_requested": opts.device}
+        sl = Slot(exp.name, u.arm, u.seed, cfg, config_hash(core))
+        sl.unit = u  # type: ignore[attr-defined]
+        plan.slots.append(sl)
+    refresh_states(store, plan, opts)
+    from sqlmodel import Session
+
+    with Session(store.engine) as s:
+        for sl in plan.slots:
+            done = [r.wall_s for r in s.exec(select(Run).where(Run.experiment == exp.name, Run.arm == sl.arm,
+                                                               Run.status == "FINISHED")).all() if r.wall_s]
+            if done:
+                sl.estimate_s, sl.estimate_source = sorted(done)[len(done) // 2], f"measured ({len(done)} run(s))"
+            else:
+                sl.estimate_s, sl.estimate_source = getattr(sl, "unit").estimate_s or 60.0, "kind's estimate"
     return plan
 
 
@@ -407,13 +441,23 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
     hb.start()
     t0 = time.time()
     try:
-        from ..experiments.train import RunSpec, train_and_evaluate
+        if exp.kind != "train":
+            from .kinds import get_kind
 
-        task = load_task_for(exp, opts.data_dir)
-        method = make_method(exp.arm(sl.arm))
-        spec = RunSpec(model=plan.model, profile=plan.profile, seed=sl.seed, device=opts.device,
-                       overrides=dict(sl.config["overrides"]))
-        result = train_and_evaluate(spec, task, method, progress=progress)
+            m, man = get_kind(exp.kind).execute(exp, getattr(sl, "unit"), opts, progress)
+
+            class _R:  # the same shape as RunResult
+                metrics, manifest, history = m, man, []
+
+            result = _R()
+        else:
+            from ..experiments.train import RunSpec, train_and_evaluate
+
+            task = load_task_for(exp, opts.data_dir)
+            method = make_method(exp.arm(sl.arm))
+            spec = RunSpec(model=plan.model, profile=plan.profile, seed=sl.seed, device=opts.device,
+                           overrides=dict(sl.config["overrides"]))
+            result = train_and_evaluate(spec, task, method, progress=progress)
     except (KeyboardInterrupt, SystemExit) as exc:
         hb.stop()
         _finish(store, run_id, status="KILLED", error=f"interrupted ({type(exc).__name__})", wall_s=time.time() - t0)
@@ -542,26 +586,26 @@ def judge(store: Store, result: ReproduceResult) -> list[dict[str, Any]]:
         if any(sl.state == "failed" for sl in p.slots):
             out.append({"experiment": p.experiment.name, "skipped": "some runs FAILED; fix and re-run"})
             continue
-        d = p.experiment.decision
         for cid in p.claims:
             with store.session() as s:
                 claim = s.get(Claim, cid)
-                base: dict[int, Run] = {}
-                treat: dict[int, Run] = {}
+                by_arm: dict[str, dict[int, Run]] = {}
                 for sl in p.slots:
-                    if sl.run_id is None or sl.state not in ("finished", "reuse"):
+                    if sl.run_id is None or sl.state not in ("finished", "reuse", "shared"):
                         continue
                     r = s.exec(select(Run).where(Run.experiment == sl.experiment, Run.arm == sl.arm,
                                                  Run.config_hash == sl.config_hash, Run.status == "FINISHED")
                                .order_by(Run.id)).first()
-                    if r is None:
-                        continue
-                    if sl.arm == d.baseline:
-                        base[sl.seed] = r
-                    elif sl.arm == d.treatment:
-                        treat[sl.seed] = r
-                res = compute_verdict(p.experiment, claim, base, treat, proxy_data=p.proxy_data, model=p.model,
-                                      scripts=p.scripts, data_guard=p.data_guard)
+                    if r is not None:
+                        by_arm.setdefault(sl.arm, {})[sl.seed] = r
+                if p.experiment.kind != "train":
+                    from .kinds import get_kind
+
+                    res = get_kind(p.experiment.kind).judge(p.experiment, claim, by_arm, proxy_data=p.proxy_data,
+                                                            model=p.model)
+                else:
+                    res = compute_verdict(p.experiment, claim, by_arm, proxy_data=p.proxy_data, model=p.model,
+                                          scripts=p.scripts, data_guard=p.data_guard)
                 res.detail.update({"task": p.task_name, "profile": p.profile})
                 v, created = record_verdict(s, claim, p.experiment, res)
                 out.append({"claim_id": cid, "experiment": p.experiment.name, "outcome": v.outcome, "proxy": v.proxy,

@@ -53,11 +53,32 @@ def claimed_number(exp: Experiment, claim: Optional[Claim]) -> tuple[Optional[fl
     return None, "none"
 
 
-def compute_verdict(exp: Experiment, claim: Optional[Claim], base: dict[int, Run], treat: dict[int, Run], *,
+def select_treatment(exp: Experiment, by_arm: dict[str, dict[int, Run]]) -> tuple[str, dict[str, Any]]:
+    """With several treatment arms, the pre-registered choice: the best mean `select_metric` (an
+    English dev metric, never test) over seeds; ties go to the first listed arm."""
+    d = exp.decision
+    cands = d.treatments
+    if len(cands) == 1:
+        return cands[0], {}
+    table = {}
+    for arm in cands:
+        vals = [metric_value(r.metrics or {}, d.select_metric) for r in (by_arm.get(arm) or {}).values()]
+        vals = [v for v in vals if v is not None]
+        table[arm] = sum(vals) / len(vals) if vals else None
+    ranked = [a for a in cands if table[a] is not None]
+    best = max(ranked, key=lambda a: (table[a], -cands.index(a))) if ranked else cands[0]
+    return best, {"select_metric": d.select_metric, "candidates": table, "selected": best}
+
+
+def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, dict[int, Run]], *,
                     proxy_data: bool, model: str, scripts: Optional[dict[str, str]] = None,
                     data_guard: Optional[str] = None) -> VerdictResult:
-    """Judge one claim from the baseline and treatment runs of an experiment (seed -> FINISHED Run)."""
+    """Judge one claim from an experiment's FINISHED runs ({arm: {seed: Run}}): the baseline against
+    the treatment (or, with several treatment arms, the one selected on English dev)."""
     d = exp.decision
+    base = by_arm.get(d.baseline) or {}
+    chosen, selection = select_treatment(exp, by_arm)
+    treat = by_arm.get(chosen) or {}
     claim_model = (claim.model if claim is not None and claim.model else None) or exp.model.claim
     other_model = bool(claim_model) and _model_key(claim_model) != _model_key(model)
     proxy = proxy_data or other_model
@@ -66,8 +87,10 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], base: dict[int, Run
     detail: dict[str, Any] = {
         "experiment": exp.name, "decision": {k: getattr(d, k) for k in d.__dataclass_fields__},
         "decision_digest": d.digest(), "model": model, "claim_model": claim_model, "proxy_data": proxy_data,
-        "other_model": other_model, "seeds": seeds, "arms": {"baseline": d.baseline, "treatment": d.treatment},
+        "other_model": other_model, "seeds": seeds, "arms": {"baseline": d.baseline, "treatment": chosen},
     }
+    if selection:
+        detail["selection"] = selection
     res = VerdictResult(outcome="inconclusive", reason="", proxy=proxy, metric=d.metric, run_ids=run_ids,
                         n_seeds=len(seeds), detail=detail)
     if proxy:
@@ -84,7 +107,7 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], base: dict[int, Run
 
     # 1. guards: a collapsed or chance-level run never counts
     bad = []
-    for arm_name, runs in ((d.baseline, base), (d.treatment, treat)):
+    for arm_name, runs in ((d.baseline, base), (chosen, treat)):
         for s, r in sorted(runs.items()):
             g = check_run(r.metrics, (r.manifest or {}).get("label_stats"))
             if not g["valid"]:
