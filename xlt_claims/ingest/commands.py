@@ -173,8 +173,16 @@ def show_cmd(
     from .read import NotFound, show_claim
 
     store = open_store_or_fail(db)
+    vview = None
     try:
         d = show_claim(store, claim_id)
+        if not as_json and (d.get("verdicts") or d.get("experiment_links")):  # reproduce area's rich view
+            from sqlmodel import Session
+
+            from ..verdict.display import claim_verdict_view
+
+            with Session(store.engine) as s:
+                vview = claim_verdict_view(s, d["id"])
     except NotFound as exc:
         fail(f"{exc}" + (f"; close ids: {', '.join(exc.suggestions)}" if exc.suggestions else
                          "; `claims list` shows the ids"))
@@ -242,6 +250,11 @@ def show_cmd(
                    f"{e['new_confidence'] if e['new_confidence'] is not None else ''}", _short(e.get("detail") or "", 80))
     console.print(et)
     skip = {"id", "claim", "fields", "report", "references", "sources", "events"}
+    if vview is not None:
+        from ..verdict.display import render_claim_verdicts
+
+        render_claim_verdicts(vview, console)
+        skip |= {"verdicts", "runs", "experiment_links"}
     for name, rows in d.items():
         if name in skip or not rows:
             continue
