@@ -103,8 +103,8 @@ def test_show_displays_rows_other_areas_attach(run, db_path):
     assert d["experiment_links"][0]["experiment"] == "robust-pawsx"
     assert d["verdicts"][0]["outcome"] == "inconclusive"
     assert [x["arm"] for x in d["runs"]] == ["robust"]
-    out = run("show", cid).stdout
-    assert "verdicts" in out and "robust-pawsx" in out and "runs" in out
+    out = run("show", cid).stdout  # rendered by the verdict area's view when it exists, generically otherwise
+    assert "robust-pawsx" in out and "inconclusive" in out
 
 
 def test_bad_files_exit_nonzero_and_good_ones_ingest(run, db_path, tmp_path):

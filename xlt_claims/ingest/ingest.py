@@ -53,13 +53,13 @@ class Raw(str):
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
-_EMPTY_LIST = Raw("[]")
 
 
-def _json(v: Any) -> Raw:
+def _json(v: Any) -> str:
+    """JSON text as stored (plain str: it pickles cheaply back from the parser processes)."""
     if isinstance(v, list) and not v:
-        return _EMPTY_LIST
-    return Raw(_ENCODER.encode(v))
+        return "[]"
+    return _ENCODER.encode(v)
 
 
 @dataclass
@@ -73,7 +73,7 @@ class PreparedClaim:
     fields: ClaimFields
     truncation: Truncation
     id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
-    json_cols: dict[str, Raw] = field(default_factory=dict)  # datasets, languages, tasks, extraction
+    json_cols: dict[str, Optional[str]] = field(default_factory=dict)  # datasets, languages, tasks, extraction
     db_tail: tuple = ()  # the claim row's values in _CLAIM_TAIL order, already in SQLite form
     flag_message: Optional[str] = None
 
@@ -477,7 +477,8 @@ def _trunc_message(c: PreparedClaim) -> str:
 
 def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now, raw: bool = True) -> dict[str, Any]:
     f = c.fields
-    j = c.json_cols if raw else {k: json.loads(c.json_cols[k]) for k in ("datasets", "languages", "tasks", "extraction")}
+    cols = ("datasets", "languages", "tasks", "extraction")
+    j = {k: Raw(c.json_cols[k]) for k in cols} if raw else {k: json.loads(c.json_cols[k]) for k in cols}
     return {
         "id": cid, "report_key": key, "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
         "normalized": c.normalized, "report_mark": c.mark, "report_confidence": c.confidence,
