@@ -70,7 +70,7 @@ class PreparedClaim:
     normalized: str
     mark: Optional[bool]
     confidence: Optional[float]
-    fields: ClaimFields
+    fields: Optional[ClaimFields]  # None once db_tail holds the values
     truncation: Truncation
     id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
     json_cols: dict[str, Optional[str]] = field(default_factory=dict)  # datasets, languages, tasks, extraction
@@ -219,9 +219,9 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
         if pc.truncation.truncated:
             pc.flag_message = _trunc_message(pc)
     # what the writer does not need stays here (less to pickle back from parser processes)
-    rep.sections, rep.full_text = [], ""
+    rep.sections, rep.full_text, rep.claims = [], "", []
     for pc in out:
-        pc.fields.extraction = {}
+        pc.fields = None  # everything is in db_tail now
     return PreparedReport(rep, out)
 
 
@@ -475,20 +475,22 @@ def _trunc_message(c: PreparedClaim) -> str:
     return "claim looks truncated: " + "; ".join(why)
 
 
+_JSON_COLS = ("datasets", "languages", "tasks", "extraction", "text_verdict_detail")
+_BOOL_COLS = ("report_mark", "looks_truncated", "retired")
+
+
 def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now, raw: bool = True) -> dict[str, Any]:
-    f = c.fields
-    cols = ("datasets", "languages", "tasks", "extraction")
-    j = {k: Raw(c.json_cols[k]) for k in cols} if raw else {k: json.loads(c.json_cols[k]) for k in cols}
-    return {
-        "id": cid, "report_key": key, "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
-        "normalized": c.normalized, "report_mark": c.mark, "report_confidence": c.confidence,
-        "looks_truncated": c.truncation.truncated, "repaired_text": None, "kind": f.kind,
-        "datasets": j["datasets"], "languages": j["languages"], "metric": f.metric, "value": f.value,
-        "comparator": f.comparator, "model": f.model, "method": f.method, "value_high": f.value_high,
-        "unit": f.unit, "direction": f.direction, "tasks": j["tasks"], "extraction": j["extraction"],
-        "status": UNVERIFIED, "confidence": c.confidence, "text_verdict": None, "text_verdict_detail": None,
-        "retired": False, "created_at": now, "updated_at": now,
-    }
+    """The claim row as a dict (from the prepared database tuple): JSON columns as `Raw` text for the
+    SQLite path, decoded for SQLAlchemy's own types otherwise."""
+    row = dict(zip(_CLAIM_TAIL, c.db_tail))
+    for k in _JSON_COLS:
+        if row[k] is not None:
+            row[k] = Raw(row[k]) if raw else json.loads(row[k])
+    if not raw:
+        for k in _BOOL_COLS:
+            if row[k] is not None:
+                row[k] = bool(row[k])
+    return {"id": cid, "report_key": key, "report_id": report_id, **row, "created_at": now, "updated_at": now}
 
 
 def _fast(conn) -> bool:
