@@ -4,6 +4,7 @@ and that a bad file never leaves rows behind."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -271,3 +272,15 @@ def test_generic_sqlalchemy_path_stores_the_same(tmp_path, monkeypatch):
         results.append(snapshot(st))
         st.close()
     assert results[0] == results[1] and len(results[0]) == 22
+
+
+def test_store_files_inside_the_ingested_folder_are_skipped(tmp_path):
+    from xlt_claims.store import open_store
+
+    write(tmp_path / "r.txt", report_text(GOOD))
+    st = open_store(tmp_path / "claims.db")
+    ingest_paths(st, [tmp_path])
+    res = ingest_paths(st, [tmp_path])  # now claims.db and its -wal/-shm exist next to the report
+    st.close()
+    assert res.ok
+    assert {Path(f.path).name for f in res.files if f.status == "skipped"} >= {"claims.db"}

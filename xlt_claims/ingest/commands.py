@@ -290,15 +290,18 @@ def reports_cmd(
         return
     t = Table(header_style="bold", box=None, pad_edge=False, padding=(0, 1))
     nw = {"no_wrap": True, "overflow": "ellipsis"}
+    wide = console.width >= 110  # narrow terminals leave the title out (see --json)
     for col, kw in (("key", {**nw, "max_width": 22}), ("version", nw), ("date", nw), ("claims", {}), ("refs", {}),
-                    ("stated p/c/v", nw), ("quality", {}), ("title", {"ratio": 1, "min_width": 20})):
+                    ("stated p/c/v", nw), ("quality", {})) + ((("title", {**nw, "max_width": 60}),) if wide else ()):
         t.add_column(col, **kw)
     for r in rows:
         stated = "/".join("-" if r[k] is None else str(r[k]) for k in
                           ("stated_paper_count", "stated_claims_count", "stated_verified_count"))
-        t.add_row(r["key"], f"v{r['version']} of {r['versions']}" + ("" if r["is_latest"] else " (old)"),
-                  r["date"] or "", str(r["claims"]), str(r["references"]), stated,
-                  "" if r["quality_score"] is None else f"{r['quality_score']:g}", r["title"] or "")
+        cells = [r["key"], f"v{r['version']} of {r['versions']}" + ("" if r["is_latest"] else " (old)"),
+                 r["date"] or "", str(r["claims"]), str(r["references"]), stated,
+                 "" if r["quality_score"] is None else f"{r['quality_score']:g}"]
+        t.add_row(*(cells + [r["title"] or ""] if wide else cells))
+
     console.print(t)
 
 

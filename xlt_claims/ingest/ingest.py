@@ -292,6 +292,12 @@ def ingest_paths(store: Store, paths: Iterable[str | Path], dry_run: bool = Fals
 
 def _ingest_paths(store, paths, dry_run, progress, workers, t0) -> IngestResult:
     files, notes = expand_paths(paths)
+    if store.path is not None:  # the claim store itself may sit in the folder being ingested
+        own = {str(Path(str(store.path) + sfx).resolve()) for sfx in ("", "-wal", "-shm", "-journal")}
+        kept = [f for f in files if str(Path(f).resolve()) not in own]
+        notes += [FileOutcome(path=f, status="skipped", error="the claim store's own database file")
+                  for f in files if f not in kept]
+        files = kept
     outcomes: list[FileOutcome] = []
     for n in notes:
         outcomes.append(n)
