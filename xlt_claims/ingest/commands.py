@@ -57,6 +57,7 @@ def ingest_cmd(
     try:
         files, _ = expand_paths(paths)
         show_progress = err_console.is_terminal and not as_json and len(files) > 1
+        verbose = len(files) <= 50  # large ingests: one line per failure, then the summary
         progress = Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[claims]} claims"),
                             TimeElapsedColumn(), console=err_console, transient=True, disable=not show_progress)
         with progress:
@@ -67,7 +68,7 @@ def ingest_cmd(
                 if o.status != "skipped" and not (o.status == "failed" and o.error in ("no such file or directory",)):
                     n_claims[0] += o.claims
                     progress.update(task, advance=1, claims=n_claims[0])
-                if not as_json:
+                if not as_json and (verbose or o.status == "failed"):
                     _print_outcome(o, dry_run, progress.console if show_progress else console)
 
             result = ingest_paths(store, paths, dry_run=dry_run, progress=on_file, workers=workers)
@@ -83,6 +84,9 @@ def ingest_cmd(
             f"{verb} {d['reports_stored']} report version(s) ({d['new_reports']} new, {d['new_versions']} updated), "
             f"{d['claims_stored']} claims ({d['new_claims']} new), {d['references_stored']} references; "
             f"{d['unchanged']} unchanged, {d['failed']} failed, {d['skipped']} skipped{rate}", highlight=False)
+        n_warn = sum(len(f.warnings) for f in result.files)
+        if n_warn and not verbose:
+            console.print(f"{n_warn} warning(s); `--json` lists them per file", highlight=False)
         if result.nothing_new and result.ok:
             console.print("nothing new: every report is already in the store", highlight=False)
         if dry_run:

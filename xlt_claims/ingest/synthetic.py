@@ -44,13 +44,14 @@ def make_report(key: str, n_claims: int, rng: random.Random, markdown: bool = Fa
     refs = "\n".join(f"- <http://arxiv.org/abs/{rng.randint(1901, 2412)}.{rng.randint(1000, 99999):05d}v{rng.randint(1, 5)}>"
                      for _ in range(rng.randint(1, 6)))
     title = f"Synthetic Report {key} on Cross-Lingual Transfer"
+    n_papers = rng.randint(5, 30)
     return (
         f"{'# ' if markdown else ''}{title}\n\nAssignee Research\n\nJuly {rng.randint(1, 28)}, 2026\n\n{h}Abstract\n\n"
         f"We review zero-shot cross-lingual transfer with multilingual encoders such as mBERT and XLM-R.\n\n"
         f"{h}1 Introduction\n\nThis paper examines: Synthetic Paper {key}. Research question: How does {rng.choice(_METHODS).lower()} "
         f"affect transfer on {rng.choice(_DATASETS)}?.\n\n{h}2 Methodology\n\nSystematic literature search across multiple "
-        f"databases yielded {rng.randint(5, 30)} papers. An independent multi-reviewer assessment produced a quality score "
-        f"of {rng.uniform(5, 9):.1f}/10.\n\n{h}3 Results\n\n{rng.randint(5, 30)} papers retrieved. {n_claims} claims extracted; "
+        f"databases yielded {n_papers} papers. An independent multi-reviewer assessment produced a quality score "
+        f"of {rng.uniform(5, 9):.1f}/10.\n\n{h}3 Results\n\n{n_papers} papers retrieved. {n_claims} claims extracted; "
         f"{n_ok} independently verified.\n\n{h}4 Extracted Claims\n\nClaim\tVerified\tConfidence\n" + "\n".join(claims) +
         f"\n\n{h}References\n\n{refs}\n"
     )
