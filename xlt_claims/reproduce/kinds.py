@@ -16,7 +16,8 @@ Each Unit becomes one Run row (arm = unit.arm, seed = unit.seed) keyed by the sh
 (+ model), so a finished unit is reused and a killed one re-run exactly like training runs. `judge`
 gets {(arm, seed): FINISHED Run}; the runner stores its VerdictResult and moves the claim's status
 and confidence (set VerdictResult.confidence, e.g. with xlt_claims.verdict.confidence).
-A module defining a kind registers it on import; list it in KIND_MODULES so the registry finds it.
+A module defining a kind registers it on import; name it `xlt_claims/experiments/<x>_kind.py` (found
+automatically) or list it in KIND_MODULES.
 """
 
 from __future__ import annotations
@@ -65,9 +66,20 @@ def register_kind(name: str):
     return deco
 
 
+def _kind_modules() -> list[str]:
+    """KIND_MODULES plus every module named `*_kind` in xlt_claims.experiments."""
+    import pkgutil
+
+    from .. import experiments
+
+    found = [f"{experiments.__name__}.{m.name}" for m in pkgutil.iter_modules(experiments.__path__)
+             if m.name.endswith("_kind")]
+    return list(dict.fromkeys([*KIND_MODULES, *found]))
+
+
 def get_kind(name: str) -> ExperimentKind:
     if name not in _KINDS:
-        for mod in KIND_MODULES:
+        for mod in _kind_modules():
             try:
                 importlib.import_module(mod)
             except ImportError:
