@@ -149,6 +149,8 @@ _UNKNOWN_DATASET = re.compile(
     r"|\b(?:dataset|benchmark|corpus)\s+(?:called\s+|named\s+)?([A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*)\b")
 _UNKNOWN_METHOD = re.compile(
     r"\b([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?:module|method|approach|framework|objective|technique|strategy|regulari[sz]er)s?\b")
+_UNKNOWN_DS_KEYS = ("dataset", "data set", "benchmark", "corpus", "corpora", "test set", "suite", "challenge")
+_UNKNOWN_METHOD_KEYS = ("module", "method", "approach", "framework", "objective", "technique", "strateg", "regulari")
 _ISO_PAIR = re.compile(r"(?<![\w-])([a-z]{2})\s?(?:-|\u2192|->|/)\s?([a-z]{2})(?![\w-])")
 _ISO_LIST = re.compile(r"(?<![\w-])([a-z]{2}(?:\s*,\s*[a-z]{2}){2,})(?![\w-])")
 
@@ -326,7 +328,8 @@ def extract_fields(text: str) -> ClaimFields:
     model_set = _MODEL_SET
     task_hits = _gaz(_TASK_RX, _TASK_NAMES, text)
     unknown_ds = []
-    for m in _UNKNOWN_DATASET.finditer(text):
+    low = text.lower()
+    for m in (_UNKNOWN_DATASET.finditer(text) if any(k in low for k in _UNKNOWN_DS_KEYS) else ()):
         name = m.group(1) or m.group(2)
         a = m.start(1) if m.group(1) else m.start(2)
         if name in ds_names or name.lower() in model_set or any(a >= s and a < e for _, _, s, e in datasets + task_hits):
@@ -341,7 +344,7 @@ def extract_fields(text: str) -> ClaimFields:
     methods = _gaz(_METHOD_RX, _METHOD_NAMES, text)
     known_spans = [(a, b) for _, _, a, b in models + datasets + methods]
     unknown_methods = []
-    for m in _UNKNOWN_METHOD.finditer(text):
+    for m in (_UNKNOWN_METHOD.finditer(text) if any(k in low for k in _UNKNOWN_METHOD_KEYS) else ()):
         name = m.group(1)
         if name in ds_names or name.lower() in model_set or any(s <= m.start(1) < e for s, e in known_spans):
             continue
