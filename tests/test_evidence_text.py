@@ -143,3 +143,13 @@ def test_equivalent_negations_are_not_a_conflict():
     assert st.stance == "support" and not st.reasons["polarity_conflict"]
     st = _judge("The method requires parallel data.", "The method does not require parallel data.", 0.9)
     assert st.stance == "contradict"
+
+
+def test_numbers_attach_to_the_dataset_not_the_baseline():
+    c = analyse("CPMH improves over mDeBERTa by 2.6 points on MARC.")
+    assert c.quantities[0].anchor == "marc"
+    s = analyse("CPMH improves over the mDeBERTa baseline by +1.4 points on Tatoeba, +2.4 points on XNLI and "
+                "+2.6 points on MARC.")
+    assert [q.anchor for q in s.quantities] == ["tatoeba", "xnli", "marc"]
+    assert compare_numbers(c, s)["agree"] and not compare_numbers(c, s)["conflict"]
+    assert analyse("On PAWS-X, accuracy improves by 2.1 points.").quantities[0].anchor == "pawsx"

@@ -10,7 +10,8 @@ Similarity is not stance. A sentence SUPPORTS a claim only if
   5. at least half of the claim's content words occur in the sentence or its local context (previous
      sentence and the paper's title): the sentence states what the claim states, not just its topic.
 A sentence CONTRADICTS a claim when it is on the claim's topic (`related` threshold), names the same
-entity the claim gives a number for, and states a different value for it (and none agreeing); or when
+entity the claim gives a number for, and states a different value for it (and none agreeing), while the
+claim's other entities (the method the number is about) are in the sentence or its paper; or when
 it meets 1-3 and 5 but negates the claim's verb ("does not improve"). Opposite direction words
 ("improves" / "degrades") block support but do not by themselves make a contradiction ("reduces the
 error" is an improvement). Numbers are compared like with like: a change ("+1.5", "by 2.1 points") only
@@ -51,6 +52,9 @@ _UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|higher|better
 _DOWN = re.compile(r"\b(?:decreas\w*|degrad\w*|hurt\w*|harm\w*|lower|worse|drop\w*|reduc\w*|declin\w*|"
                    r"underperform\w*|deteriorat\w*|diminish\w*)\b", re.I)
 
+_BASELINE_BEFORE = re.compile(r"\b(?:over|than|vs\.?|versus|against|compared\s+(?:to|with)|relative\s+to)\s+"
+                              r"(?:the\s+|a\s+|an\s+|strong\s+)?$", re.I)
+_ON_BEFORE = re.compile(r"\b(?:on|in|for|at|across)\s+(?:the\s+)?$", re.I)
 _SCORE_UNITS = {"", "pct", "f1", "points", "%", "bleu"}
 
 
@@ -82,7 +86,7 @@ def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
     """Attach each non-count number to the entity it is reported for: "XNLI (+1.5 %)", "2.1 points on PAWS-X"."""
     if not ents:
         return
-    toks = word_tokens(text)
+    toks = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+(?:[.,-][A-Za-z0-9]+)*", text)]
 
     def tok_index(pos: int) -> int:
         for i, (_, s, e) in enumerate(toks):
@@ -97,18 +101,24 @@ def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
         best, best_d = None, None
         for e in ents:
             ei_start, ei_end = tok_index(e.start), tok_index(max(e.start, e.end - 1))
+            if _BASELINE_BEFORE.search(text[max(0, e.start - 30):e.start]):
+                continue  # "over mBERT", "than XLM-R": the baseline, not what the number is measured on
             if ei_end < qi:  # entity before the number
                 d = qi - ei_end
                 between = text[e.end:q.start]
                 if re.fullmatch(r"\s*\(\s*", between):  # "XNLI (+1.5 %)": tightest binding
                     d = 0
-                elif re.search(r"[;.]|\band\b", between):
+                elif re.search(r"[;.,]|\band\b", between):
                     d += 4  # another clause or list item in between
+                if _ON_BEFORE.search(text[max(0, e.start - 12):e.start]):
+                    d -= 2  # "On PAWS-X, accuracy improves by 2.1"
             else:  # entity after the number: "2.1 points on PAWS-X"
                 d = ei_start - qi
                 between = text[q.end:e.start]
                 if re.search(r"[;(),.]", between):
                     d += 4
+                if _ON_BEFORE.search(between):
+                    d -= 2
             if d <= NUMBER_ANCHOR_WINDOW and (best_d is None or d < best_d):
                 best, best_d = e, d
         if best is not None:
@@ -241,7 +251,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: 
     stated = (strong and cov >= COVERAGE_MIN) or (related and cov >= COVERAGE_RESTATED)
     value_conflict = [m for m in nums["conflict"] if "about" in m and not _is_count_conflict(m, claim)]
     count_conflict = [m for m in nums["conflict"] if m not in value_conflict]
-    if value_conflict and related and not nums["agree"]:
+    if value_conflict and related and entities_ok and not nums["agree"]:
         return Stance("contradict", {**reasons, "rule": "a different value for the same quantity: "
                                      + ", ".join(f"{m['claim']} vs {m['source']} ({m['about']})" for m in value_conflict)})
     if count_conflict and not nums["agree"] and entities_ok and stated:

@@ -393,6 +393,10 @@ def extract_entities(text: str) -> list[Entity]:
             i = j + 1
         else:
             i += 1
+    for m in re.finditer(r"(?<![A-Za-z0-9-])[A-Z][a-z]{2,}(?![A-Za-z0-9])", text):
+        key = squash(m.group(0))
+        if key in KNOWN_TERMS and key not in found:  # single-word names: Tatoeba, Europarl, Wikipedia
+            found[key] = Entity(m.group(0), key, "acronym", m.start(), m.end())
     low = fold(text).lower()
     for phrase in METHOD_PHRASES:
         for m in re.finditer(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])", low):
