@@ -181,12 +181,19 @@ def build_demo_store(store) -> dict:
         text_verdict(c_incon, "not-in-cited-sources", 0.15, "the abstract gives no magnitude", 5)
 
         for f in (
-            m.Flag(report_key=ra.key, kind="invented-entity", subject="TYPOS",
-                   message="named in the research question and claims; found in none of the 2 cited papers' text"),
+            m.Flag(report_key=ra.key, kind="unfound-entity", subject="TYPOS",
+                   message='"TYPOS" (research question): possibly invented: it occurs in none of the 2 cited papers',
+                   detail={"known_elsewhere": False, "where": ["research question"], "claims": []}),
             m.Flag(report_key=ra.key, kind="off-topic-citation", subject="1911.03070",
                    message="Interactive Refinement of Cross-Lingual Word Embeddings matches none of the report's claims"),
-            m.Flag(report_key=rb.key, kind="invented-entity", subject="DLFA", message="found in no cited paper's text"),
-            m.Flag(report_key=rb.key, kind="invented-entity", subject="AIF", message="found in no cited paper's text"),
+            m.Flag(report_key=rb.key, claim_id=c_dlfa.id, kind="unfound-entity", subject="DLFA",
+                   message='"DLFA" (claim b3dlfa0): possibly invented: it occurs in none of the 1 cited papers',
+                   detail={"known_elsewhere": False, "claims": [c_dlfa.id]}),
+            m.Flag(report_key=rb.key, kind="invented-entity", subject="AIF", message="found in no cited paper's text",
+                   detail={"claims": [c_aif.id]}),
+            m.Flag(report_key=rb.key, kind="unfound-entity", subject="XQuAD",
+                   message='"XQuAD" (research question): a known benchmark/model name, but it occurs in none of the '
+                           "1 cited papers", detail={"known_elsewhere": True, "claims": []}),
             m.Flag(report_key=rb.key, kind="missing-source", subject="optimal transport",
                    message="the research question is about optimal transport; none of the cited papers is"),
             m.Flag(report_key=ra.key, claim_id=c_trunc.id, kind="truncated", subject="fea",

@@ -76,8 +76,11 @@ def test_flags_evidence_history_and_verdicts(demo):
     data = build_report(store)
     a = _report(data, "000_demo_robust")
     b = _report(data, "004_demo_ot")
-    assert [g["kind"] for g in a["flag_groups"]] == ["invented-entity", "off-topic-citation"]
-    assert {f["subject"] for f in b["flags"]} == {"DLFA", "AIF", "optimal transport"}
+    assert [g["kind"] for g in a["flag_groups"]] == ["unfound-entity", "off-topic-citation"]
+    # claim-level entity flags (DLFA) are listed in the report's box too; a known name is grouped apart
+    assert [(g["kind"], [f["subject"] for f in g["entries"]]) for g in b["flag_groups"]] == [
+        ("invented-entity", ["AIF"]), ("unfound-entity", ["DLFA"]), ("missing-source", ["optimal transport"]),
+        ("unfound-entity-known", ["XQuAD"])]
     assert [r["flags"] for r in a["references"]] == [[], ["off-topic-citation"]]
     typos = _claim(data, ids["claims"]["typos"])
     assert any(f["subject"] == "TYPOS" and f["inherited"] for f in typos["flags"])

@@ -67,14 +67,31 @@ RELIABILITY_FORMULA = (
 # Report-level flag kinds shown first, with human labels; other kinds follow under their own name.
 FLAG_LABELS = {
     "invented-entity": "Invented entity (named in the report, found in no cited paper)",
+    "unfound-entity": "Possibly invented: named in the report, found in no cited paper",
+    "unfound-entity-known": "Known name, but absent from every cited paper",
     "missing-source": "Missing source (a topic of the report that no cited paper covers)",
     "missing-topic-source": "Missing source (a topic of the report that no cited paper covers)",
     "off-topic-citation": "Off-topic citation (a cited paper about something else)",
     "unreachable-reference": "Unreachable reference",
     "truncated": "Claim cut off mid-word",
 }
-FLAG_ORDER = ["invented-entity", "missing-source", "missing-topic-source", "off-topic-citation",
-              "unreachable-reference", "truncated"]
+FLAG_ORDER = ["invented-entity", "unfound-entity", "missing-source", "missing-topic-source", "off-topic-citation",
+              "unfound-entity-known", "unreachable-reference", "truncated"]
+# claim-level flags of these kinds are also listed in the report's prominent flag box
+PROMINENT_KINDS = {"invented-entity", "unfound-entity", "missing-source", "missing-topic-source",
+                   "off-topic-citation", "unreachable-reference"}
+
+
+def flag_group(f: dict[str, Any]) -> str:
+    """Display group of a flag: an unfound entity that is a well-known name elsewhere is not 'invented'."""
+    if f["kind"] == "unfound-entity" and (f.get("detail") or {}).get("known_elsewhere"):
+        return "unfound-entity-known"
+    return f["kind"]
+
+
+def is_invented(f: dict[str, Any]) -> bool:
+    return f["kind"] == "invented-entity" or (f["kind"] == "unfound-entity"
+                                              and not (f.get("detail") or {}).get("known_elsewhere"))
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -597,9 +614,13 @@ def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags
             "stance_detail": _jsonable(ev.stance_detail or {}),
             "model_id": ev.model_id,
         })
-    # Report-level invented entities the claim names count as the claim's own problem.
-    named = [f for f in rflags if f["kind"] == "invented-entity" and _entity_in(c.text, f["subject"])]
-    named += [f for f in rflags if c.id in ((f.get("detail") or {}).get("claim_ids") or []) and f not in named]
+    # Report-level entity flags the claim names (or that list the claim) count as the claim's own.
+    def _names_claim(f: dict[str, Any]) -> bool:
+        det = f.get("detail") or {}
+        listed = c.id in (det.get("claim_ids") or []) or c.id in (det.get("claims") or [])
+        return listed or (f["kind"] in ("invented-entity", "unfound-entity") and _entity_in(c.text, f["subject"]))
+
+    named = [f for f in rflags if _names_claim(f)]
     flags_all = list(cflags) + [dict(f, inherited=True) for f in named]
     problems: list[str] = []
     if c.status in PROBLEM_STATUSES:
@@ -607,7 +628,8 @@ def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags
     if c.text_verdict == "contradicted-by-source" and "contradicted" not in problems:
         problems.append("contradicted")
     for f in flags_all:
-        label = PROBLEM_FLAG_KINDS.get(f["kind"])
+        label = "invented entity" if is_invented(f) else (
+            PROBLEM_FLAG_KINDS.get(f["kind"]) if f["kind"] != "invented-entity" else None)
         if label and label not in problems:
             problems.append(label)
     verdict_rows = []
@@ -699,12 +721,23 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
             "last_error": p.last_error if p else None,
             "flags": [f["kind"] for f in rflags if f["subject"] in (ref.arxiv_id, f"arXiv:{ref.arxiv_id}")],
         })
-    flag_rows = sorted(rflags, key=lambda f: (FLAG_ORDER.index(f["kind"]) if f["kind"] in FLAG_ORDER
-                                             else len(FLAG_ORDER), f["kind"], f["subject"]))
+    # the prominent box: report-level flags plus claim-level flags of the prominent kinds
+    claim_level = [f for c in claims for f in c["flags"]
+                   if not f.get("inherited") and f["kind"] in PROMINENT_KINDS]
+    seen_ids: set = set()
+    pool = []
+    for f in list(rflags) + claim_level:
+        if f["id"] in seen_ids:
+            continue
+        seen_ids.add(f["id"])
+        pool.append(dict(f, group=flag_group(f)))
+    flag_rows = sorted(pool, key=lambda f: (FLAG_ORDER.index(f["group"]) if f["group"] in FLAG_ORDER
+                                            else len(FLAG_ORDER), f["group"], f["subject"]))
     flag_groups = []
-    for kind in dict.fromkeys(f["kind"] for f in flag_rows):
-        items = [f for f in flag_rows if f["kind"] == kind]
-        flag_groups.append({"kind": kind, "label": FLAG_LABELS.get(kind, kind), "entries": items})
+    for g in dict.fromkeys(f["group"] for f in flag_rows):
+        items = [f for f in flag_rows if f["group"] == g]
+        flag_groups.append({"kind": g, "label": FLAG_LABELS.get(g, g), "entries": items})
+    truncated = sum(1 for c in claims if not c["retired"] and c["looks_truncated"])
     claim_keys = {c["id"] for c in claims}
     research = []
     for name, runs in sorted(runs_by_exp.items()):
@@ -732,6 +765,8 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
         "references": ref_rows,
         "flags": flag_rows,
         "flag_groups": flag_groups,
+        "truncated_claims": truncated,
+        "repaired_claims": sum(1 for c in claims if not c["retired"] and c["repaired_text"]),
         "n_claims": n,
         "claim_ids": [c["id"] for c in claims],
         "retired_claim_ids": [c["id"] for c in claims if c["retired"]],
