@@ -36,6 +36,7 @@ def matmul_peak(device: str, dtype, n: int, iters: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = torch default)")
     ap.add_argument("--model", default="offline:multilingual-e5-small")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=64)
@@ -51,6 +52,8 @@ def main() -> None:
     from xlt_claims.experiments.models import load_encoder, mean_pool, resolve_device
     from xlt_claims.experiments.models.runtime import autocast_context, autocast_dtype, device_description
 
+    if a.threads:
+        torch.set_num_threads(a.threads)
     device = resolve_device(a.device)
     dev_type = torch.device(device).type
     print("machine:", json.dumps(device_description(device)))

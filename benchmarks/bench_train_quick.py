@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 T0 = time.perf_counter()
@@ -42,7 +43,16 @@ def main() -> None:
             overrides[k] = v
     task = load_task(a.task)
     spec = RunSpec(model=a.model, profile=a.profile, seed=a.seed, device=a.device, overrides=overrides)
-    res = train_and_evaluate(spec, task, get_method(a.method), progress=False if a.quiet else None)
+    last = {"t": 0.0}
+
+    def log_event(stage, i, n, info):
+        now = time.perf_counter() - T0
+        if now - last["t"] > 5 or i == n:
+            last["t"] = now
+            print(f"  [{now:6.1f}s] {stage} {i}/{n} {info}", flush=True)
+
+    progress = False if a.quiet else (None if sys.stderr.isatty() else log_event)
+    res = train_and_evaluate(spec, task, get_method(a.method), progress=progress)
     total = time.perf_counter() - T0
     m, man = res.metrics, res.manifest
     print(f"machine: {json.dumps(device_description(man['spec']['device'] if man['spec']['device'] != 'auto' else man['device']['device']))}")

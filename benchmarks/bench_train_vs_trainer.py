@@ -123,6 +123,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = torch default)")
     ap.add_argument("--no-grouped-trainer", action="store_true")
     a = ap.parse_args()
 
@@ -130,6 +131,10 @@ def main() -> None:
     from xlt_claims.experiments.models import resolve_device
     from xlt_claims.experiments.models.runtime import device_description
 
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
     device = resolve_device(a.device)
     task = load_task(a.task)
     print("machine:", json.dumps(device_description(device)))

@@ -39,13 +39,14 @@ def retrieval(model: str, langs=None) -> dict:
 
 def task(name: str, model: str, steps: int, langs=None, max_test=None, seed: int = 0) -> dict:
     from xlt_claims.experiments.data import load_task
-    from xlt_claims.experiments.train import RunSpec, train_and_evaluate
+    from xlt_claims.experiments.train import train_and_evaluate
+    from xlt_claims.experiments.types import RunSpec
 
     data = load_task(name, langs=langs, max_test=max_test)
     spec = RunSpec(model=model, profile="quick", seed=seed, device="auto",
                    overrides={"max_steps": steps, "max_train_examples": None, "max_test_examples": max_test,
                               "eval_every": max(steps // 3, 1)})
-    res = train_and_evaluate(spec, data, None)
+    res = train_and_evaluate(spec, data, None, progress=False)
     m = res.metrics
     counts = {}
     for lg, items in data.test.items():
