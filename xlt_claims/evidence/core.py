@@ -298,7 +298,7 @@ def compute_evidence(
             current.update({c.id: c for c in s.exec(select(Claim).where(Claim.id.in_(chunk))).all()})
         for cid, res in results.items():
             c = current[cid]
-            for rank, (st, sim, stance, _eff) in enumerate(res["keep"]):
+            for rank, (st, _sim, stance, sim) in enumerate(res["keep"]):  # score: the ranking similarity
                 s.add(Evidence(claim_id=cid, arxiv_id=st.arxiv_id, paper_version=st.version, text_source=st.source,
                                section=st.section, sentence_index=st.index, char_start=st.start, char_end=st.end,
                                quote=st.text, score=round(sim, 6), stance=stance.stance,
@@ -334,7 +334,7 @@ def compute_evidence(
 
 
 def _ev_dict(x) -> dict[str, Any]:
-    st, sim, stance, _eff = x
+    st, _sim, stance, sim = x
     return {"arxiv_id": st.arxiv_id, "version": st.version, "text_source": st.source, "section": st.section,
             "sentence_index": st.index, "char_start": st.start, "char_end": st.end, "quote": st.text,
             "score": round(sim, 4), "stance": stance.stance, "rule": stance.reasons.get("rule")}
