@@ -231,7 +231,10 @@ def register(app: typer.Typer) -> None:
         if result.unlinked and not all_:
             for cid, why in result.unlinked.items():
                 console.print(f"{cid}: no experiment: {why}", highlight=False)
-        if result.failed:
+        for p in result.plans:
+            if p.error:
+                err_console.print(f"[red]{p.experiment.name}: not run: {p.error}", highlight=False)
+        if result.failed or any(p.error for p in result.plans):
             raise typer.Exit(1)
 
     @app.command("link")
