@@ -163,7 +163,7 @@ def test_html_markdown_and_json_carry_the_same_numbers(rendered):
                 for arm in pl["arms"]:
                     mean = row["arms"][arm]["mean"]
                     expected.append(f"{100 * mean:.1f}")
-        for e in c["evidence"][:5]:
+        for e in c["evidence"]:
             expected += [f"{e['char_start']}–{e['char_end']}", fmt(e["score"], 3)]
         for ev in c["events"]:
             expected.append(f"{fmt(ev['old_confidence'])} → {fmt(ev['new_confidence'])}")

@@ -591,7 +591,8 @@ def _build(s: Session, store, report_sel: Optional[str], generated_at: datetime)
 def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags, sources, runs_by_id,
                 runs_by_exp) -> dict[str, Any]:
     ev_rows = []
-    for ev in sorted(evs, key=lambda e: (-(e.score or 0.0), e.id)):
+    # deciding sentences (support / contradict) first, then by similarity
+    for ev in sorted(evs, key=lambda e: (e.stance not in ("support", "contradict"), -(e.score or 0.0), e.id)):
         paper = papers.get(ev.arxiv_id)
         offsets_ok = None
         if paper is not None:
