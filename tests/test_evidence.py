@@ -230,3 +230,33 @@ def test_nli_cross_encoder_can_be_plugged_in(tmp_path):
     assert all(set(e.stance_detail["nli"]) == {"entailment", "neutral", "contradiction"} for e in ev)
     # the number rule still holds with any NLI model: 2.1 vs +2.4 on PAWS-X is a contradiction
     assert c.text_verdict == "contradicted-by-source" and s.claims == 1
+
+
+def test_full_text_evidence_has_sections_and_skips_references(tmp_path):
+    from xlt_claims.papers.pdftext import normalise_pages
+
+    text, sections = normalise_pages([
+        "Abstract\nWe propose a layer fusion method.\n\n1 Introduction\nMultilingual encoders transfer across "
+        "languages.\n\n4 Results\nThe layer fusion method improves zero-shot accuracy on PAWS-X (+2.4 %) over the "
+        "mBERT baseline.\nReferences\nThe layer fusion method improves zero-shot accuracy on PAWS-X by 9.9 points. 2020."])
+    store = _mini_store(tmp_path, ABSTRACT, ["The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4 points."])
+    with store.session() as s:
+        p = s.get(Paper, "2101.00001")
+        p.full_text, p.sections, p.text_source = text, sections, "full-text"
+        s.add(p)
+    compute_evidence(store)
+    c = _claim(store, "by 2.4 points")
+    assert c.text_verdict == "supported-by-source" and c.text_verdict_detail["checked_against"] == "full text"
+    with store.session() as s:
+        rows = s.exec(select(Evidence).where(Evidence.claim_id == "c0")).all()
+    assert rows and all(r.text_source == "full-text" and text[r.char_start:r.char_end] == r.quote for r in rows)
+    decisive = next(r for r in rows if r.stance == "support")
+    assert decisive.section == "4 Results"
+    assert all(r.section != "References" for r in rows)  # the reference list is never evidence
+
+
+def test_unknown_model_offline_is_a_clear_error(tmp_path):
+    store = _mini_store(tmp_path, ABSTRACT, ["Anything."])
+    db = tmp_path / "mini.db"
+    r = CliRunner().invoke(app, ["evidence", "--all", "--model", "no-such-org/no-such-model", "--db", str(db)])
+    assert r.exit_code == 1 and "cannot load sentence-transformers model" in r.output
