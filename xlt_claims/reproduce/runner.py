@@ -546,6 +546,7 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
         if p.error:
             rep.note(f"[red]{p.experiment.name}: {p.error}")
     pending = list(todo)
+    last_wait = -1
     while pending:
         waiting = []
         for p, sl in pending:
@@ -568,7 +569,9 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
                 result.ran += 1
                 rep.advance(f"{sl.label()}: finished in {sl.wall_s:.0f} s (run {rid})")
         if waiting:
-            rep.note(f"waiting for {len(waiting)} run(s) held by other processes")
+            if len(waiting) != last_wait:
+                rep.note(f"waiting for {len(waiting)} run(s) held by other processes")
+                last_wait = len(waiting)
             time.sleep(opts.poll_s)
         pending = waiting
     rep.stop()
