@@ -23,7 +23,7 @@ import numpy as np
 
 from ..store.models import Flag
 from .stance import COVERAGE_MIN, analyse, coverage
-from .text import KNOWN_TERMS, TextIndex, content_stems, extract_entities
+from .text import KNOWN_TERMS, TextIndex, extract_entities
 
 
 def _checked(ctxs) -> str:

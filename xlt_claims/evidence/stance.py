@@ -31,9 +31,7 @@ from .text import (
     content_stems,
     extract_entities,
     extract_quantities,
-    squash,
     unit_class,
-    word_tokens,
 )
 
 COVERAGE_MIN = 2 / 3  # two thirds of the claim's content words must be attested locally for support
