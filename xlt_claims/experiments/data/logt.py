@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from .clean import RULES, clean_pair, is_codey, latin_copy_rate, normkey, tokens
+from .clean import RULES, clean_pair, is_codey, latin_copy_rate, normkey, strip_mnemonics, tokens
 from .scripts import LANG_SCRIPTS, detect_script
 
 BUILDER_VERSION = "1"
@@ -255,7 +255,9 @@ def read_catalogs(root: Path, langs: Iterable[tuple[str, str]], log: Callable[[s
             for e in polib.mofile(str(f)):
                 n_raw += 1
                 if e.msgid:
-                    cats.raw_domains[normkey(e.msgid.replace("~", ""))].add(domain)
+                    # same key as the cleaned English (mnemonics removed), so '_Snap to Grid' in svx
+                    # counts as an occurrence of 'Snap to Grid' for the module-exclusivity test
+                    cats.raw_domains[normkey(strip_mnemonics(e.msgid, e.msgstr or "")[0])].add(domain)
                 res = clean_pair(
                     e.msgid, e.msgstr if not e.msgid_plural else (e.msgstr or ""),
                     plural=bool(e.msgid_plural), obsolete=bool(getattr(e, "obsolete", False)),
