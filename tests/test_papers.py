@@ -208,7 +208,7 @@ def test_import_a_folder_of_responses(db_path):
 
 def test_cli_fetch_uses_the_configured_endpoint(db_path):
     with arxiv_server() as (api, pdf_base, log):
-        r = runner.invoke(app, ["papers", "fetch", "2104.08645", "2110.02887", "--db", str(db_path)],
+        r = runner.invoke(app, ["papers", "fetch", "2104.08645", "2110.02887", "--delay", "0", "--db", str(db_path)],
                           env={"XLT_CLAIMS_ARXIV_URL": api, "XLT_CLAIMS_ARXIV_PDF_URL": pdf_base})
     assert r.exit_code == 0, r.output
     assert "fetched 2104.08645" in r.output and "unavailable: HTTP 404" in r.output  # no PDF served: abstract kept
