@@ -1,0 +1,177 @@
+"""Cross-task decision rules of the task-suite kind (report 004 aggregation claims), on synthetic runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from xlt_claims.experiments.suite_kind import TaskSuite
+from xlt_claims.reproduce.registry import parse_experiment
+
+ARMS = ["baseline", "aif-L3", "aif-L6", "aif-L9"]
+_TOML = """
+name = "t-{rule}"
+kind = "task-suite"
+description = "test"
+[match]
+all = ['x']
+[task]
+proxy = "logt-cls"
+[model]
+claim = "bert-base-multilingual-cased"
+[params]
+tasks = ["a", "b"]
+[[arms]]
+name = "baseline"
+[[arms]]
+name = "aif-L3"
+method = "aif"
+params = {{ layer = 3 }}
+[[arms]]
+name = "aif-L6"
+method = "aif"
+params = {{ layer = 6 }}
+[[arms]]
+name = "aif-L9"
+method = "aif"
+params = {{ layer = 9 }}
+[decision]
+rule = "{rule}"
+{extra}
+"""
+
+
+def _exp(tmp_path: Path, rule: str, extra: str):
+    p = tmp_path / f"{rule}.toml"
+    p.write_text(_TOML.format(rule=rule, extra=extra))
+    return parse_experiment(p)
+
+
+_ids = iter(range(1, 10**6))
+
+
+def _run(test: float, dev: float = 0.8, *, gate=None, spread=0.05, collapsed=False, n=300):
+    stats = {"task": "x", "task_type": "classification", "num_labels": 2,
+             "dev": {"en": {"n": n, "majority": 0.5}}, "test": {"en": {"n": n, "majority": 0.5}}}
+    m = {"summary": {"test_avg_nonen": test, "dev_en": dev}, "dev": {"en": {"accuracy": dev, "n": n}},
+         "test": {"en": {"accuracy": 0.9, "n": n}, "de": {"accuracy": test, "n": n}, "ru": {"accuracy": test, "n": n}},
+         "collapsed": collapsed}
+    if gate is not None:
+        m["fusion"] = {"lower_weight_mean": gate, "lower_weight_std_across_examples": spread}
+    return SimpleNamespace(id=next(_ids), metrics=m, manifest={"suite": {"label_stats": stats}}, config={"proxy": True})
+
+
+def _runs(spec):
+    """spec: {task: {arm: [per-seed (test, dev) or dict]}} -> {"task/arm": {seed: Run}}"""
+    out = {}
+    for task, arms in spec.items():
+        for arm, vals in arms.items():
+            out[f"{task}/{arm}"] = {i + 1: (_run(**v) if isinstance(v, dict) else _run(*v)) for i, v in enumerate(vals)}
+    return out
+
+
+def _judge(exp, runs):
+    return TaskSuite().judge(exp, None, runs, proxy_data=True, model="offline:multilingual-e5-small")
+
+
+GAIN = 'baseline = "baseline"\ncandidates = ["aif-L3", "aif-L6", "aif-L9"]\nmin_effect = 1.0'
+
+
+def _gain_spec(delta_a, delta_b, base=0.6, jitter=(0.0, 0.004, -0.003)):
+    spec = {}
+    for task, delta in (("a", delta_a), ("b", delta_b)):
+        spec[task] = {
+            "baseline": [(base + j, 0.8) for j in jitter],
+            "aif-L3": [(base + j + delta, 0.85) for j in jitter],  # best on dev
+            "aif-L6": [(base + j, 0.80) for j in jitter],
+            "aif-L9": [(base + j + 0.10, 0.70) for j in jitter],  # best on test, worst on dev: never selected
+        }
+    return spec
+
+
+def test_best_gain_reproduced_on_all_tasks_and_selected_on_dev(tmp_path):
+    v = _judge(_exp(tmp_path, "best-gain", GAIN), _runs(_gain_spec(0.02, 0.025)))
+    assert v.outcome == "reproduced" and v.proxy is True
+    per = v.detail["per_task"]
+    assert per["a"]["selected"] == "aif-L3" and per["a"]["oracle_best_on_test"] == "aif-L9"
+    assert v.effect == pytest.approx(2.0, abs=0.01)  # the weakest task's gain
+    assert v.confidence is not None and 0 < v.confidence < 1
+    assert "proxy tasks" in v.detail["proxy_reasons"][0]
+
+
+def test_best_gain_one_task_fails_is_not_reproduced(tmp_path):
+    v = _judge(_exp(tmp_path, "best-gain", GAIN), _runs(_gain_spec(0.02, -0.02)))
+    assert v.outcome == "not-reproduced"
+    assert v.detail["task_outcomes"] == {"a": "reproduced", "b": "not-reproduced"}
+
+
+def test_identical_arms_never_reproduce(tmp_path):
+    v = _judge(_exp(tmp_path, "best-gain", GAIN), _runs(_gain_spec(0.0, 0.0)))
+    assert v.outcome in ("not-reproduced", "inconclusive")
+
+
+def test_collapsed_run_makes_it_invalid(tmp_path):
+    runs = _runs(_gain_spec(0.02, 0.02))
+    runs["b/aif-L6"][2] = _run(0.5, 0.5, collapsed=True)
+    v = _judge(_exp(tmp_path, "best-gain", GAIN), runs)
+    assert v.outcome == "invalid"
+
+
+def test_range_rule(tmp_path):
+    exp = _exp(tmp_path, "best-gain", GAIN + "\nrange = [1.0, 3.0]")
+    assert _judge(exp, _runs(_gain_spec(0.02, 0.015))).outcome == "reproduced"
+    assert _judge(exp, _runs(_gain_spec(0.06, 0.02))).outcome == "partially-reproduced"  # 6 points: outside
+    assert _judge(exp, _runs(_gain_spec(0.0, 0.0))).outcome == "not-reproduced"
+
+
+def test_rule_validation(tmp_path):
+    from xlt_claims.reproduce.registry import RegistryError
+
+    with pytest.raises(RegistryError, match="select_metric"):
+        _exp(tmp_path, "best-gain", GAIN + '\nselect_metric = "summary.test_avg_nonen"')
+    with pytest.raises(RegistryError, match="candidates"):
+        _exp(tmp_path, "best-gain", 'baseline = "baseline"\ncandidates = ["nope"]')
+    with pytest.raises(RegistryError, match="rule"):
+        _exp(tmp_path, "nonsense", "")
+
+
+LAYERS = 'candidates = ["aif-L3", "aif-L6", "aif-L9"]'
+
+
+def _layer_spec(best_a, best_b, gap=0.03, noise=0.002):
+    spec = {}
+    for task, best in (("a", best_a), ("b", best_b)):
+        spec[task] = {arm: [(0.6 + (gap if arm == best else 0) + noise * k, 0.8) for k in (-1, 0, 1)]
+                      for arm in ("aif-L3", "aif-L6", "aif-L9")}
+    return spec
+
+
+def test_best_layer_differs(tmp_path):
+    exp = _exp(tmp_path, "best-layer-differs", LAYERS)
+    v = _judge(exp, _runs(_layer_spec("aif-L3", "aif-L9")))
+    assert v.outcome == "reproduced" and v.detail["best_layer"] == {"a": 3, "b": 9}
+    v = _judge(exp, _runs(_layer_spec("aif-L6", "aif-L6")))
+    assert v.outcome == "not-reproduced"
+    # no real differences between layers: the argmax is noise
+    v = _judge(exp, _runs(_layer_spec("aif-L3", "aif-L9", gap=0.0, noise=0.01)))
+    assert v.outcome != "reproduced"
+
+
+GATE = 'candidates = ["aif-L3", "aif-L6", "aif-L9"]\ntasks = ["a", "b"]'
+
+
+def _gate_spec(ga, gb, spread=0.05):
+    spec = {}
+    for task, g in (("a", ga), ("b", gb)):
+        spec[task] = {arm: [{"test": 0.6, "dev": 0.8, "gate": g + 0.003 * k, "spread": spread} for k in (-1, 0, 1)]
+                      for arm in ("aif-L3", "aif-L6", "aif-L9")}
+    return spec
+
+
+def test_gate_differs(tmp_path):
+    exp = _exp(tmp_path, "gate-differs", GATE)
+    assert _judge(exp, _runs(_gate_spec(0.30, 0.45))).outcome == "reproduced"
+    assert _judge(exp, _runs(_gate_spec(0.40, 0.40))).outcome == "not-reproduced"
+    assert _judge(exp, _runs(_gate_spec(0.30, 0.45, spread=0.001))).outcome == "not-reproduced"
