@@ -71,7 +71,15 @@ def main() -> None:
     print(f"{'lang':8} {'script':10} {key:>8} {'macro_f1':>8} {'n':>5}")
     for lang, v in rows:
         print(f"{lang:8} {task.scripts.get(lang, '?'):10} {v[key]:8.3f} {v.get('macro_f1', 0):8.3f} {v['n']:5d}")
-    print(f"languages above chance: {len(above)}/{len(m['test']) - 1}; scripts above chance: {len(scripts_above)} {scripts_above}")
+    print(f"languages above uniform chance ({chance:.3f}): {len(above)}/{len(m['test']) - 1}; scripts: {len(scripts_above)} {scripts_above}")
+    if task.task_type != "span-extraction":
+        from collections import Counter
+
+        maj = {lang: max(Counter(int(e.label) for e in items).values()) / len(items) for lang, items in task.test.items() if items}
+        above_maj = [l for l, v in m["test"].items() if l != "en" and v[key] > maj.get(l, 1.0)]
+        f1_above = [l for l, v in m["test"].items() if l != "en" and v.get("macro_f1", 0) > chance]
+        print(f"languages above their own majority-class rate (full test set): {len(above_maj)}/{len(m['test']) - 1} "
+              f"({len({task.scripts.get(l, '?') for l in above_maj})} scripts); macro-F1 above {chance:.3f}: {len(f1_above)}/{len(m['test']) - 1}")
     print(f"by script: {json.dumps({k: round(v, 3) for k, v in m['summary']['by_script'].items()})}")
     print(f"under 3 minutes: {total < 180} ({total:.1f} s)")
     if a.json:
