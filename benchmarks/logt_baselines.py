@@ -14,7 +14,7 @@ import sys
 import time
 
 
-def retrieval(model: str, langs=None) -> dict:
+def retrieval(model: str, langs=None, n: int = 0) -> dict:
     import numpy as np
 
     from xlt_claims.experiments.data import load_bitext
@@ -22,7 +22,7 @@ def retrieval(model: str, langs=None) -> dict:
     from xlt_claims.experiments.models import embed_texts, load_encoder
 
     enc, tok = load_encoder(model, device="auto")
-    bt = load_bitext("logt-retrieval", langs)
+    bt = load_bitext("logt-retrieval", langs, max_per_lang=n or None)
     scripts = manifest()["scripts"]
     out = {}
     for lg, pairs in bt.items():
@@ -66,10 +66,12 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--max-test", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--langs", default=None, help="comma-separated subset")
+    ap.add_argument("--n", type=int, default=0, help="retrieval: first n pairs per language (0 = all)")
     a = ap.parse_args()
     t = time.time()
     if a.what == "retrieval":
-        r = retrieval(a.model)
+        r = retrieval(a.model, a.langs.split(",") if a.langs else None, a.n)
     else:
         r = task("logt-" + a.what, a.model, a.steps, max_test=a.max_test, seed=a.seed)
     r = {"result": r, "seconds": round(time.time() - t, 1)}
