@@ -236,6 +236,15 @@ def build_demo_store(store) -> dict:
                 s.add(r)
                 s.flush()
                 own.append(r.id)
+        for arm, blur, bonus in (("baseline", None, 0.0), ("ot-blur0.05", 0.05, 0.006), ("ot-blur2", 2.0, -0.004)):
+            for seed in (1, 2):
+                met = _metrics(rng, bonus)
+                if blur is not None:
+                    met["ot"] = {"swept": "blur", "blur": blur, "epsilon": blur ** 2, "p": 2, "steps": 40,
+                                 "heldout_ref_before": 0.912, "heldout_ref_after": 0.85 if blur < 1 else 0.9}
+                s.add(m.Run(experiment="ot-sweep", arm=f"logt-pair/{arm}", seed=seed, config_hash=f"ot-{arm}-{seed}",
+                            status="FINISHED", config={"arm": arm, "seed": seed}, manifest=dict(manifest_common),
+                            metrics=met, device="cpu", wall_s=70.0, finished_at=t0, valid=True))
         s.add(m.ExperimentLink(claim_id=c_robust.id, experiment="robust-xlt-quick"))
         s.add(m.ExperimentLink(claim_id=c_pawsx.id, experiment="robust-xlt-quick"))
         s.add(m.ExperimentLink(claim_id=c_inval.id, experiment="layer-fusion-quick"))

@@ -239,3 +239,18 @@ def test_cli_report_formats(demo, db_path, tmp_path):
     assert r.exit_code == 1 and "no report matches 'zzz'" in r.output
     r = runner.invoke(app, ["report", "--format", "pdf", "--db", str(db_path)])
     assert r.exit_code == 1 and "unknown --format" in r.output
+
+
+def test_research_question_results_table(rendered):
+    """A sweep that answers a report's research question (OT regularisation strength for report B) gets
+    its own table under that report, with the same numbers in HTML and Markdown."""
+    data, html, md, ids = rendered
+    (t,) = data["research_tables"]
+    assert t["experiment"] == "ot-sweep" and t["reports"] == ["004_demo_ot"] and t["error"] is None
+    assert [r["arm"] for r in t["rows"]] == ["ot-blur0.05", "ot-blur2"]
+    assert _report(data, "004_demo_ot")["research_results"] == [{"name": "ot-sweep", "anchor": "rq-ot-sweep"}]
+    assert _report(data, "000_demo_robust")["research_results"] == []
+    assert 'id="rq-ot-sweep"' in html and 'data-figure="research"' in html
+    for r in t["rows"]:
+        for x in (signed(r["effect"]), ci(r["ci_low"], r["ci_high"]), fmt(r["mean"])):
+            assert x in html and x in md

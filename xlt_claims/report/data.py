@@ -467,7 +467,54 @@ def build_report(store, report: Optional[str] = None, *, generated_at: Optional[
     Raises LookupError naming the known keys when nothing matches.
     """
     with store.session() as s:
-        return _build(s, store, report, generated_at or m.utcnow())
+        data = _build(s, store, report, generated_at or m.utcnow())
+    _attach_research_tables(store, data)  # their producers open their own transactions
+    return data
+
+
+# Experiments that answer a report's research question (not one claim) and the function that turns
+# their runs into the result table: experiment name -> (module, function(store, experiment) -> rows).
+RESEARCH_TABLES: dict[str, tuple[str, str]] = {
+    "ot-sweep": ("xlt_claims.experiments.methods.ot", "ot_sweep_table"),
+}
+
+
+def _research_question_matches(exp_name: str, research_question: str) -> bool:
+    """The experiment's own match rule (its `all` patterns) applied to the research question."""
+    try:
+        from ..reproduce import load_registry
+
+        exp = load_registry().experiments.get(exp_name)
+    except Exception:  # noqa: BLE001 - no registry: attach to no report, show under Experiments
+        return False
+    pats = list(getattr(getattr(exp, "match", None), "all", []) or []) if exp is not None else []
+    return bool(pats) and all(re.search(p, research_question or "", re.I) for p in pats)
+
+
+def _attach_research_tables(store, data: dict[str, Any]) -> None:
+    import importlib
+
+    names = {e["name"] for e in data["experiments"]}
+    tables = []
+    for name, (mod, fn) in RESEARCH_TABLES.items():
+        if name not in names:
+            continue
+        try:
+            rows = getattr(importlib.import_module(mod), fn)(store, name)
+        except Exception as exc:  # noqa: BLE001 - a broken producer must not sink the whole report
+            rows, error = [], f"{type(exc).__name__}: {exc}"
+        else:
+            error = None
+        if not rows and not error:
+            continue
+        table = {"experiment": name, "anchor": f"rq-{name}", "rows": _jsonable(rows), "error": error,
+                 "reports": [r["key"] for r in data["reports"]
+                             if _research_question_matches(name, r.get("research_question") or "")]}
+        tables.append(table)
+        for r in data["reports"]:
+            if r["key"] in table["reports"]:
+                r["research_results"].append({"name": name, "anchor": table["anchor"]})
+    data["research_tables"] = tables
 
 
 def _select_reports(s: Session, report: Optional[str]) -> list[m.Report]:

@@ -313,3 +313,32 @@ def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, p
         ax.spines[side].set_visible(False)
     ax.tick_params(labelsize=8.5)
     return _svg(fig, f"eff-{'pairs' if pairs else 'langs'}-{salt}", title)
+
+
+def sweep_chart(rows: list[dict[str, Any]], salt: str, title: str) -> Optional[str]:
+    """A research-question sweep: effect vs the swept quantity (log x), one line per task, CI bars."""
+    pts = [r for r in rows if r.get("effect") is not None and isinstance(r.get("blur"), (int, float))]
+    if not pts:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 2.9))
+    for i, task in enumerate(dict.fromkeys(r["task"] for r in pts)):
+        rs = sorted((r for r in pts if r["task"] == task), key=lambda r: r["blur"])
+        xs = [r["blur"] for r in rs]
+        ys = [r["effect"] for r in rs]
+        lo = [r["effect"] - r["ci_low"] if r.get("ci_low") is not None else 0 for r in rs]
+        hi = [r["ci_high"] - r["effect"] if r.get("ci_high") is not None else 0 for r in rs]
+        colour = ARM_COLOURS[(i + 1) % len(ARM_COLOURS)]
+        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", markersize=4, capsize=3, color=colour, label=task, linewidth=1.4)
+    ax.axhline(0, color="#57606a", linewidth=1, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{pts[0].get('swept') or 'swept quantity'} (log scale)", fontsize=8.5)
+    ax.set_ylabel("effect vs baseline (points)", fontsize=8.5)
+    ax.set_title(title, fontsize=9.5, loc="left")
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(color="#d0d7de", linewidth=0.6, alpha=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8.5)
+    return _svg(fig, f"sweep-{salt}", title)

@@ -137,10 +137,12 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
                           if ls.get("test_pairs") else None) or (language_chart(pl, salt, t2, "pairs") if pl else None),
             }
         figs["claims"][c["id"]] = entry
-    for e in report["experiments"]:
-        if e.get("per_language"):
-            figs["experiments"][e["name"]] = language_chart(e["per_language"], f"exp-{e['name']}",
-                                                            f"{e['name']}: per language, by script")
+    from .figures import sweep_chart
+
+    figs["research"] = {t["experiment"]: sweep_chart(t["rows"], t["experiment"], f"{t['experiment']}: effect by "
+                                                     f"regularisation strength, 95% CI")
+                        for t in report.get("research_tables", [])}
+    # experiment-level per-language charts would repeat the claim cards' charts: tables only there
     return figs
 
 
