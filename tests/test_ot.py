@@ -137,3 +137,32 @@ def test_ot_method_on_the_shared_loop_records_sweep_and_reuses_alignment(monkeyp
     # a different blur is a different alignment
     res3, _ = run(2.0, task)
     assert res3.metrics["ot"]["cache_hit"] is False and res3.metrics["ot"]["epsilon"] == pytest.approx(4.0)
+
+
+def test_ot_sweep_table_from_stored_runs(store):
+    from xlt_claims.experiments.methods.ot import format_ot_table, ot_sweep_table
+    from xlt_claims.store.models import Run
+
+    def metrics(acc, blur=None):
+        m = {"summary": {"test_avg_nonen": acc}}
+        if blur is not None:
+            m["ot"] = {"swept": "blur", "blur": blur, "epsilon": blur**2, "p": 2, "heldout_before": 3.0,
+                       "heldout_after": 2.0, "heldout_ref_before": 3.5, "heldout_ref_after": 2.5, "steps": 40,
+                       "wall_s": 30.0, "cache_hit": False}
+        return m
+
+    with store.session() as s:
+        for seed, j in ((1, 0.0), (2, 0.01), (3, -0.005)):
+            s.add(Run(experiment="ot-sweep", arm="logt-cls/baseline", seed=seed, config_hash=f"b{seed}",
+                      status="FINISHED", metrics=metrics(0.60 + j), wall_s=10))
+            s.add(Run(experiment="ot-sweep", arm="logt-cls/ot-blur0.5", seed=seed, config_hash=f"o{seed}",
+                      status="FINISHED", metrics=metrics(0.62 + j, 0.5), wall_s=12))
+            s.add(Run(experiment="ot-sweep", arm="logt-cls/ot-blur8", seed=seed, config_hash=f"p{seed}",
+                      status="FINISHED", metrics=metrics(0.60 + j, 8.0), wall_s=12, valid=(seed != 2)))
+    rows = ot_sweep_table(store)
+    assert [(r["task"], r["blur"]) for r in rows] == [("logt-cls", 0.5), ("logt-cls", 8.0)]
+    r = rows[0]
+    assert r["swept"] == "blur" and r["epsilon"] == pytest.approx(0.25) and r["n_seeds"] == 3
+    assert r["effect"] == pytest.approx(2.0, abs=1e-6) and r["ci_low"] <= 2.0 <= r["ci_high"]
+    assert rows[1]["invalid_runs"] == 1 and rows[1]["n_seeds"] == 2 and rows[1]["effect"] == pytest.approx(0.0, abs=1e-6)
+    assert "logt-cls" in format_ot_table(rows)
