@@ -74,19 +74,22 @@ def test_interrupt_keeps_finished_stages_and_reruns_resume(store, tmp_path, monk
 
 def test_reproduce_stage_runs_every_testable_claim_in_the_quick_profile(store, tmp_path, monkeypatch):
     import xlt_claims.reproduce as R
+    import xlt_claims.reproduce.runner as runner
 
     seen = {}
 
-    def fake_reproduce(store_, registry, targets, opts, *, all_claims=False, dry_run=False, reporter=None):
-        seen.update(targets=targets, profile=opts.profile, all_claims=all_claims, dry_run=dry_run,
-                    n_seeds=opts.n_seeds, device=opts.device)
+    def fake_build(store_, registry, targets, opts, *, all_claims=False):
+        seen.update(targets=targets, profile=opts.profile, all_claims=all_claims, n_seeds=opts.n_seeds,
+                    device=opts.device)
         return R.ReproduceResult(plans=[], unlinked={"abc123": "no experiment"}, verdicts=[], ran=0, reused=0)
 
-    monkeypatch.setattr(R, "reproduce", fake_reproduce)
+    monkeypatch.setattr(runner, "build_plans", fake_build)
+    monkeypatch.setattr(runner, "run_plans", lambda store_, result, opts, reporter=None: seen.update(ran=True))
+    monkeypatch.setattr(runner, "judge", lambda store_, result: seen.update(judged=True) or [])
     monkeypatch.setattr(pipeline, "stage_evidence", _fake_evidence)
     res = verify(store, [REPORTS_DIR], output=tmp_path / "r.md", n_seeds=2, device="cpu")
-    assert seen == {"targets": [], "profile": "quick", "all_claims": True, "dry_run": False, "n_seeds": 2,
-                    "device": "cpu"}
+    assert seen == {"targets": [], "profile": "quick", "all_claims": True, "n_seeds": 2, "device": "cpu",
+                    "ran": True, "judged": True}
     rp = res.stage("reproduce")
     assert rp.status == "done" and "quick profile" in rp.summary and "1 claim(s) no experiment can test" in rp.summary
 

@@ -189,12 +189,23 @@ def stage_evidence(store, rep: Reporter) -> StageResult:
 def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: Optional[list[int]],
                     n_seeds: Optional[int], extended: bool) -> StageResult:
     try:
-        from ..reproduce import Options, load_registry, reproduce
+        from ..reproduce import Options, load_registry
+        from ..reproduce.runner import build_plans, judge, run_plans
     except ImportError as exc:
         return _unavailable("reproduce", exc)
     registry = load_registry()
     opts = Options(seeds=seeds, n_seeds=n_seeds, profile=profile, device=device, extended=extended)
-    result = reproduce(store, registry, [], opts, all_claims=True, reporter=rep.reproduce_reporter())
+    result = build_plans(store, registry, [], opts, all_claims=True)
+    todo = [sl for p in result.plans if not (p.error or p.data_guard) for sl in p.slots
+            if sl.state in ("pending", "stale", "killed", "failed")]
+    done = sum(1 for p in result.plans for sl in p.slots if sl.state in ("finished", "reuse"))
+    est = sum(sl.estimate_s or 0.0 for sl in todo)
+    measured = sum(1 for sl in todo if (sl.estimate_source or "").startswith("measured"))
+    rep.note(f"{len(result.plans)} experiment(s) test {sum(len(p.claims) for p in result.plans)} claim(s): "
+             f"{len(todo)} run(s) to do, {done} already finished; estimated {est / 60:.0f} min "
+             f"({measured} of {len(todo)} estimates measured on this machine)")
+    run_plans(store, result, opts, reporter=rep.reproduce_reporter())
+    judge(store, result)
     d = result.to_dict()
     runnable = [p for p in result.plans if not (p.error or p.data_guard)]
     cannot = {p.experiment.name: (p.error or f"data guard: {p.data_guard}") for p in result.plans
@@ -213,7 +224,7 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
     return StageResult("reproduce", status, summary,
                        detail={"experiments": [p["experiment"] for p in d["experiments"]], "cannot_run": cannot,
                                "ran": result.ran, "reused": result.reused, "failed": result.failed,
-                               "verdicts": outcomes, "untestable": d["untestable"]})
+                               "verdicts": outcomes, "untestable": d["untestable"], "estimate_s": round(est, 1)})
 
 
 def stage_report(store, output: Path | str, fmt: Optional[str]) -> StageResult:
