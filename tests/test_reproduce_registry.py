@@ -28,6 +28,8 @@ def test_shipped_registry_is_valid():
     reg = load_registry([SHIPPED])
     assert {"robust-gxlt-rsda", "robust-pawsx-rsda", "robust-xnli-rsda"} <= set(reg.experiments)
     for e in reg:
+        if e.kind != "train":  # other kinds validate their own decision tables
+            continue
         assert e.decision.min_effect > 0
         assert e.decision.baseline in [a.name for a in e.arms]
         assert e.arms[0].method == "baseline"
