@@ -20,7 +20,9 @@ import gc
 import hashlib
 import json
 import os
+import re
 import time
+from collections import namedtuple
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,10 +57,19 @@ class Raw(str):
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
 
 
+_JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*\Z')  # strings the encoder writes unchanged
+
+
 def _json(v: Any) -> str:
-    """JSON text as stored (plain str: it pickles cheaply back from the parser processes)."""
-    if isinstance(v, list) and not v:
-        return "[]"
+    """JSON text as stored (plain str: it pickles cheaply back from the parser processes). Lists of
+    plain strings (datasets, languages, tasks) are joined directly: the same text the encoder gives."""
+    if v.__class__ is list:
+        if not v:
+            return "[]"
+        if all(x.__class__ is str for x in v):
+            j = '","'.join(v)
+            if _JSON_PLAIN.match(j):
+                return '["' + j + '"]'
     return _ENCODER.encode(v)
 
 
@@ -167,6 +178,11 @@ _SEL_PREV = (select(_RT.c.id, _RT.c.version, _RT.c.source_path).where(_RT.c.key 
              .order_by(_RT.c.version.desc()).limit(1))
 _UPD_LATEST = update(_RT).where(_RT.c.key == bindparam("k"), _RT.c.is_latest.is_(True)).values(is_latest=False)
 _SEL_IDS = select(_CT.c.id).where(_CT.c.id.in_(bindparam("ids", expanding=True)))
+# the same two look-ups for the SQLite driver cursor
+_RAW_SEL_BY_HASH = 'SELECT "id", "key", "version" FROM "report" WHERE "content_hash" = ?'
+_RAW_SEL_PREV = 'SELECT "id", "version", "source_path" FROM "report" WHERE "key" = ? ORDER BY "version" DESC LIMIT 1'
+_HashRow = namedtuple("_HashRow", "id key version")
+_PrevRow = namedtuple("_PrevRow", "id version source_path")
 _SEL_OLD = (select(_CT.c.id, _CT.c.normalized, _CT.c.looks_truncated, _CT.c.retired, _CT.c.status,
                    _CT.c.confidence, _CT.c.report_confidence)
             .where(_CT.c.report_key == bindparam("k")))
@@ -367,13 +383,27 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     out = FileOutcome(path=rep.path, status="new", key=rep.key, title=rep.title, warnings=list(rep.warnings))
     conn = s.connection()
     rt = Report.__table__
-    same = conn.execute(_SEL_BY_HASH, {"h": rep.content_hash}).first()
+    fast = _fast(conn)
+    # SQLite: statements go straight to the driver cursor (same connection, same transaction),
+    # skipping SQLAlchemy's per-statement execution context
+    cur = conn.connection.driver_connection.cursor() if fast else None
+    if cur is not None:
+        same = cur.execute(_RAW_SEL_BY_HASH, (rep.content_hash,)).fetchone()
+        same = _HashRow(*same) if same is not None else None
+    else:
+        same = conn.execute(_SEL_BY_HASH, {"h": rep.content_hash}).first()
     if same is not None:
+        if cur is not None:
+            cur.close()
         out.status, out.report_id, out.same_as = "unchanged", same.id, f"{same.key} v{same.version}"
         out.version = same.version
         out.key = same.key
         return out
-    prev = conn.execute(_SEL_PREV, {"k": rep.key}).first()
+    if cur is not None:
+        prev = cur.execute(_RAW_SEL_PREV, (rep.key,)).fetchone()
+        prev = _PrevRow(*prev) if prev is not None else None
+    else:
+        prev = conn.execute(_SEL_PREV, {"k": rep.key}).first()
     version = (prev.version + 1) if prev else 1
     now = utcnow()
     if prev is not None:
@@ -383,11 +413,11 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
                                 f"{prev.source_path}")
         conn.execute(_UPD_LATEST, {"k": rep.key})
     fields = rep.report_fields()
-    report_id = _insert_one(conn, rt, {**fields, "version": version, "is_latest": True, "ingested_at": now})
+    report_id = _insert_one(conn, rt, {**fields, "version": version, "is_latest": True, "ingested_at": now}, cur)
     out.report_id, out.version = report_id, version
 
     if rep.references:
-        _bulk_insert(conn, Reference.__table__, [
+        _bulk_insert(conn, Reference.__table__, cur=cur, rows=[
             {"report_id": report_id, "position": r.position, "arxiv_id": r.arxiv_id, "version": r.version,
              "cited_as": r.cited_as, "line": r.line} for r in rep.references])
     out.references = len(rep.references)
@@ -401,7 +431,7 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
         assigned, how = _match(prep.claims, old_rows)
     # ids for new claims
     new_idx = [i for i in range(len(prep.claims)) if i not in assigned]
-    new_ids = _assign_ids(conn, [prep.claims[i].id_hash for i in new_idx])
+    new_ids = _assign_ids(conn, [prep.claims[i].id_hash for i in new_idx], cur)
     ids = dict(assigned)
     ids.update(zip(new_idx, new_ids))
     out.claim_ids = [ids[i] for i in range(len(prep.claims))]
@@ -409,13 +439,13 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     claim_rows, event_rows, flag_rows = [], [], []
     now_db = _db_datetime(conn, now)
     key_json = json.dumps(rep.key, ensure_ascii=False)
-    fast = _fast(conn)
     key = rep.key
     if fast:
-        claim_rows = [(ids[i], key, report_id) + prep.claims[i].db_tail + (now_db, now_db) for i in new_idx]
-        event_rows = [(ids[i], now_db, "ingest", None, UNVERIFIED, None, prep.claims[i].confidence,
-                       f'{{"report":{key_json},"version":{version},"row":{prep.claims[i].row}}}') for i in new_idx]
-        _exec_tuples(conn, "claim", _CLAIM_COLS, claim_rows)
+        claims = prep.claims
+        claim_rows = [(ids[i], key, report_id) + claims[i].db_tail + (now_db, now_db) for i in new_idx]
+        event_rows = [(ids[i], now_db, "ingest", None, UNVERIFIED, None, claims[i].confidence,
+                       f'{{"report":{key_json},"version":{version},"row":{claims[i].row}}}') for i in new_idx]
+        _exec_tuples(cur, "claim", _CLAIM_COLS, claim_rows)
     else:
         for i in new_idx:
             c = prep.claims[i]
@@ -441,10 +471,11 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
     if fast:
         flag_rows = [(key, ids[i], "truncated", "claim text", c.flag_message, c.json_cols["truncation"], now_db)
                      for i, c in enumerate(prep.claims) if c.truncation.truncated]
-        _exec_tuples(conn, "claimsource", _SOURCE_COLS, [
+        _exec_tuples(cur, "claimsource", _SOURCE_COLS, [
             (ids[i], report_id, c.row, c.line, c.text, c.db_tail[4], c.confidence) for i, c in enumerate(prep.claims)])
-        _exec_tuples(conn, "claimevent", _EVENT_COLS, event_rows)
-        _exec_tuples(conn, "flag", _FLAG_COLS, flag_rows)
+        _exec_tuples(cur, "claimevent", _EVENT_COLS, event_rows)
+        _exec_tuples(cur, "flag", _FLAG_COLS, flag_rows)
+        cur.close()
     else:
         for i, c in enumerate(prep.claims):
             if c.truncation.truncated:
@@ -517,8 +548,9 @@ _FLAG_COLS = ("report_key", "claim_id", "kind", "subject", "message", "detail", 
 _TUPLE_SQL: dict[tuple, str] = {}
 
 
-def _exec_tuples(conn, table: str, cols: tuple, rows: list[tuple]) -> None:
-    """SQLite fast path: rows already hold database values in `cols` order."""
+def _exec_tuples(cur, table: str, cols: tuple, rows: list[tuple]) -> None:
+    """SQLite fast path: rows already hold database values in `cols` order; `cur` is the driver
+    cursor of the report's transaction."""
     if not rows:
         return
     sql = _TUPLE_SQL.get((table, cols))
@@ -526,10 +558,10 @@ def _exec_tuples(conn, table: str, cols: tuple, rows: list[tuple]) -> None:
         sql = (f'INSERT INTO "{table}" (' + ", ".join(f'"{c}"' for c in cols) + ") VALUES (" +
                ", ".join("?" for _ in cols) + ")")
         _TUPLE_SQL[(table, cols)] = sql
-    conn.exec_driver_sql(sql, rows)
+    cur.executemany(sql, rows)
 
 
-def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
+def _bulk_insert(conn, table, rows: list[dict[str, Any]], cur=None) -> None:
     """executemany straight to the driver with the columns' own bind processors (JSON, datetime,
     bool), skipping SQLAlchemy's per-statement compilation; other dialects use Core insert."""
     if not rows:
@@ -548,10 +580,13 @@ def _bulk_insert(conn, table, rows: list[dict[str, Any]]) -> None:
     sql, procs = _INSERT_SQL[key]
     params = [tuple(v if p is None or v is None or v.__class__ is Raw else p(v) for p, v in zip(procs, r.values()))
               for r in rows]
-    conn.exec_driver_sql(sql, params)
+    if cur is not None:
+        cur.executemany(sql, params)
+    else:
+        conn.exec_driver_sql(sql, params)
 
 
-def _insert_one(conn, table, row: dict[str, Any]) -> int:
+def _insert_one(conn, table, row: dict[str, Any], cur=None) -> int:
     if not _fast(conn):
         return conn.execute(insert(table).values(**row)).inserted_primary_key[0]
     names = tuple(row)
@@ -563,6 +598,8 @@ def _insert_one(conn, table, row: dict[str, Any]) -> int:
         _INSERT_SQL[key] = (sql, [c.type._cached_bind_processor(conn.dialect) for c in cols])
     sql, procs = _INSERT_SQL[key]
     params = tuple(v if p is None or v is None or v.__class__ is Raw else p(v) for p, v in zip(procs, row.values()))
+    if cur is not None:
+        return cur.execute(sql, params).lastrowid
     return conn.exec_driver_sql(sql, params).lastrowid
 
 
@@ -571,7 +608,7 @@ def _chunks(seq: list, n: int) -> Iterator[list]:
         yield seq[i:i + n]
 
 
-def _assign_ids(conn, hashes: list[str]) -> list[str]:
+def _assign_ids(conn, hashes: list[str], cur=None) -> list[str]:
     """Shortest free prefix (>= ID_MIN_LEN) of each hash, free in the store and in this batch."""
     ids: list[Optional[str]] = [None] * len(hashes)
     length = {i: ID_MIN_LEN for i in range(len(hashes))}
@@ -582,7 +619,11 @@ def _assign_ids(conn, hashes: list[str]) -> list[str]:
         cands = {i: hashes[i][:length[i]] for i in pending}
         in_db: set[str] = set()
         for chunk in _chunks(list(set(cands.values())), 500):
-            in_db.update(r[0] for r in conn.execute(_SEL_IDS, {"ids": chunk}))
+            if cur is not None:
+                sql = 'SELECT "id" FROM "claim" WHERE "id" IN (' + ",".join("?" * len(chunk)) + ")"
+                in_db.update(r[0] for r in cur.execute(sql, chunk))
+            else:
+                in_db.update(r[0] for r in conn.execute(_SEL_IDS, {"ids": chunk}))
         nxt = []
         for i in pending:
             c = cands[i]
