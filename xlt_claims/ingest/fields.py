@@ -119,7 +119,8 @@ LANGUAGES: dict[str, str] = {
 ISO_CODES = frozenset(LANGUAGES.values())
 
 _NUM = r"[+\-\u2212]?\d+(?:\.\d+)?"
-_NUM_START = r"(?:(?<=^)|(?<=[\s(~\u2248\[]))(?=[+\-\u2212\d])"
+# (the one-character lookahead first: it fails fast at most positions; both assertions are zero-width)
+_NUM_START = r"(?=[+\-\u2212\d])(?:(?<=^)|(?<=[\s(~\u2248\[]))"
 _UNIT = (r"(?:absolute\s+|relative\s+)?(?:percentage[-\s]points?|percent(?:age)?\s+points?|points?\b|pts?\b\.?|pp\b|"
          r"%|percent\b|F1\b|EM\b|BLEU\b|chrF\b|accuracy\b|x\b|times\b|fold\b)")
 _METRICS: list[tuple[str, str]] = [
@@ -141,7 +142,7 @@ _DIRECTIONS: list[tuple[str, str]] = [
 ]
 _NEG = re.compile(r"\b(?:not|no|never|fails?\s+to|failed\s+to|cannot|can't|doesn't|don't|didn't|without|neither|nor)\b(?:\s+\w+){0,2}\s*$",
                   re.IGNORECASE)
-_CUES = re.compile(r"\b(?=[bcefgilmorsuwBCEFGILMORSUW])(?i:more|less|fewer|better|worse|(?:higher|lower|larger|smaller|stronger|weaker|greater)\s+than|best|worst|"
+_CUES = re.compile(r"(?=[bcefgilmorsuwBCEFGILMORSUW])\b(?i:more|less|fewer|better|worse|(?:higher|lower|larger|smaller|stronger|weaker|greater)\s+than|best|worst|"
                    r"significant(?:ly)?|substantial(?:ly)?|consistent(?:ly)?|remarkabl[ey]|effective(?:ly)?|superior|"
                    r"inferior|crucial|essential|outperform\w*|robustly)\b")
 _UNKNOWN_DATASET = re.compile(
@@ -165,13 +166,19 @@ def _first_chars(pattern: str) -> Optional[set[str]]:
         import sre_constants as C  # type: ignore
         import sre_parse as P  # type: ignore
 
+    def fold(ch: str) -> set[str]:
+        # the characters `ch` matches case-insensitively, the non-ASCII ones included
+        # (İ and ı match i, ſ matches s, the Kelvin sign matches k)
+        out = {ch.lower(), ch.upper()}
+        return out | set(_ICASE_EXTRA.get(ch.lower(), ""))
+
     def first(seq, icase: bool) -> Optional[set[str]]:
         for op, av in seq:
-            if op is C.AT:
-                continue
+            if op is C.AT or op is C.ASSERT or op is C.ASSERT_NOT:
+                continue  # consume nothing: the first character comes after them
             if op is C.LITERAL:
                 ch = chr(av)
-                return {ch.lower(), ch.upper()} if icase else {ch}
+                return fold(ch) if icase else {ch}
             if op is C.SUBPATTERN:
                 _, add, _, sub = av
                 return first(sub, icase or bool(add & re.IGNORECASE))
@@ -187,10 +194,10 @@ def _first_chars(pattern: str) -> Optional[set[str]]:
                 out = set()
                 for iop, iav in av:
                     if iop is C.LITERAL:
-                        out |= {chr(iav).lower(), chr(iav).upper()} if icase else {chr(iav)}
+                        out |= fold(chr(iav)) if icase else {chr(iav)}
                     elif iop is C.RANGE:
                         for c in range(iav[0], iav[1] + 1):
-                            out |= {chr(c).lower(), chr(c).upper()} if icase else {chr(c)}
+                            out |= fold(chr(c)) if icase else {chr(c)}
                     else:
                         return None
                 return out
@@ -204,10 +211,15 @@ def _first_chars(pattern: str) -> Optional[set[str]]:
     return first(list(parsed), False)
 
 
+_ICASE_EXTRA = {"i": "\u0130\u0131", "s": "\u017f", "k": "\u212a"}
+
+
 def _alternation(entries: list[tuple[str, str]]) -> tuple[re.Pattern, list[str]]:
     """One regex for a whole gazetteer, dispatched on the first character: at each word start the
     engine enters only the alternatives that can begin with that character (in gazetteer order, so
-    the more specific names listed first still win). Group `g<i>_<k>` is entry i."""
+    the more specific names listed first still win). Group `g<i>_<k>` is entry i. The branches
+    (one per set of characters that start the same entries) sit in a balanced tree of one-character
+    lookaheads, so a word start costs about log2(branches) checks instead of one per branch."""
     names = [n for n, _ in entries]
     firsts = [_first_chars(rx) for _, rx in entries]
     if any(fc is None for fc in firsts):
@@ -221,12 +233,31 @@ def _alternation(entries: list[tuple[str, str]]) -> tuple[re.Pattern, list[str]]
     groups: dict[tuple[int, ...], list[str]] = {}
     for c, idx in by_char.items():
         groups.setdefault(tuple(idx), []).append(c)
-    branches = []
+    branches: list[tuple[set[str], str]] = []
     for k, (idx, chars) in enumerate(groups.items()):
         alts = "|".join(f"(?P<g{i}_{k}>{entries[i][1]})" for i in idx)
-        cls = "".join(re.escape(c) for c in sorted(chars))
-        branches.append(f"(?=[{cls}])(?:{alts})")
-    return re.compile(r"(?<![\w-])(?:" + "|".join(branches) + ")"), names
+        branches.append((set(chars), f"(?:{alts})"))
+
+    def cls(chars: set[str]) -> str:
+        return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+
+    def tree(items: list[tuple[set[str], str]]) -> str:
+        # the character sets partition the first characters: exactly one leaf can match
+        if len(items) == 1:
+            return items[0][1]
+        h = len(items) // 2
+        halves = (items[:h], items[h:])
+        return "(?:" + "|".join(f"(?={cls(set().union(*(c for c, _ in half)))}){tree(half)}"
+                                for half in halves) + ")"
+
+    # a lookahead for any first character before the lookbehind: most positions fail at once
+    union = set().union(*(c for c, _ in branches))
+    return re.compile(f"(?={cls(union)})" + r"(?<![\w-])" + tree(branches)), names
+
+
+def _group_names(rx: re.Pattern, names: list[str]) -> dict[str, str]:
+    """Group name `g<i>_<k>` -> canonical name of entry i."""
+    return {g: names[int(g[1:].split("_", 1)[0])] for g in rx.groupindex}
 
 
 _DS_RX, _DS_NAMES = _alternation(DATASETS)
@@ -236,10 +267,16 @@ _METHOD_RX, _METHOD_NAMES = _alternation(METHODS)
 _METRIC_RX, _METRIC_NAMES = _alternation(_METRICS)
 _DIR_RX, _ = _alternation([(n, f"(?i:{rx})\\b") for n, rx in _DIRECTIONS])
 _DIR_NAMES = [n for n, _ in _DIRECTIONS]
+_SIZE = re.compile(r"(?i)[-\s](base|large|xxl|xl)$")
+# lower-case words one of which _Q_METRIC_FIRST needs (its case-insensitive names)
+_METRIC_FIRST_KEYS = ("accuracy", "f1", "exact", "em", "bleu")
+_DS_G, _TASK_G = _group_names(_DS_RX, _DS_NAMES), _group_names(_TASK_RX, _TASK_NAMES)
+_MODEL_G, _METHOD_G = _group_names(_MODEL_RX, _MODEL_NAMES), _group_names(_METHOD_RX, _METHOD_NAMES)
+_METRIC_G, _DIR_G = _group_names(_METRIC_RX, _METRIC_NAMES), _group_names(_DIR_RX, _DIR_NAMES)
 _DIGIT = re.compile(r"\d")
 _MODEL_SET = frozenset(m.lower() for m in _MODEL_NAMES)
 _TASK_UPPER = frozenset(t.upper() for t in _TASK_NAMES) | {"NER", "POS", "NLI", "QA", "MT"}
-_LANG_RX = re.compile(r"\b(?=[A-Z])(" + "|".join(sorted((re.escape(k) for k in LANGUAGES), key=len, reverse=True)) + r")\b")
+_LANG_RX = re.compile(r"(?=[A-Z])\b(" + "|".join(sorted((re.escape(k) for k in LANGUAGES), key=len, reverse=True)) + r")\b")
 
 _Q_RANGE = re.compile(_NUM_START + rf"(?:between\s+)?({_NUM})\s*(?:%|points?)?\s*(?:to|-|\u2013|and)\s*({_NUM})\s*({_UNIT})")
 _Q_FROMTO = re.compile(rf"\bfrom\s+({_NUM})\s*(%|points?)?\s+to\s+({_NUM})\s*({_UNIT})?")
@@ -295,38 +332,31 @@ def _canon_unit(u: str) -> tuple[str, Optional[str]]:
     return "points", names.get(u, u)
 
 
-def _gaz(rx: re.Pattern, names: list[str], text: str) -> list[tuple[str, str, int, int]]:
-    out = []
-    for m in rx.finditer(text):
-        name = names[int(m.lastgroup[1:].split("_", 1)[0])]
-        out.append((name, m.group(0), m.start(), m.end()))
-    return out
+def _gaz(rx: re.Pattern, groups: dict[str, str], text: str) -> list[tuple[str, str, int, int]]:
+    """(canonical name, surface, start, end) of each gazetteer hit; `groups` from `_group_names`."""
+    return [(groups[m.lastgroup], m.group(), m.start(), m.end()) for m in rx.finditer(text)]
 
 
 def _uniq(items):
-    seen, out = set(), []
-    for x in items:
-        if x not in seen:
-            seen.add(x)
-            out.append(x)
-    return out
+    """Unique items, first occurrence order (items are hashable)."""
+    return list(dict.fromkeys(items))
 
 
 def extract_fields(text: str) -> ClaimFields:
     f = ClaimFields()
     ex: dict[str, Any] = {}
     # names ------------------------------------------------------------------------------------
-    models = _gaz(_MODEL_RX, _MODEL_NAMES, text)
+    models = _gaz(_MODEL_RX, _MODEL_G, text)
     model_names = []
     for name, surf, a, b in models:
-        size = re.search(r"(?i)[-\s](base|large|xxl|xl)$", surf)
+        size = _SIZE.search(surf)
         if name == "GPT":
             name = surf.replace(" ", "-")
         model_names.append(f"{name}-{size.group(1).lower()}" if size and name in ("XLM-R", "mE5") else name)
-    datasets = _gaz(_DS_RX, _DS_NAMES, text)
+    datasets = _gaz(_DS_RX, _DS_G, text)
     ds_names = [d[0] for d in datasets]
     model_set = _MODEL_SET
-    task_hits = _gaz(_TASK_RX, _TASK_NAMES, text)
+    task_hits = _gaz(_TASK_RX, _TASK_G, text)
     unknown_ds = []
     low = text.lower()
     for m in (_UNKNOWN_DATASET.finditer(text) if any(k in low for k in _UNKNOWN_DS_KEYS) else ()):
@@ -341,7 +371,7 @@ def extract_fields(text: str) -> ClaimFields:
     tasks = [t[0] for t in task_hits]
     inferred = [DATASET_TASK[d] for d in ds_names if d in DATASET_TASK]
     f.tasks = _uniq(tasks + inferred)
-    methods = _gaz(_METHOD_RX, _METHOD_NAMES, text)
+    methods = _gaz(_METHOD_RX, _METHOD_G, text)
     known_spans = [(a, b) for _, _, a, b in models + datasets + methods]
     unknown_methods = []
     for m in (_UNKNOWN_METHOD.finditer(text) if any(k in low for k in _UNKNOWN_METHOD_KEYS) else ()):
@@ -354,10 +384,11 @@ def extract_fields(text: str) -> ClaimFields:
     f.method = ", ".join(method_names) or None
     # languages --------------------------------------------------------------------------------
     langs = [(LANGUAGES[m.group(1)], m.group(1), m.start(), m.end()) for m in _LANG_RX.finditer(text)]
-    for m in _ISO_PAIR.finditer(text):
+    # (cheap substring tests skip patterns that cannot match: each needs the character or word tested)
+    for m in (_ISO_PAIR.finditer(text) if "-" in text or "/" in text or "\u2192" in text else ()):
         if m.group(1) in ISO_CODES and m.group(2) in ISO_CODES and m.group(1) != m.group(2):
             langs += [(m.group(1), m.group(1), m.start(1), m.end(1)), (m.group(2), m.group(2), m.start(2), m.end(2))]
-    for m in _ISO_LIST.finditer(text):
+    for m in (_ISO_LIST.finditer(text) if text.count(",") >= 2 else ()):
         codes = [c.strip() for c in m.group(1).split(",")]
         if all(c in ISO_CODES for c in codes):
             langs += [(c, c, m.start(1), m.end(1)) for c in codes]
@@ -378,7 +409,7 @@ def extract_fields(text: str) -> ClaimFields:
         quantities.append({"value": lo, "value_high": hi, "unit": unit, "metric": metric, "form": "range",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in (_Q_FROMTO.finditer(text) if has_digit else ()):
+    for m in (_Q_FROMTO.finditer(text) if has_digit and "from" in text else ()):
         if not _free(m.start(), m.end()):
             continue
         a, b = _num(m.group(1)), _num(m.group(3))
@@ -394,20 +425,20 @@ def extract_fields(text: str) -> ClaimFields:
                            "form": "signed" if m.group(1)[0] in "+-\u2212" else "amount",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in (_Q_BY.finditer(text) if has_digit else ()):
+    for m in (_Q_BY.finditer(text) if has_digit and "by" in text else ()):
         if not _free(m.start(1), m.end(1)):
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "by",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in (_Q_METRIC_FIRST.finditer(text) if has_digit else ()):
+    for m in (_Q_METRIC_FIRST.finditer(text) if has_digit and any(k in low for k in _METRIC_FIRST_KEYS) else ()):
         if not _free(m.start(1), m.end(1)):
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "level",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(1), m.end(1)))
     quantities.sort(key=lambda q: q["span"][0])
-    metric_hits = _gaz(_METRIC_RX, _METRIC_NAMES, text)
+    metric_hits = _gaz(_METRIC_RX, _METRIC_G, text)
     for q in quantities:
         if q["metric"] is None and metric_hits:
             # the metric named closest to the number
@@ -418,7 +449,7 @@ def extract_fields(text: str) -> ClaimFields:
     # direction --------------------------------------------------------------------------------
     dirs = []
     for m in _DIR_RX.finditer(text):
-        name = _DIR_NAMES[int(m.lastgroup[1:].split("_", 1)[0])]
+        name = _DIR_G[m.lastgroup]
         neg = bool(_NEG.search(text[max(0, m.start() - 40):m.start()]))
         dirs.append((name, m.group(0), m.start(), m.end(), neg))
     if dirs:

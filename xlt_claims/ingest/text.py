@@ -22,7 +22,8 @@ WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 def normalize_text(text: str) -> str:
     """The form claims are matched and hashed on: NFKC, ASCII quotes/dashes, lower case, single
     spaces, no trailing sentence punctuation. Two claims that differ only in these are the same."""
-    t = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    # NFKC and the quote/dash/space table leave ASCII text unchanged
+    t = text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_QUOTES)
     t = _WS.sub(" ", t).strip().lower()
     return _TRAILING.sub("", t)
 

@@ -21,6 +21,7 @@ alone: a sentence without a final period is not by itself evidence of a cut.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ _DANGLING_WORDS = frozenset(
 _DANGLING_END = re.compile(r"[,;:(\[{/&+\-\u2013\u2014]\s*$")
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ly", "'s")
 _LAST_TOKEN = re.compile(r"([^\W\d_]+)[^\w]*$", re.UNICODE)
+_LAST_TOKEN_REV = re.compile(r"[^\w]*([^\W\d_]+)", re.UNICODE)  # on the reversed text
 
 
 @dataclass
@@ -51,15 +53,18 @@ class Truncation:
                 "cut_length": self.cut_length}
 
 
-def estimate_cut_length(texts: list[str]) -> Optional[int]:
-    lens_unp = [len(t) for t in texts if not has_terminal_punctuation(t)]
+def estimate_cut_length(texts: list[str], punctuated: Optional[list[bool]] = None) -> Optional[int]:
+    """`punctuated[i]`: has_terminal_punctuation(texts[i]), when the caller has it already."""
+    if punctuated is None:
+        punctuated = [has_terminal_punctuation(t) for t in texts]
+    lens_unp = [len(t) for t, p in zip(texts, punctuated) if not p]
     if len(lens_unp) < 2:
         return None
     m = max(lens_unp)
     spike = [n for n in lens_unp if n >= m - 1]
     if len(spike) < 2 or len(spike) < 0.25 * len(lens_unp) or m < 30:
         return None
-    if any(len(t) > m + 1 for t in texts if has_terminal_punctuation(t)):
+    if any(len(t) > m + 1 for t, p in zip(texts, punctuated) if p):
         return None
     return m
 
@@ -86,12 +91,11 @@ class Vocabulary:
             w.endswith("e") and any(self.known(w[:-1] + suf) for suf in ("ing", "ed")))
 
     def completion(self, prefix: str) -> Optional[str]:
-        import bisect
-
-        i = bisect.bisect_right(self._sorted, prefix)
+        srt = self._sorted
+        i = bisect.bisect_right(srt, prefix)
         best = None
-        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
-            w = self._sorted[i]
+        while i < len(srt) and srt[i].startswith(prefix):
+            w = srt[i]
             if len(w) > len(prefix) and w[len(prefix):] not in _INFLECTIONS:
                 if best is None or self.counts.get(w, 0) > self.counts.get(best, 0):
                     best = w
@@ -102,12 +106,16 @@ class Vocabulary:
 def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Iterable[str] = ()) -> list[Truncation]:
     """Truncation verdict for each claim of one table. `context` is the rest of the report's text
     (title, abstract, sections); `lexicon` extra known words (names from the gazetteers)."""
-    cut = estimate_cut_length(claims)
-    candidates = [not has_terminal_punctuation(t) for t in claims]
+    punctuated = [has_terminal_punctuation(t) for t in claims]
+    cut = estimate_cut_length(claims, punctuated)
+    candidates = [not p for p in punctuated]
     last: list[Optional[str]] = []
     for t, cand in zip(claims, candidates):
-        m = _LAST_TOKEN.search(t) if cand else None
-        last.append(m.group(1) if m and t.rstrip().endswith(m.group(1)) else None)
+        # _LAST_TOKEN.search(t) read from the end: a match of the reversed pattern at the start of
+        # the reversed text is the same letter run (linear instead of a backtracking scan)
+        m = _LAST_TOKEN_REV.match(t[::-1]) if cand else None
+        tok = m.group(1)[::-1] if m else None
+        last.append(tok if tok and t.rstrip().endswith(tok) else None)
     needs_vocab = any(w is not None and w.lower() not in _DANGLING_WORDS for w in last)
     vocab = Vocabulary(list(context) + list(claims), lexicon) if needs_vocab else None
     ends_with = Counter(w.lower() for w in last if w)
