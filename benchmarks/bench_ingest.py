@@ -1,6 +1,6 @@
 """Ingest throughput on a synthetic corpus (goal: >= 5,000 claims/s on a 2-core machine).
 
-    python benchmarks/bench_ingest.py [--reports 400] [--claims 25] [--workers N]
+    python benchmarks/bench_ingest.py [--reports 400] [--claims 25] [--workers N] [--reference REV]
 
 Measured side by side in one run, each into a fresh database: parsing + field extraction alone,
 the store writes alone (one transaction per report), a full ingest with one process, a full ingest
@@ -10,14 +10,20 @@ and a re-ingest after changing 10% of the files (new versions with claim matchin
 Wall-clock rates depend on what else the machine runs, so every line also gives claims per
 CPU-second (this process and its parser processes), and the last lines turn the CPU cost per
 claim into the rate two dedicated cores can reach.
+
+`--reference REV` (a git revision of this repository, e.g. the commit before an optimisation)
+also measures that revision's parse and write paths on the same corpus, in a subprocess running
+the revision's own `xlt_claims` (taken with `git archive`), and prints the CPU-per-claim ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,12 +36,51 @@ from xlt_claims.ingest.ingest import ingest_prepared  # noqa: E402
 from xlt_claims.ingest.synthetic import generate_corpus  # noqa: E402
 from xlt_claims.store import open_store  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
+
+# parse-only and write-only CPU seconds of whatever `xlt_claims` is first on sys.path
+_MEASURE = """
+import json, resource, sys, time
+from pathlib import Path
+from xlt_claims.ingest import prepare_report
+from xlt_claims.ingest.ingest import ingest_prepared
+from xlt_claims.store import open_store
+def cpu():
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    return a.ru_utime + a.ru_stime
+paths = sorted(Path(sys.argv[1]).glob('*.txt'))
+t, c = time.perf_counter(), cpu()
+preps = [prepare_report(p) for p in paths]
+parse_s, parse_c = time.perf_counter() - t, cpu() - c
+store = open_store(sys.argv[2])
+t, c = time.perf_counter(), cpu()
+for prep in preps:
+    ingest_prepared(store, prep)
+write_s, write_c = time.perf_counter() - t, cpu() - c
+store.close()
+print(json.dumps({"parse_s": parse_s, "parse_c": parse_c, "write_s": write_s, "write_c": write_c,
+                  "claims": sum(len(p.claims) for p in preps)}))
+"""
+
+
+def measure_reference(rev: str, corpus: Path, tmp: Path) -> dict:
+    """Parse-only and write-only CPU of git revision `rev` on the same corpus."""
+    tree = tmp / "reference"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "xlt_claims"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(corpus), str(tmp / "reference.db")], cwd=tree,
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reports", type=int, default=400)
     ap.add_argument("--claims", type=int, default=25)
     ap.add_argument("--workers", type=int, default=None, help="parser processes for the 'auto' run")
+    ap.add_argument("--reference", default=None, metavar="REV",
+                    help="git revision to compare parse/write CPU per claim against (measured in the same run)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
@@ -63,6 +108,10 @@ def main() -> None:
         store.close()
         del preps
         print(f"store writes only (1 txn/report) : {n / write_s:9,.0f} claims/s wall  {n / write_c:9,.0f} claims/CPU-s")
+        ref = None
+        if args.reference:  # on the same corpus, before the re-ingest runs below change some files
+            ref = measure_reference(args.reference, corpus, tmp)
+            assert ref["claims"] == n, ref
 
         rates = {}
         for label, workers in (("ingest, 1 process", 1), ("ingest, auto workers", args.workers)):
@@ -99,6 +148,12 @@ def main() -> None:
         per_claim = (parse_c + write_c) / n
         print(f"CPU per claim: parse {parse_c / n * 1e6:.0f} us + write {write_c / n * 1e6:.0f} us; two dedicated cores "
               f"(parsing in worker processes beside the writer) bound the rate at {2 / per_claim:,.0f} claims/s")
+        if ref is not None:
+            rp, rw = ref["parse_c"] / n, ref["write_c"] / n
+            print(f"reference {args.reference}: parse {rp * 1e6:.0f} us + write {rw * 1e6:.0f} us CPU per claim "
+                  f"({n / ref['parse_s']:,.0f} / {n / ref['write_s']:,.0f} claims/s wall)")
+            print(f"CPU per claim vs reference: parse x{rp / (parse_c / n):.2f}, write x{rw / (write_c / n):.2f}, "
+                  f"parse + write x{(rp + rw) / per_claim:.2f} (higher = this tree is cheaper)")
         print(f"best measured full ingest / goal 5,000 claims/s = {best / 5000:.2f} (wall clock, load average "
               f"{os.getloadavg()[0]:.1f})")
     finally:
