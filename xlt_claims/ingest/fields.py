@@ -16,6 +16,7 @@ Kinds:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -316,10 +317,15 @@ def _num(s: str) -> float:
     return float(s.replace("\u2212", "-"))
 
 
+_SPACES = re.compile(r"\s+")
+_REL_ABS = re.compile(r"^(?:absolute|relative) ")
+
+
+@functools.lru_cache(maxsize=4096)
 def _canon_unit(u: str) -> tuple[str, Optional[str]]:
-    """(unit, metric named by the unit token)"""
-    u = re.sub(r"\s+", " ", u.strip().lower().rstrip("."))
-    u = re.sub(r"^(?:absolute|relative) ", "", u)
+    """(unit, metric named by the unit token); a pure function of a short surface string, cached"""
+    u = _SPACES.sub(" ", u.strip().lower().rstrip("."))
+    u = _REL_ABS.sub("", u)
     if u in ("%", "percent"):
         return "%", None
     if "percent" in u or "percentage" in u or u == "pp":

@@ -57,6 +57,12 @@ class Raw(str):
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
 
 
+try:  # the C encoder built once (JSONEncoder.encode builds one per call); no cycle check: acyclic data
+    from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_basestring
+
+    _C_ENCODE = _c_make_encoder(None, _ENCODER.default, _encode_basestring, None, ":", ",", False, False, True)
+except ImportError:  # pragma: no cover
+    _C_ENCODE = None
 _JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*\Z')  # strings the encoder writes unchanged
 
 
@@ -70,6 +76,8 @@ def _json(v: Any) -> str:
             j = '","'.join(v)
             if _JSON_PLAIN.match(j):
                 return '["' + j + '"]'
+    if _C_ENCODE is not None and v.__class__ is dict:
+        return "".join(_C_ENCODE(v, 0))
     return _ENCODER.encode(v)
 
 

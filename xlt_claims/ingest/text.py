@@ -24,8 +24,10 @@ def normalize_text(text: str) -> str:
     spaces, no trailing sentence punctuation. Two claims that differ only in these are the same."""
     # NFKC and the quote/dash/space table leave ASCII text unchanged
     t = text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    t = _WS.sub(" ", t).strip().lower()
-    return _TRAILING.sub("", t)
+    # = _WS.sub(" ", t).strip(): str.split() splits on the same whitespace as \s
+    t = " ".join(t.split()).lower()
+    # = _TRAILING.sub("", t): the only whitespace left is " "
+    return t.rstrip(" .;:,!?")
 
 
 def has_terminal_punctuation(text: str) -> bool:
