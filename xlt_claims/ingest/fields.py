@@ -343,6 +343,14 @@ def _gaz(rx: re.Pattern, groups: dict[str, str], text: str) -> list[tuple[str, s
     return [(groups[m.lastgroup], m.group(), m.start(), m.end()) for m in rx.finditer(text)]
 
 
+def _any_in(s: str, keys: tuple[str, ...]) -> bool:
+    """any(k in s for k in keys) without a generator per call"""
+    for k in keys:
+        if k in s:
+            return True
+    return False
+
+
 def _uniq(items):
     """Unique items, first occurrence order (items are hashable)."""
     return list(dict.fromkeys(items))
@@ -365,7 +373,7 @@ def extract_fields(text: str) -> ClaimFields:
     task_hits = _gaz(_TASK_RX, _TASK_G, text)
     unknown_ds = []
     low = text.lower()
-    for m in (_UNKNOWN_DATASET.finditer(text) if any(k in low for k in _UNKNOWN_DS_KEYS) else ()):
+    for m in (_UNKNOWN_DATASET.finditer(text) if _any_in(low, _UNKNOWN_DS_KEYS) else ()):
         name = m.group(1) or m.group(2)
         a = m.start(1) if m.group(1) else m.start(2)
         if name in ds_names or name.lower() in model_set or any(a >= s and a < e for _, _, s, e in datasets + task_hits):
@@ -380,7 +388,7 @@ def extract_fields(text: str) -> ClaimFields:
     methods = _gaz(_METHOD_RX, _METHOD_G, text)
     known_spans = [(a, b) for _, _, a, b in models + datasets + methods]
     unknown_methods = []
-    for m in (_UNKNOWN_METHOD.finditer(text) if any(k in low for k in _UNKNOWN_METHOD_KEYS) else ()):
+    for m in (_UNKNOWN_METHOD.finditer(text) if _any_in(low, _UNKNOWN_METHOD_KEYS) else ()):
         name = m.group(1)
         if name in ds_names or name.lower() in model_set or any(s <= m.start(1) < e for s, e in known_spans):
             continue
@@ -437,7 +445,7 @@ def extract_fields(text: str) -> ClaimFields:
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "by",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in (_Q_METRIC_FIRST.finditer(text) if has_digit and any(k in low for k in _METRIC_FIRST_KEYS) else ()):
+    for m in (_Q_METRIC_FIRST.finditer(text) if has_digit and _any_in(low, _METRIC_FIRST_KEYS) else ()):
         if not _free(m.start(1), m.end(1)):
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "level",
