@@ -81,6 +81,7 @@ def test_chromium_check_fails_on_broken_pages(report_html, tmp_path):
     broken, n = re.subn(r'<article class="claim-card[^"]*" id="claim-%s".*?</article>' % gone, "", html, flags=re.S)
     assert n == 1
     broken = broken.replace("</style>", ".figure[data-figure=forest] svg { display: none; }\n</style>", 1)
+    broken = broken.replace("<footer", '<div style="width:3000px">a too wide block</div><footer', 1)
     broken = broken.replace("</body>", '<img src="http://192.0.2.1/pixel.png" alt="">'
                             '<script>console.error("report script failed")</script></body>', 1)
     bad = tmp_path / "broken.html"
@@ -92,6 +93,7 @@ def test_chromium_check_fails_on_broken_pages(report_html, tmp_path):
     assert any("figures with zero size" in p for p in res.problems)
     assert any("report script failed" in e for e in res.console_errors)
     assert any("192.0.2.1" in u for u in res.external_requests)
+    assert any("wider than" in p for p in res.problems)
 
 
 def test_a_browser_that_cannot_start_is_a_clear_error(tmp_path):

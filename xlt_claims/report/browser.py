@@ -197,6 +197,7 @@ _PROBE = r"""
   });
   const res = performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'));
   return JSON.stringify({cards, figs, res, height: document.documentElement.scrollHeight,
+                         width: document.documentElement.scrollWidth, viewport: window.innerWidth,
                          title: document.title});
 })()
 """
@@ -303,6 +304,9 @@ def check_html(
         if empty:
             result.problems.append("figures with zero size: " + ", ".join(
                 f"{f['kind']} of {f['claim']}" for f in empty))
+        if probe["width"] > probe["viewport"] + 1:
+            result.problems.append(f"the page is wider than a {probe['viewport']} px window ({probe['width']} px): "
+                                   f"something overflows horizontally")
         if result.console_errors:
             result.problems.append(f"{len(result.console_errors)} console error(s): {result.console_errors[0]}")
         if result.external_requests:
