@@ -69,17 +69,17 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def verify_cmd(
         paths: Annotated[Optional[List[Path]], typer.Argument(
-            help="Report files or folders [default: examples/reports of the current folder or of the package's "
-                 "repository]")] = None,
+            help="Report files or folders (default: examples/reports of the current folder or of the package's "
+                 "repository)")] = None,
         output: Annotated[Path, typer.Option("--output", "-o", help="Report file (.html, .md or .json)")] = Path("report.html"),
         skip_reproduce: Annotated[bool, typer.Option("--skip-reproduce", help="Only ingest, papers, evidence and the report.")] = False,
         profile: Annotated[str, typer.Option("--profile", help="quick | paper")] = "quick",
         online: Annotated[bool, typer.Option("--online", help="Fetch the cited papers from arXiv (falls back to the "
                                                              "bundled fixtures for any it cannot reach).")] = False,
         fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Folder of arXiv API Atom responses "
-                                                                           "[default: examples/arxiv]")] = None,
+                                                                           "(default: examples/arxiv)")] = None,
         seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seed count (e.g. 5) or list (1,2,3) "
-                                                                    "[default: each experiment's]")] = None,
+                                                                    "(default: each experiment's)")] = None,
         device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N]")] = "auto",
         extended: Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments.")] = False,
         db: DbOption = None,

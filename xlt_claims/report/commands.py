@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", "-f", help="html | md | json")] = "html",
         output: Annotated[Optional[Path], typer.Option("--output", "-o",
                                                        help="File to write; '-' prints to stdout "
-                                                            "[default: report.<format>]")] = None,
+                                                            "(default: report.<format>)")] = None,
         report: Annotated[Optional[str], typer.Option("--report", "-r",
                                                       help="Only this source report (key, file name or id)")] = None,
         check: Annotated[bool, typer.Option("--check", help="Open the written HTML in headless Chromium and fail "
