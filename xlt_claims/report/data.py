@@ -786,7 +786,6 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
         items = [f for f in flag_rows if f["group"] == g]
         flag_groups.append({"kind": g, "label": FLAG_LABELS.get(g, g), "entries": items})
     truncated = sum(1 for c in claims if not c["retired"] and c["looks_truncated"])
-    claim_keys = {c["id"] for c in claims}
     research = []
     for name, runs in sorted(runs_by_exp.items()):
         cfgs = [rr.get("config") or {} for rr in runs]
@@ -841,7 +840,6 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
             "agreement": dict(agreement),
         },
         "research_results": research,
-        "_claims_known": len(claim_keys),
     }
 
 
