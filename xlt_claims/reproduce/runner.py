@@ -335,7 +335,8 @@ def estimate(store: Store, plan: ExperimentPlan, task) -> None:
     for sl in plan.slots:
         c = sl.config
         same = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
-                and r.config.get("profile") == c["profile"] and r.config.get("method") == c["method"]]
+                and r.config.get("profile") == c["profile"] and r.config.get("method") == c["method"]
+                and r.config.get("overrides") == c["overrides"]]
         if same:
             sl.estimate_s, sl.estimate_source = sorted(same)[len(same) // 2], f"measured ({len(same)} run(s))"
             continue
@@ -343,7 +344,7 @@ def estimate(store: Store, plan: ExperimentPlan, task) -> None:
                 and r.config.get("profile") == c["profile"]
                 and (r.config.get("method") or {}).get("method") == (c["method"] or {}).get("method")]
         if near:
-            sl.estimate_s, sl.estimate_source = sorted(near)[len(near) // 2], "same method, other params"
+            sl.estimate_s, sl.estimate_source = sorted(near)[len(near) // 2], "same method, other params/settings"
             continue
         base = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
                 and r.config.get("profile") == c["profile"]]
