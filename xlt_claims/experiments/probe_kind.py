@@ -22,6 +22,7 @@ is the LibreOffice proxy.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Optional
 
@@ -83,7 +84,6 @@ class ProbeKind(ExperimentKind):
     def judge(self, exp: Any, claim: Any, runs: dict, *, proxy_data: bool, model: str) -> Any:
         from ..verdict import confidence as conf
         from ..verdict.compute import VerdictResult
-        from ..verdict.stats import Effect
 
         dec = dict((exp.raw or {}).get("decision") or {})
         margin = float(dec.get("margin", DECISION_MARGIN))
@@ -98,7 +98,10 @@ class ProbeKind(ExperimentKind):
         run = probe_runs[seed]
         v = decide_lower_layers(run.metrics or {}, margin=margin, proxy=proxy)
         d = v["detail"]
+        from .suite_kind import decision_digest
+
         d.update({"experiment": exp.name, "rule": "lower-layers", "decision_raw": dec, "claim_model": claim_model,
+                  "decision_digest": decision_digest(exp),
                   "other_model": other_model, "proxy_data": proxy_data, "run_id": run.id})
         reasons = []
         if proxy_data:
@@ -116,15 +119,17 @@ class ProbeKind(ExperimentKind):
         res = VerdictResult(outcome=v["outcome"], reason=reason, proxy=proxy, metric=v["metric"], effect=v["effect"],
                             ci_low=v["ci_low"], ci_high=v["ci_high"], n_seeds=len(probe_runs), run_ids=[run.id], detail=d)
         if v["outcome"] != "invalid":
-            # the bootstrap CI gives the standard error; n = items, so the t inflation is ~1
+            from .suite_kind import directional_log_bf
+
+            # the item-bootstrap CI gives the standard error (n = items, so no t inflation)
             se = max((v["ci_high"] - v["ci_low"]) / (2 * 1.96), 1e-6)
-            n = int((run.metrics or {}).get("n_items") or 1000)
-            eff = Effect(n=n, diffs=[], mean=v["effect"], sd=se * n ** 0.5, sd_floor=0.0, se=se, ci_low=v["ci_low"],
-                         ci_high=v["ci_high"], boot_ci=(v["ci_low"], v["ci_high"]), t_ci=(v["ci_low"], v["ci_high"]),
-                         ci_method="item bootstrap", p_two_sided=None, alpha=0.05)
             mu1 = float(dec.get("expected_effect", 2 * margin))
+            bf = directional_log_bf(v["effect"], se, mu1)
+            cap = math.log(conf.BF_CAP)
+            bf["log_bf_raw"], bf["log_bf"] = bf["log_bf"], max(-cap, min(cap, bf["log_bf"]))
+            bf["bf"] = math.exp(bf["log_bf"])
             pri = conf.prior(getattr(claim, "report_confidence", None), getattr(claim, "text_verdict", None))
-            upd = conf.update(pri, conf.bayes_factor(eff, mu1), conf.evidence_weight(proxy_data, other_model))
+            upd = conf.update(pri, bf, conf.evidence_weight(proxy_data, other_model))
             d["bayes"] = upd
             res.confidence = upd["posterior"]
         return res

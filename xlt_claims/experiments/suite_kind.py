@@ -55,7 +55,8 @@ gate-differs
 
 Guards: a run that collapsed (one predicted label) or is invalid by the verdict guards never counts;
 any such run makes the verdict invalid. Evidence is proxy when a task is a proxy or the model is not
-the claim's. Confidence: the documented Bayesian update of xlt_claims.verdict.confidence; best-gain
+the claim's. Confidence: the documented Bayesian update of xlt_claims.verdict.confidence, with the
+likelihood from ``directional_log_bf`` (H0 = no effect or the opposite direction); best-gain
 sums the per-task log Bayes factors (cap +-ln 100); the two structural rules use the bootstrap
 probability as a likelihood ratio P/(1-P), clipped to [1/20, 20] (a heuristic, stated on the verdict).
 """
@@ -80,6 +81,15 @@ _RULE_KEYS = {
                      "expected_effect"},
 }
 LR_CLIP = 20.0
+RULES_VERSION = 2  # part of every verdict's decision digest: a change of the judging code is a new verdict
+
+
+def decision_digest(exp: Any) -> str:
+    import hashlib
+
+    raw = json.dumps({"kind": exp.kind, "decision": (exp.raw or {}).get("decision"), "rules_version": RULES_VERSION},
+                     sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def _model_key(m: Optional[str]) -> str:
@@ -229,6 +239,7 @@ class TaskSuite(ExperimentKind):
         proxy_d = any(task_proxy.values()) if task_proxy else proxy_data
         proxy = bool(proxy_d or other_model)
         detail: dict[str, Any] = {"experiment": exp.name, "rule": dec.get("rule"), "decision": dec,
+                                  "decision_digest": decision_digest(exp),
                                   "model": model, "claim_model": claim_model, "other_model": other_model,
                                   "proxy_data": proxy_d, "tasks": sorted(by_task)}
         reasons = []
@@ -249,6 +260,35 @@ class TaskSuite(ExperimentKind):
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+def directional_log_bf(d: float, se: float, mu1: float, n: Optional[int] = None, alpha: float = 0.05) -> dict[str, Any]:
+    """Replication Bayes factor with a DIRECTIONAL null, in the claimed direction (points).
+
+    H1: delta ~ N(mu1, tau^2), tau = mu1 / 2 (as xlt_claims.verdict.confidence); H0: "no effect or the
+    opposite one", delta ~ N(0, tau^2) truncated to delta <= 0. Measurement d ~ N(delta, s^2), s the
+    standard error inflated to the Student-t width for n seeds. Closed forms:
+      m1 = N(d; mu1, s^2 + tau^2)
+      m0 = 2 N(d; 0, s^2 + tau^2) Phi(-mu_post / sd_post), mu_post = tau^2 d / (s^2 + tau^2),
+           sd_post = tau s / sqrt(s^2 + tau^2)
+    Unlike a point null, an effect far in the wrong direction counts against the claim (with a point
+    null, d = -35 with a small s would favour H1 because it is even less likely under delta = 0).
+    """
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
+    infl = 1.0
+    if n is not None and n >= 2:
+        infl = float(student_t.ppf(1 - alpha / 2, n - 1) / student_t.ppf(1 - alpha / 2, 10_000))
+    s = max(float(se), 1e-9) * infl
+    tau = max(float(mu1), 1e-9) / 2
+    v = s * s + tau * tau
+    log_m1 = float(norm.logpdf(d, mu1, math.sqrt(v)))
+    mu_post = tau * tau * d / v
+    sd_post = tau * s / math.sqrt(v)
+    log_m0 = math.log(2) + float(norm.logpdf(d, 0.0, math.sqrt(v))) + float(norm.logcdf(-mu_post / sd_post))
+    return {"d": d, "se": se, "t_inflation": infl, "s": s, "mu1": mu1, "tau": tau, "null": "delta <= 0 (half-normal, scale tau)",
+            "log_bf": log_m1 - log_m0}
+
 
 def _value(run: Any, spec: str) -> Optional[float]:
     from ..reproduce.registry import metric_value
@@ -314,7 +354,6 @@ def _arm_table(arms: dict[str, dict[int, Any]], names: list[str], metric: str, s
 
 def rule_best_gain(exp: Any, dec: dict, by_task: dict) -> dict[str, Any]:
     from ..reproduce.registry import metric_items
-    from ..verdict import confidence as conf
     from ..verdict.stats import decide, paired_effect, seeds_needed
 
     base_arm = dec["baseline"]
@@ -379,7 +418,7 @@ def rule_best_gain(exp: Any, dec: dict, by_task: dict) -> dict[str, Any]:
             info["seeds_needed"] = seeds_needed(eff, rng[0] if rng else min_effect, alpha=alpha)
         outcomes[tname] = out
         run_ids += [arms[base_arm][s].id for s in seeds] + [arms[chosen][s].id for s in seeds]
-        log_lr += conf.bayes_factor(eff, mu1, alpha=alpha)["log_bf"]
+        log_lr += directional_log_bf(eff.mean, eff.se, mu1, n=eff.n, alpha=alpha)["log_bf"]
         if weakest is None or eff.mean < weakest[0]:
             weakest = (eff.mean, {"task": tname, "effect": eff.mean, "ci_low": eff.ci_low, "ci_high": eff.ci_high, "n": eff.n})
     outcome = _combine_all(outcomes)
@@ -392,7 +431,7 @@ def rule_best_gain(exp: Any, dec: dict, by_task: dict) -> dict[str, Any]:
         res.update(effect=w["effect"], ci_low=w["ci_low"], ci_high=w["ci_high"], n_seeds=w["n"])
         res["detail"]["weakest"] = w
         res["log_lr"] = log_lr
-        res["lr_note"] = f"sum over tasks of the replication log Bayes factor, H1 centre {mu1} points"
+        res["lr_note"] = f"sum over tasks of the directional replication log Bayes factor, H1 centre {mu1} points"
     return res
 
 
@@ -528,11 +567,11 @@ def rule_gate(exp: Any, dec: dict, by_task: dict) -> dict[str, Any]:
         e = top["_eff"]
         sgn = 1.0 if e.mean >= 0 else -1.0
         out.update(effect=abs(e.mean), ci_low=min(sgn * e.ci_low, sgn * e.ci_high), ci_high=max(sgn * e.ci_low, sgn * e.ci_high))
-        from ..verdict import confidence as conf
         from ..verdict.stats import paired_effect as pe
 
         aligned = pe([sgn * d for d in e.diffs], alpha=alpha, n_boot=0)
-        out["log_lr"] = conf.bayes_factor(aligned, float(dec.get("expected_effect", 2 * min_diff)), alpha=alpha)["log_bf"]
-        out["lr_note"] = ("replication log Bayes factor of the largest per-layer gate difference (sign aligned "
-                          "post hoc, so mildly optimistic)")
+        out["log_lr"] = directional_log_bf(aligned.mean, aligned.se, float(dec.get("expected_effect", 2 * min_diff)),
+                                           n=aligned.n, alpha=alpha)["log_bf"]
+        out["lr_note"] = ("directional replication log Bayes factor of the largest per-layer gate difference (sign "
+                          "aligned post hoc, so mildly optimistic)")
     return out
