@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -178,11 +179,12 @@ def test_gate_differs(tmp_path):
 
 
 def test_directional_bayes_factor():
-    from xlt_claims.experiments.suite_kind import directional_log_bf
+    from xlt_claims.verdict.confidence import directional_log_bf
 
     # an effect far in the WRONG direction with a small error counts against the claim (a point null
     # would favour the claim here because -35 is even less likely under delta = 0)
-    assert directional_log_bf(-35.0, 0.4, 4.0)["log_bf"] < -10
+    assert directional_log_bf(-35.0, 0.4, 4.0)["log_bf_raw"] < -10
+    assert directional_log_bf(-35.0, 0.4, 4.0)["log_bf"] == pytest.approx(-math.log(100))  # capped
     assert directional_log_bf(2.0, 0.5, 2.0, n=3)["log_bf"] > 0
     assert directional_log_bf(0.0, 0.3, 2.0, n=3)["log_bf"] < 0
     assert directional_log_bf(-1.0, 0.3, 2.0, n=3)["log_bf"] < directional_log_bf(0.0, 0.3, 2.0, n=3)["log_bf"]

@@ -104,6 +104,11 @@ def test_confidence_update_direction_and_proxy_tempering():
     assert down_own < down_proxy < 0.5
     assert conf.CLIP[0] <= down_own and own <= conf.CLIP[1]
     assert conf.bayes_factor(paired_effect([1.0]), 2.0)["bf"] == 1.0  # one seed: no update
+    # an effect far in the WRONG direction, measured precisely, is evidence against the claim
+    # (a point null at 0 would count it for the claim: -8 is even less likely under delta = 0)
+    wrong = paired_effect([-8.0, -8.2, -7.9], sd_floor=0.1)
+    assert conf.bayes_factor(wrong, 2.0)["bf"] < 1
+    assert conf.bayes_factor(wrong, 2.0)["log_bf"] <= conf.bayes_factor(miss, 2.0)["log_bf"]
 
 
 def test_guards():

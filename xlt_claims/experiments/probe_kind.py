@@ -22,7 +22,6 @@ is the LibreOffice proxy.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, Optional
 
@@ -119,15 +118,10 @@ class ProbeKind(ExperimentKind):
         res = VerdictResult(outcome=v["outcome"], reason=reason, proxy=proxy, metric=v["metric"], effect=v["effect"],
                             ci_low=v["ci_low"], ci_high=v["ci_high"], n_seeds=len(probe_runs), run_ids=[run.id], detail=d)
         if v["outcome"] != "invalid":
-            from .suite_kind import directional_log_bf
-
             # the item-bootstrap CI gives the standard error (n = items, so no t inflation)
             se = max((v["ci_high"] - v["ci_low"]) / (2 * 1.96), 1e-6)
             mu1 = float(dec.get("expected_effect", 2 * margin))
-            bf = directional_log_bf(v["effect"], se, mu1)
-            cap = math.log(conf.BF_CAP)
-            bf["log_bf_raw"], bf["log_bf"] = bf["log_bf"], max(-cap, min(cap, bf["log_bf"]))
-            bf["bf"] = math.exp(bf["log_bf"])
+            bf = conf.directional_log_bf(v["effect"], se, mu1)
             pri = conf.prior(getattr(claim, "report_confidence", None), getattr(claim, "text_verdict", None))
             upd = conf.update(pri, bf, conf.evidence_weight(proxy_data, other_model))
             d["bayes"] = upd

@@ -261,33 +261,7 @@ class TaskSuite(ExperimentKind):
 
 # --- helpers ----------------------------------------------------------------------------------------
 
-def directional_log_bf(d: float, se: float, mu1: float, n: Optional[int] = None, alpha: float = 0.05) -> dict[str, Any]:
-    """Replication Bayes factor with a DIRECTIONAL null, in the claimed direction (points).
-
-    H1: delta ~ N(mu1, tau^2), tau = mu1 / 2 (as xlt_claims.verdict.confidence); H0: "no effect or the
-    opposite one", delta ~ N(0, tau^2) truncated to delta <= 0. Measurement d ~ N(delta, s^2), s the
-    standard error inflated to the Student-t width for n seeds. Closed forms:
-      m1 = N(d; mu1, s^2 + tau^2)
-      m0 = 2 N(d; 0, s^2 + tau^2) Phi(-mu_post / sd_post), mu_post = tau^2 d / (s^2 + tau^2),
-           sd_post = tau s / sqrt(s^2 + tau^2)
-    Unlike a point null, an effect far in the wrong direction counts against the claim (with a point
-    null, d = -35 with a small s would favour H1 because it is even less likely under delta = 0).
-    """
-    from scipy.stats import norm
-    from scipy.stats import t as student_t
-
-    infl = 1.0
-    if n is not None and n >= 2:
-        infl = float(student_t.ppf(1 - alpha / 2, n - 1) / student_t.ppf(1 - alpha / 2, 10_000))
-    s = max(float(se), 1e-9) * infl
-    tau = max(float(mu1), 1e-9) / 2
-    v = s * s + tau * tau
-    log_m1 = float(norm.logpdf(d, mu1, math.sqrt(v)))
-    mu_post = tau * tau * d / v
-    sd_post = tau * s / math.sqrt(v)
-    log_m0 = math.log(2) + float(norm.logpdf(d, 0.0, math.sqrt(v))) + float(norm.logcdf(-mu_post / sd_post))
-    return {"d": d, "se": se, "t_inflation": infl, "s": s, "mu1": mu1, "tau": tau, "null": "delta <= 0 (half-normal, scale tau)",
-            "log_bf": log_m1 - log_m0}
+from ..verdict.confidence import directional_log_bf  # noqa: E402  (one implementation, shared with train verdicts)
 
 
 def _value(run: Any, spec: str) -> Optional[float]:

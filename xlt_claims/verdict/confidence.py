@@ -1,12 +1,16 @@
 """Confidence that a claim holds: a documented Bayesian update (see docs/verdicts.md).
 
     prior logit   = REPORT_WEIGHT * logit(report's stated confidence)  + TEXT_SHIFT[textual verdict]
-    Bayes factor  BF = N(d; mu1, s^2 + tau^2) / N(d; 0, s^2)          (replication BF, H1 centred on the claim)
+    Bayes factor  BF = m1 / m0  (replication BF with a directional null, see directional_log_bf)
+                  m1 = N(d; mu1, s^2 + tau^2)                          H1: delta ~ N(mu1, tau^2)
+                  m0 = 2 N(d; 0, s^2 + tau^2) Phi(-mu_post / sd_post)  H0: delta ~ half-normal(tau), delta <= 0
     posterior     = sigmoid(prior logit + w * ln BF),  w = w_data * w_model  (proxy tempering)
 
 d is the measured mean paired effect (points, claimed direction); s its standard error inflated
 to the Student-t width for the number of seeds; mu1 the claim's own number (or the pre-registered
-expected effect) and tau = mu1 / 2. ln BF is capped at +-ln(BF_CAP). Every input and the output is
+expected effect) and tau = mu1 / 2. The null is "no effect or the opposite one", so an effect far in
+the wrong direction counts against the claim (a point null at 0 would count it FOR the claim, since
+such an effect is even less likely under delta = 0). ln BF is capped at +-ln(BF_CAP). Every input and the output is
 returned as a dict that the caller stores verbatim on the ClaimEvent and on Verdict.detail.
 The number is model-based, not a calibrated frequency.
 """
@@ -54,22 +58,40 @@ def prior(report_confidence: Optional[float], text_verdict: Optional[str]) -> di
     }
 
 
-def _log_normal_pdf(x: float, mu: float, var: float) -> float:
-    return -0.5 * math.log(2 * math.pi * var) - (x - mu) ** 2 / (2 * var)
+def directional_log_bf(d: float, se: float, mu1: float, n: Optional[int] = None, alpha: float = 0.05) -> dict[str, Any]:
+    """ln BF of H1: delta ~ N(mu1, tau^2) against H0: delta ~ N(0, tau^2) truncated to delta <= 0.
+
+    d is the measured effect in the claimed direction, se its standard error (inflated to the
+    Student-t width when n seeds are given), tau = mu1 / 2. Closed forms, with v = s^2 + tau^2:
+      m1 = N(d; mu1, v)
+      m0 = 2 N(d; 0, v) Phi(-mu_post / sd_post), mu_post = tau^2 d / v, sd_post = tau s / sqrt(v)
+    The result is capped at +-ln(BF_CAP) (`log_bf`); `log_bf_raw` keeps the uncapped value.
+    """
+    from scipy.stats import norm
+
+    infl = 1.0
+    if n is not None and n >= 2:
+        infl = _t_quantile(1 - alpha / 2, n - 1) / _t_quantile(1 - alpha / 2, 10_000)
+    s = max(float(se), 1e-9) * infl
+    tau = max(float(mu1), 1e-9) / 2
+    v = s * s + tau * tau
+    log_m1 = float(norm.logpdf(d, mu1, math.sqrt(v)))
+    mu_post = tau * tau * d / v
+    sd_post = tau * s / math.sqrt(v)
+    log_m0 = math.log(2) + float(norm.logpdf(d, 0.0, math.sqrt(v))) + float(norm.logcdf(-mu_post / sd_post))
+    raw = log_m1 - log_m0
+    cap = math.log(BF_CAP)
+    capped = max(-cap, min(cap, raw))
+    return {"d": d, "se": se, "t_inflation": infl, "s": s, "mu1": mu1, "tau": tau,
+            "null": "delta <= 0 (half-normal, scale tau)", "log_bf_raw": raw, "log_bf": capped,
+            "bf": math.exp(capped), "capped": capped != raw}
 
 
 def bayes_factor(effect: Effect, mu1: float, *, alpha: float = 0.05) -> dict[str, Any]:
-    """Replication Bayes factor of H1 (effect ~ N(mu1, (mu1/2)^2)) against H0 (effect = 0)."""
+    """Directional replication Bayes factor for a paired effect over seeds."""
     if effect.n < 2 or not math.isfinite(effect.se) or mu1 <= 0:
         return {"log_bf": 0.0, "bf": 1.0, "note": "no update: fewer than 2 paired seeds or no H1 centre"}
-    infl = _t_quantile(1 - alpha / 2, effect.n - 1) / _t_quantile(1 - alpha / 2, 10_000)
-    s = max(effect.se, 1e-9) * infl
-    tau = mu1 / 2
-    log_bf = _log_normal_pdf(effect.mean, mu1, s * s + tau * tau) - _log_normal_pdf(effect.mean, 0.0, s * s)
-    cap = math.log(BF_CAP)
-    capped = max(-cap, min(cap, log_bf))
-    return {"d": effect.mean, "se": effect.se, "t_inflation": infl, "s": s, "mu1": mu1, "tau": tau,
-            "log_bf_raw": log_bf, "log_bf": capped, "bf": math.exp(capped), "capped": capped != log_bf}
+    return directional_log_bf(effect.mean, effect.se, mu1, n=effect.n, alpha=alpha)
 
 
 def evidence_weight(proxy_data: bool, other_model: bool) -> dict[str, Any]:
