@@ -102,12 +102,8 @@ class ProbeKind(ExperimentKind):
         d.update({"experiment": exp.name, "rule": "lower-layers", "decision_raw": dec, "claim_model": claim_model,
                   "decision_digest": decision_digest(exp),
                   "other_model": other_model, "proxy_data": proxy_data, "run_id": run.id})
-        reasons = []
-        if proxy_data:
-            reasons.append("proxy bitext (LibreOffice) instead of the claim's data")
-        if other_model:
-            reasons.append(f"model {model} instead of the claim's {claim_model}")
-        d["proxy_reasons"] = reasons
+        d["proxy_reasons"] = conf.proxy_reasons(proxy_data, other_model, data_label="proxy bitext (LibreOffice)",
+                                                model=model, claim_model=claim_model)
         reason = {
             "reproduced": f"lower-half layers beat the last layer by {v['effect']:+.2f} points (CI [{v['ci_low']:.2f}, {v['ci_high']:.2f}]) >= {margin}",
             "partially-reproduced": f"lower-half layers beat the last layer by {v['effect']:+.2f} points (CI excludes 0) but less than {margin}",

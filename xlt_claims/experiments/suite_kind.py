@@ -242,12 +242,8 @@ class TaskSuite(ExperimentKind):
                                   "decision_digest": decision_digest(exp),
                                   "model": model, "claim_model": claim_model, "other_model": other_model,
                                   "proxy_data": proxy_d, "tasks": sorted(by_task)}
-        reasons = []
-        if proxy_d:
-            reasons.append("proxy tasks instead of the claim's benchmarks")
-        if other_model:
-            reasons.append(f"model {model} instead of the claim's {claim_model}")
-        detail["proxy_reasons"] = reasons
+        detail["proxy_reasons"] = proxy_reasons(proxy_d, other_model, data_label="proxy tasks",
+                                                model=model, claim_model=claim_model)
         fn = {"best-gain": rule_best_gain, "best-layer-differs": rule_layers_differ, "gate-differs": rule_gate}[dec["rule"]]
         out = fn(exp, dec, by_task)
         detail.update(out.pop("detail"))
@@ -261,7 +257,7 @@ class TaskSuite(ExperimentKind):
 
 # --- helpers ----------------------------------------------------------------------------------------
 
-from ..verdict.confidence import directional_log_bf  # noqa: E402  (one implementation, shared with train verdicts)
+from ..verdict.confidence import directional_log_bf, proxy_reasons  # noqa: E402  (one implementation, shared with train verdicts)
 
 
 def _value(run: Any, spec: str) -> Optional[float]:

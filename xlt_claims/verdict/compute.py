@@ -94,12 +94,8 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, d
     res = VerdictResult(outcome="inconclusive", reason="", proxy=proxy, metric=d.metric, run_ids=run_ids,
                         n_seeds=len(seeds), detail=detail)
     if proxy:
-        why = []
-        if proxy_data:
-            why.append("proxy benchmark instead of the claim's data set")
-        if other_model:
-            why.append(f"model {model} instead of the claim's {claim_model}")
-        detail["proxy_reasons"] = why
+        detail["proxy_reasons"] = conf.proxy_reasons(proxy_data, other_model, data_label="proxy benchmark",
+                                                      model=model, claim_model=claim_model)
 
     if data_guard:
         res.outcome, res.reason = "invalid", f"data guard refused: {data_guard}"

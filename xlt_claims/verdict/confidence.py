@@ -94,6 +94,16 @@ def bayes_factor(effect: Effect, mu1: float, *, alpha: float = 0.05) -> dict[str
     return directional_log_bf(effect.mean, effect.se, mu1, n=effect.n, alpha=alpha)
 
 
+def proxy_reasons(proxy_data: bool, other_model: bool, *, data_label: str, model: Any, claim_model: Any) -> list[str]:
+    """Why a verdict is proxy evidence, in words (shown next to every proxy label)."""
+    why = []
+    if proxy_data:
+        why.append(f"{data_label} instead of the claim's data")
+    if other_model:
+        why.append(f"model {model} instead of the claim's {claim_model}")
+    return why
+
+
 def evidence_weight(proxy_data: bool, other_model: bool) -> dict[str, Any]:
     w_d = W_PROXY_DATA if proxy_data else 1.0
     w_m = W_OTHER_MODEL if other_model else 1.0
