@@ -205,10 +205,15 @@ def language_chart(pl: dict[str, Any], salt: str, title: str, section: str = "la
                         markersize=2.8, color="#24292f", alpha=0.8, zorder=3)
         ax.set_ylabel(f"{arm} {metric}{pct}", fontsize=8.5)
         ax.set_ylim(0, max(vals) * k * 1.1 if vals else 1)
+    _style_language_axis(ax, xs, [r["lang"] for r in rows], spans, title)
+    return _svg(fig, f"lang-{section}-{salt}", title)
+
+
+def _style_language_axis(ax, xs, labels: list[str], spans, title: str) -> None:
+    """Shared look of the per-language charts: language ticks grouped by script, light grid."""
+    rot = 0 if max(len(x) for x in labels) <= 3 and len(labels) <= 30 else 90
     ax.set_xticks(xs)
-    longest = max(len(r["lang"]) for r in rows)
-    rot = 0 if longest <= 3 and len(rows) <= 30 else 90
-    ax.set_xticklabels([r["lang"] for r in rows], fontsize=8.5, rotation=rot)
+    ax.set_xticklabels(labels, fontsize=8.5, rotation=rot)
     _group_labels(ax, spans, 22 if rot == 0 else 40)
     ax.set_title(title, fontsize=9.5, loc="left", color="#24292f")
     ax.grid(axis="y", color="#d0d7de", linewidth=0.6, alpha=0.8)
@@ -216,7 +221,6 @@ def language_chart(pl: dict[str, Any], salt: str, title: str, section: str = "la
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(labelsize=8.5)
-    return _svg(fig, f"lang-{section}-{salt}", title)
 
 
 def _group_summary_chart(pl, data, salt: str, title: str) -> Optional[str]:
@@ -300,18 +304,8 @@ def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, p
                         ha="center", fontsize=10, color="#24292f")
     ax.axhline(0, color="#24292f", linewidth=0.9)
     ax.set_ylim(bottom - pad, top + pad)
-    longest = max(len(r["lang"]) for r in items)
-    rot = 0 if longest <= 3 and len(items) <= 30 else 90
-    ax.set_xticks(xs)
-    ax.set_xticklabels([r["lang"] for r in items], fontsize=8.5, rotation=rot)
-    _group_labels(ax, spans, 22 if rot == 0 else 40)
     ax.set_ylabel(f"effect ({unit})", fontsize=8.5)
-    ax.set_title(title, fontsize=9.5, loc="left", color="#24292f")
-    ax.grid(axis="y", color="#d0d7de", linewidth=0.6, alpha=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=8.5)
+    _style_language_axis(ax, xs, [r["lang"] for r in items], spans, title)
     return _svg(fig, f"eff-{'pairs' if pairs else 'langs'}-{salt}", title)
 
 
