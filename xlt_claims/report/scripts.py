@@ -8,26 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-# ISO 639-1 (and a few 639-3) codes -> script, for XNLI / PAWS-X / XQuAD / MLQA / the LibreOffice proxy.
-FALLBACK_SCRIPTS: dict[str, str] = {
-    "en": "Latin", "de": "Latin", "es": "Latin", "fr": "Latin", "it": "Latin", "pt": "Latin", "nl": "Latin",
-    "tr": "Latin", "vi": "Latin", "sw": "Latin", "pl": "Latin", "cs": "Latin", "ro": "Latin", "id": "Latin",
-    "fi": "Latin", "hu": "Latin", "sv": "Latin", "da": "Latin", "nb": "Latin", "et": "Latin", "lt": "Latin",
-    "lv": "Latin", "sk": "Latin", "sl": "Latin", "hr": "Latin", "ca": "Latin", "eu": "Latin", "gl": "Latin",
-    "ms": "Latin", "tl": "Latin", "af": "Latin", "is": "Latin", "ga": "Latin", "cy": "Latin", "eo": "Latin",
-    "ru": "Cyrillic", "bg": "Cyrillic", "uk": "Cyrillic", "sr": "Cyrillic", "mk": "Cyrillic", "be": "Cyrillic",
-    "kk": "Cyrillic", "mn": "Cyrillic",
-    "el": "Greek",
-    "ar": "Arabic", "ur": "Arabic", "fa": "Arabic", "ps": "Arabic", "ug": "Arabic",
-    "he": "Hebrew", "yi": "Hebrew",
-    "hi": "Devanagari", "mr": "Devanagari", "ne": "Devanagari",
-    "bn": "Bengali", "as": "Bengali",
-    "ta": "Tamil", "te": "Telugu", "kn": "Kannada", "ml": "Malayalam", "gu": "Gujarati", "pa": "Gurmukhi",
-    "si": "Sinhala", "th": "Thai", "lo": "Lao", "km": "Khmer", "my": "Myanmar",
-    "ka": "Georgian", "hy": "Armenian", "am": "Ethiopic",
-    "zh": "Han", "zh-cn": "Han", "zh-tw": "Han", "zh_CN": "Han", "zh_TW": "Han",
-    "ja": "Japanese", "ko": "Hangul",
-}
+# One table for the whole tool: the data sets label their languages from the same one.
+from ..experiments.data.scripts import LANG_SCRIPTS as FALLBACK_SCRIPTS
 
 
 def find_scripts(obj: Any, depth: int = 0) -> dict[str, str]:
