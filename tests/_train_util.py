@@ -108,3 +108,25 @@ def tiny_encoder(vocab_size: int, seed: int = 0, layers: int = 2, hidden: int = 
 def tiny_model(task: TaskData, seed: int = 0):
     tok = tiny_tokenizer(task)
     return tiny_encoder(len(tok.get_vocab()), seed=seed), tok
+
+
+def same_colour_pair_task(n_train: int = 160, n_test: int = 40, seed: int = 0) -> TaskData:
+    """Sentence pairs: label 1 when both sentences name the same colour class (English train/dev/test)."""
+    rng = random.Random(seed)
+
+    def short(label: int) -> str:
+        return " ".join([rng.choice(FILLER), rng.choice(KEYWORDS[label])])
+
+    def items(n: int, split: str) -> list[Example]:
+        out = []
+        for i in range(n):
+            a = rng.randrange(3)
+            same = i % 2 == 1
+            b = a if same else (a + rng.randint(1, 2)) % 3
+            out.append(Example(id=f"{split}-{i}", text=short(a), text_pair=short(b),
+                               label=int(same), lang="en"))
+        return out
+
+    return TaskData(name="synthetic-same-colour", task_type="pair-classification", labels=["different", "same"],
+                    train=items(n_train, "train"), dev=items(n_test, "dev"), test={"en": items(n_test, "test")},
+                    scripts={"en": "Latin"}, proxy=True, provenance={"source": "tests/_train_util.py synthetic"})

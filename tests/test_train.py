@@ -251,3 +251,46 @@ def test_method_registry():
         @register_method("baseline")
         class Other(Method):
             pass
+
+
+def test_bi_encoded_pairs_batch_layout_head_and_learning():
+    from tests._train_util import same_colour_pair_task, tiny_tokenizer
+    from xlt_claims.experiments.train import _collate, _default_head, _featurize_cls
+
+    task = same_colour_pair_task()
+    tok = tiny_tokenizer(task)
+    exs = task.train[:3]
+    feats = _featurize_cls(tok, exs, "", 64, bi_pairs=True)
+    # each text is its own sequence: [CLS] text [SEP], no segment ids
+    assert feats[0]["input_ids"] == tok(exs[0].text)["input_ids"]
+    assert feats[0]["pair_input_ids"] == tok(exs[0].text_pair)["input_ids"]
+    batch = _collate(feats, tok.pad_token_id, torch.device("cpu"))
+    assert batch["input_ids"].shape[0] == 6 and batch["labels"].shape == (3,) and "token_type_ids" not in batch
+    assert batch["input_ids"][3, : len(feats[0]["pair_input_ids"])].tolist() == feats[0]["pair_input_ids"]
+    head = _default_head(8, 2, "pair-classification", "mean", 0.0, bi_pairs=True)
+    hs = torch.randn(6, 5, 8, requires_grad=True)
+    out = head((hs,), torch.ones(6, 5))
+    assert out.shape == (3, 2) and head.classifier.in_features == 32
+    out.sum().backward()
+    assert hs.grad[:3].abs().sum() > 0 and hs.grad[3:].abs().sum() > 0  # both texts reach the logits
+
+    res, _ = run(task, max_steps=80, epochs=40, pair_encoding="bi")
+    assert res.manifest["model"]["pair_encoding"] == "bi" and res.manifest["config"]["pair_encoding"] == "bi"
+    assert res.metrics["test"]["en"]["accuracy"] >= 0.85, res.metrics["test"]["en"]
+    cross, _ = run(task, max_steps=2, pair_encoding="cross")
+    assert cross.manifest["model"]["pair_encoding"] == "cross"
+
+
+def test_bi_pairs_refused_with_a_custom_head_and_unknown_value():
+    from tests._train_util import same_colour_pair_task
+
+    class OwnHead(Method):
+        name = "own-head"
+
+        def build_head(self, encoder, num_labels, task_type="classification"):
+            return torch.nn.Linear(4, num_labels)
+
+    with pytest.raises(ValueError, match="pair_encoding='bi'"):
+        run(same_colour_pair_task(), OwnHead(), max_steps=1, pair_encoding="bi")
+    with pytest.raises(ProfileError, match="pair_encoding"):
+        resolve_profile("quick", overrides={"pair_encoding": "siamese"})

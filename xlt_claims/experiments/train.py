@@ -120,7 +120,8 @@ class ForwardOutput(tuple):
         return self[1]
 
 
-def _default_head(hidden_size: int, num_labels: int, task_type: str, pooling: str, dropout: float, pretrained_pooler=None):
+def _default_head(hidden_size: int, num_labels: int, task_type: str, pooling: str, dropout: float, pretrained_pooler=None,
+                  bi_pairs: bool = False):
     import torch
     from torch import nn
 
@@ -128,15 +129,19 @@ def _default_head(hidden_size: int, num_labels: int, task_type: str, pooling: st
 
     class PoolingHead(nn.Module):
         """Sentence head: mean (e5) or first-token (BERT/XLM-R recipe, through the checkpoint's pooler
-        when it has one) pooling of the last layer -> dropout -> linear. Span tasks: per-token linear -> 2."""
+        when it has one) pooling of the last layer -> dropout -> linear. Span tasks: per-token linear -> 2.
+        bi_pairs: the batch holds the B first texts then the B second texts (pair_encoding "bi"); the
+        linear layer sees [u, v, |u-v|, u*v] of the two pooled vectors."""
 
         def __init__(self) -> None:
             super().__init__()
             self.span = task_type == "span-extraction"
+            self.bi_pairs = bi_pairs and not self.span
             self.pooling = pooling
             self.pooler = pretrained_pooler if (pooling == "cls" and not self.span) else None
             self.dropout = nn.Dropout(dropout)
-            self.classifier = nn.Linear(hidden_size, 2 if self.span else num_labels)
+            n_in = 4 * hidden_size if self.bi_pairs else hidden_size
+            self.classifier = nn.Linear(n_in, 2 if self.span else num_labels)
 
         def forward(self, hidden_states, attention_mask):
             x = hidden_states[-1]
@@ -148,6 +153,9 @@ def _default_head(hidden_size: int, num_labels: int, task_type: str, pooling: st
                 v = self.pooler(x)
             else:
                 v = x[:, 0]
+            if self.bi_pairs:
+                u, w = v.chunk(2, dim=0)
+                v = torch.cat([u, w, (u - w).abs(), u * w], dim=-1)
             return self.classifier(self.dropout(v))
 
     return PoolingHead()
@@ -232,16 +240,26 @@ def _make_task_model(encoder, head, method: Method, task_type: str):
 
 
 # -------------------------------------------------------------------------------------- features
-def _featurize_cls(tokenizer, examples: Sequence[Example], prefix: str, max_length: int) -> list[dict]:
+def _featurize_cls(tokenizer, examples: Sequence[Example], prefix: str, max_length: int, bi_pairs: bool = False) -> list[dict]:
+    """Token ids per example. Pairs are one sequence (cross) or, with bi_pairs, two: the second text
+    goes to pair_input_ids, each with the encoder's prefix and truncated on its own."""
     if not examples:
         return []
     texts = [prefix + e.text for e in examples]
     pairs = [e.text_pair or "" for e in examples] if any(e.text_pair is not None for e in examples) else None
+    second = None
+    if bi_pairs and pairs is not None:
+        second = tokenizer([prefix + t for t in pairs], truncation=True, max_length=max_length)["input_ids"]
+        pairs = None
     enc = tokenizer(texts, pairs, truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    keys = [k for k in ("input_ids", "attention_mask") if k in enc]
+    if second is None and "token_type_ids" in enc:
+        keys.append("token_type_ids")
     feats = []
     for i, e in enumerate(examples):
         f = {k: enc[k][i] for k in keys}
+        if second is not None:
+            f["pair_input_ids"] = second[i]
         f["label"] = -100 if e.label is None else int(e.label)
         f["example_index"] = i
         feats.append(f)
@@ -294,23 +312,32 @@ def _featurize_span(tokenizer, examples: Sequence[Example], prefix: str, max_len
     return feats
 
 
+def _sequences(f: dict) -> list:
+    """The token sequences of one feature: one, or two for a bi-encoded pair."""
+    return [f["input_ids"], f["pair_input_ids"]] if "pair_input_ids" in f else [f["input_ids"]]
+
+
 def _collate(feats: Sequence[dict], pad_id: int, device, pad_multiple: int = 1) -> dict:
+    """Pad into tensors. Bi-encoded pairs become one batch of 2B rows (B first texts, then B second
+    texts), so the encoder and every embedding-level method see an ordinary batch; the head pairs them."""
     import torch
 
-    L = max(len(f["input_ids"]) for f in feats)
+    bi = "pair_input_ids" in feats[0]
+    seqs = [f["input_ids"] for f in feats] + ([f["pair_input_ids"] for f in feats] if bi else [])
+    L = max(len(x) for x in seqs)
     if pad_multiple > 1:
         L = int(math.ceil(L / pad_multiple) * pad_multiple)
-    B = len(feats)
+    B = len(seqs)
     ids = torch.full((B, L), pad_id, dtype=torch.long)
     mask = torch.zeros((B, L), dtype=torch.long)
-    has_tt = "token_type_ids" in feats[0]
+    has_tt = "token_type_ids" in feats[0] and not bi
     tt = torch.zeros((B, L), dtype=torch.long) if has_tt else None
-    for i, f in enumerate(feats):
-        n = len(f["input_ids"])
-        ids[i, :n] = torch.tensor(f["input_ids"], dtype=torch.long)
+    for i, x in enumerate(seqs):
+        n = len(x)
+        ids[i, :n] = torch.tensor(x, dtype=torch.long)
         mask[i, :n] = 1
         if has_tt:
-            tt[i, :n] = torch.tensor(f["token_type_ids"], dtype=torch.long)
+            tt[i, :n] = torch.tensor(feats[i]["token_type_ids"], dtype=torch.long)
     nb = device.type == "cuda"
     batch = {"input_ids": ids.to(device, non_blocking=nb), "attention_mask": mask.to(device, non_blocking=nb)}
     if has_tt:
@@ -520,9 +547,13 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         torch.manual_seed(seed + 7919)  # head init independent of what prepare() consumed
         head = _build_head(method, encoder, num_labels, task.task_type)
         custom_head = head is not None
+        bi_pairs = cfg["pair_encoding"] == "bi" and task.task_type == "pair-classification"
+        if bi_pairs and custom_head:
+            raise ValueError(f"method {method.name!r} builds its own head, which reads one sequence per example; "
+                             "it cannot be combined with pair_encoding='bi'")
         if head is None:
             head = _default_head(ctx.hidden_size, num_labels, task.task_type, pooling, cfg["classifier_dropout"],
-                                 pretrained_pooler=getattr(encoder, "pooler", None))
+                                 pretrained_pooler=getattr(encoder, "pooler", None), bi_pairs=bi_pairs)
         head.to(device)
         model = _make_task_model(encoder, head, method, task.task_type)
         ctx.head, ctx.model = head, model
@@ -533,10 +564,10 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         if span:
             train_feats = _featurize_span(tokenizer, train_examples, text_prefix, max_len, stride, train=True)
         else:
-            train_feats = _featurize_cls(tokenizer, train_examples, text_prefix, max_len)
+            train_feats = _featurize_cls(tokenizer, train_examples, text_prefix, max_len, bi_pairs)
         if not train_feats:
             raise ValueError(f"task {task.name!r}: no training features (answers outside every window?)")
-        lengths = [len(f["input_ids"]) for f in train_feats]
+        lengths = [max(map(len, _sequences(f))) for f in train_feats]
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         pad_multiple = 8 if device.type == "cuda" else 1
 
@@ -574,14 +605,14 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
             if span:
                 feats = _featurize_span(tokenizer, examples, text_prefix, max_len, stride, train=False)
             else:
-                feats = _featurize_cls(tokenizer, examples, text_prefix, max_len)
-            order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
+                feats = _featurize_cls(tokenizer, examples, text_prefix, max_len, bi_pairs)
+            order = sorted(range(len(feats)), key=lambda i: -max(map(len, _sequences(feats[i]))))
             ebs = int(cfg["eval_batch_size"])
             out_logits: list[Any] = [None] * len(feats)
             with torch.inference_mode(), ctx.autocast():
                 for s in range(0, len(order), ebs):
                     idx = order[s : s + ebs]
-                    batch = _collate([{k: v for k, v in feats[i].items() if k in ("input_ids", "attention_mask", "token_type_ids")} for i in idx],
+                    batch = _collate([{k: v for k, v in feats[i].items() if k in ("input_ids", "pair_input_ids", "attention_mask", "token_type_ids")} for i in idx],
                                      pad_id, device, pad_multiple)
                     logits = model(batch, train=False)[1].float()
                     if span:
@@ -645,7 +676,7 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
                 feats_b = [train_feats[i] for i in batches[bi]]
                 batch = _collate(feats_b, pad_id, device, pad_multiple)
                 batch["examples"] = [train_examples[f["example_index"]] for f in feats_b]
-                train_tokens += int(sum(len(f["input_ids"]) for f in feats_b))
+                train_tokens += int(sum(len(x) for f in feats_b for x in _sequences(f)))
                 padded_tokens += int(batch["input_ids"].numel())
 
                 def forward(emb_delta=None, _batch=batch):
@@ -769,7 +800,8 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
               "n_test_used": {k: len(v) for k, v in test_sets.items()}, "n_pairs": len(pair_sets),
               "provenance": task.provenance},
         model={**info.to_dict(), "n_params": n_total, "n_trainable": n_trainable, "custom_head": custom_head,
-               "pooling": None if custom_head else pooling},
+               "pooling": None if custom_head else pooling,
+               "pair_encoding": ("bi" if bi_pairs else "cross") if task.task_type == "pair-classification" else None},
         method=method.describe(),
         spec={"model": spec.model, "profile": spec.profile, "seed": seed, "device": spec.device, "overrides": dict(spec.overrides)},
         config=cfg,

@@ -293,8 +293,8 @@ def align_encoder(
             chunk = items[i : i + 32]
             xe, me = _encode_units(encoder, tokenizer, [e for e, _ in chunk], cfg, device)
             xt, mt = _encode_units(encoder, tokenizer, [t for _, t in chunk], cfg, device)
-            own += float(sinkhorn_divergence(xt, xe, mt, me, blur=cfg.blur, p=cfg.p, scaling=cfg.scaling).sum())
-            ref += float(sinkhorn_divergence(xt, xe, mt, me, blur=PAPER_BLUR, p=cfg.p, scaling=cfg.scaling).sum())
+            own += float(sinkhorn_divergence(xt, xe, mt, me, blur=cfg.blur, p=cfg.p, scaling=cfg.scaling).sum().detach())
+            ref += float(sinkhorn_divergence(xt, xe, mt, me, blur=PAPER_BLUR, p=cfg.p, scaling=cfg.scaling).sum().detach())
         encoder.train(was)
         return own / len(items), ref / len(items)
 
