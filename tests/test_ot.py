@@ -166,3 +166,8 @@ def test_ot_sweep_table_from_stored_runs(store):
     assert r["effect"] == pytest.approx(2.0, abs=1e-6) and r["ci_low"] <= 2.0 <= r["ci_high"]
     assert rows[1]["invalid_runs"] == 1 and rows[1]["n_seeds"] == 2 and rows[1]["effect"] == pytest.approx(0.0, abs=1e-6)
     assert "logt-cls" in format_ot_table(rows)
+    from xlt_claims.report.data import research_table
+
+    rows2, text = research_table(store, "ot-sweep")
+    assert rows2 == rows and text == format_ot_table(rows)
+    assert research_table(store, "robust-gxlt-rsda") is None

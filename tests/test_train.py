@@ -274,6 +274,22 @@ def test_bi_encoded_pairs_batch_layout_head_and_learning():
     out.sum().backward()
     assert hs.grad[:3].abs().sum() > 0 and hs.grad[3:].abs().sum() > 0  # both texts reach the logits
 
+    # each half runs at its own length; the logits equal those of one 2B batch padded to the longest text
+    from tests._train_util import tiny_encoder
+    from xlt_claims.experiments.train import _make_task_model
+
+    enc = tiny_encoder(len(tok.get_vocab())).eval()
+    model = _make_task_model(enc, _default_head(32, 2, "pair-classification", "mean", 0.0, bi_pairs=True), Method(),
+                             "pair-classification").eval()
+    exs = [e for e in task.train[:6]]
+    exs[0] = type(exs[0])(id="long", text="the " * 20 + "red", text_pair="navy", label=0, lang="en")
+    batch = _collate(_featurize_cls(tok, exs, "", 64, bi_pairs=True), tok.pad_token_id, torch.device("cpu"))
+    assert batch["pair_half"] == 6
+    with torch.no_grad():
+        split = model(batch, train=False).logits
+        whole = model({k: v for k, v in batch.items() if k != "pair_half"}, train=False).logits
+    assert torch.allclose(split, whole, atol=1e-5)
+
     res, _ = run(task, max_steps=80, epochs=40, pair_encoding="bi")
     assert res.manifest["model"]["pair_encoding"] == "bi" and res.manifest["config"]["pair_encoding"] == "bi"
     assert res.metrics["test"]["en"]["accuracy"] >= 0.85, res.metrics["test"]["en"]

@@ -211,20 +211,35 @@ def _make_task_model(encoder, head, method: Method, task_type: str):
             emb_mod = getattr(encoder, "embeddings", None)
             self.roberta_padding_idx = getattr(emb_mod, "padding_idx", None) if emb_mod is not None else None
 
+        def _encode(self, emb, mask, token_type_ids):
+            kw = {"attention_mask": mask, "inputs_embeds": emb, "output_hidden_states": True, "return_dict": True}
+            if token_type_ids is not None:
+                kw["token_type_ids"] = token_type_ids
+            if self.roberta_padding_idx is not None:  # RoBERTa/XLM-R: positions from the mask, as from input_ids
+                m = mask.long()
+                kw["position_ids"] = torch.cumsum(m, dim=1) * m + self.roberta_padding_idx
+            return self.encoder(**kw)
+
         def forward(self, batch: dict, emb_delta=None, train: bool = True) -> ForwardOutput:
             emb = self.encoder.get_input_embeddings()(batch["input_ids"])
             if train:
                 emb = method.perturb_embeddings(emb, batch)
             if emb_delta is not None:
                 emb = emb + emb_delta
-            kw = {"attention_mask": batch["attention_mask"], "inputs_embeds": emb, "output_hidden_states": True, "return_dict": True}
-            if "token_type_ids" in batch:
-                kw["token_type_ids"] = batch["token_type_ids"]
-            if self.roberta_padding_idx is not None:  # RoBERTa/XLM-R: positions from the mask, as from input_ids
-                m = batch["attention_mask"].long()
-                kw["position_ids"] = torch.cumsum(m, dim=1) * m + self.roberta_padding_idx
-            out = self.encoder(**kw)
-            hs = out.hidden_states
+            half = batch.get("pair_half")
+            if half:
+                # bi-encoded pairs: short first texts (labels, questions) would otherwise be padded to the
+                # second texts' length; run each half at its own length, then pad back to one layout
+                mask = batch["attention_mask"]
+                L = mask.shape[1]
+                la, lb = int(mask[:half].sum(1).max()), int(mask[half:].sum(1).max())
+                out = (self._encode(emb[:half, :la], mask[:half, :la], None),
+                       self._encode(emb[half:, :lb], mask[half:, :lb], None))
+                hs = tuple(torch.cat([nn.functional.pad(a, (0, 0, 0, L - la)), nn.functional.pad(b, (0, 0, 0, L - lb))])
+                           for a, b in zip(out[0].hidden_states, out[1].hidden_states))
+            else:
+                out = self._encode(emb, batch["attention_mask"], batch.get("token_type_ids"))
+                hs = out.hidden_states
             logits = self.head(hs, batch["attention_mask"])
             loss = None
             if task_type == "span-extraction":
@@ -342,6 +357,8 @@ def _collate(feats: Sequence[dict], pad_id: int, device, pad_multiple: int = 1) 
     batch = {"input_ids": ids.to(device, non_blocking=nb), "attention_mask": mask.to(device, non_blocking=nb)}
     if has_tt:
         batch["token_type_ids"] = tt.to(device, non_blocking=nb)
+    if bi:
+        batch["pair_half"] = len(feats)
     if "label" in feats[0]:
         batch["labels"] = torch.tensor([f["label"] for f in feats], dtype=torch.long).to(device, non_blocking=nb)
     if "start_positions" in feats[0]:

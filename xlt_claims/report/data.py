@@ -477,6 +477,25 @@ def build_report(store, report: Optional[str] = None, *, generated_at: Optional[
 RESEARCH_TABLES: dict[str, tuple[str, str]] = {
     "ot-sweep": ("xlt_claims.experiments.methods.ot", "ot_sweep_table"),
 }
+# ... and the plain-text rendering the CLI prints after `claims reproduce EXPERIMENT`
+RESEARCH_TABLE_TEXT: dict[str, tuple[str, str]] = {
+    "ot-sweep": ("xlt_claims.experiments.methods.ot", "format_ot_table"),
+}
+
+
+def research_table(store, experiment: str) -> Optional[tuple[list[dict[str, Any]], str]]:
+    """(rows, plain text) of an experiment's research-question table; None if it has none."""
+    import importlib
+
+    if experiment not in RESEARCH_TABLES:
+        return None
+    mod, fn = RESEARCH_TABLES[experiment]
+    rows = getattr(importlib.import_module(mod), fn)(store, experiment)
+    text = ""
+    if experiment in RESEARCH_TABLE_TEXT:
+        tmod, tfn = RESEARCH_TABLE_TEXT[experiment]
+        text = getattr(importlib.import_module(tmod), tfn)(rows)
+    return rows, text
 
 
 def _research_question_matches(exp_name: str, research_question: str) -> bool:
@@ -492,15 +511,13 @@ def _research_question_matches(exp_name: str, research_question: str) -> bool:
 
 
 def _attach_research_tables(store, data: dict[str, Any]) -> None:
-    import importlib
-
     names = {e["name"] for e in data["experiments"]}
     tables = []
-    for name, (mod, fn) in RESEARCH_TABLES.items():
+    for name in RESEARCH_TABLES:
         if name not in names:
             continue
         try:
-            rows = getattr(importlib.import_module(mod), fn)(store, name)
+            rows = research_table(store, name)[0]
         except Exception as exc:  # noqa: BLE001 - a broken producer must not sink the whole report
             rows, error = [], f"{type(exc).__name__}: {exc}"
         else:

@@ -145,6 +145,20 @@ def _print_plan(result, console) -> None:
     console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
 
 
+def _research_tables(store, result) -> dict[str, tuple[list, str]]:
+    """Research-question tables of the experiments just run (e.g. the OT sweep's effect vs blur)."""
+    from ..report.data import research_table
+
+    out = {}
+    for p in result.plans:
+        name = p.experiment.name
+        if name not in out and not p.error:
+            table = research_table(store, name)
+            if table is not None and table[0]:
+                out[name] = table
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's verbs to the `claims` app."""
 
@@ -202,6 +216,7 @@ def register(app: typer.Typer) -> None:
         try:
             reporter = None if (json_out or dry_run) else RichReporter()
             result = reproduce(store, registry, list(targets or []), opts, all_claims=all_, dry_run=dry_run, reporter=reporter)
+            tables = {} if dry_run else _research_tables(store, result)
         except (LinkError, ReproduceError, TaskError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
@@ -211,7 +226,10 @@ def register(app: typer.Typer) -> None:
             signal.signal(signal.SIGTERM, prev)
             store.close()
         if json_out:
-            print_json(result.to_dict())
+            out = result.to_dict()
+            if tables:
+                out["research_tables"] = {k: rows for k, (rows, _) in tables.items()}
+            print_json(out)
             return
         from ..cli_common import console
 
@@ -228,6 +246,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold]{v['claim_id']}[/] {v['experiment']}: [bold]{v['outcome']}[/]"
                           f"{' (proxy)' if v['proxy'] else ''}, effect {eff}, {v['n_seeds']} seed(s)"
                           f"{'' if conf is None else f', confidence {conf:.2f}'} - {v['reason']}", highlight=False)
+        for name, (_, text) in tables.items():
+            console.print(f"\n[bold]{name}[/]: research-question table (effect vs the swept quantity, per task)")
+            console.print(text, highlight=False, markup=False)
         if result.unlinked and not all_:
             for cid, why in result.unlinked.items():
                 console.print(f"{cid}: no experiment: {why}", highlight=False)
