@@ -279,16 +279,22 @@ def test_bi_encoded_pairs_batch_layout_head_and_learning():
     from xlt_claims.experiments.train import _make_task_model
 
     enc = tiny_encoder(len(tok.get_vocab())).eval()
-    model = _make_task_model(enc, _default_head(32, 2, "pair-classification", "mean", 0.0, bi_pairs=True), Method(),
-                             "pair-classification").eval()
+    head = _default_head(32, 2, "pair-classification", "mean", 0.0, bi_pairs=True)
+    model = _make_task_model(enc, head, Method(), "pair-classification").eval()
     exs = [e for e in task.train[:6]]
     exs[0] = type(exs[0])(id="long", text="the " * 20 + "red", text_pair="navy", label=0, lang="en")
-    batch = _collate(_featurize_cls(tok, exs, "", 64, bi_pairs=True), tok.pad_token_id, torch.device("cpu"))
+    feats = _featurize_cls(tok, exs, "", 64, bi_pairs=True)
+    batch = _collate(feats, tok.pad_token_id, torch.device("cpu"))
     assert batch["pair_half"] == 6
     with torch.no_grad():
         split = model(batch, train=False).logits
         whole = model({k: v for k, v in batch.items() if k != "pair_half"}, train=False).logits
-    assert torch.allclose(split, whole, atol=1e-5)
+        # evaluation encodes each text once and scores pairs from the pooled vectors: the same logits
+        one = [_collate([{"input_ids": f[k]} for f in feats], tok.pad_token_id, torch.device("cpu"))
+               for k in ("input_ids", "pair_input_ids")]
+        u, w = (head.pool(model.hidden_states(b), b["attention_mask"]) for b in one)
+        via_vectors = head.pair_logits(u, w)
+    assert torch.allclose(split, whole, atol=1e-5) and torch.allclose(split, via_vectors, atol=1e-5)
 
     res, _ = run(task, max_steps=80, epochs=40, pair_encoding="bi")
     assert res.manifest["model"]["pair_encoding"] == "bi" and res.manifest["config"]["pair_encoding"] == "bi"

@@ -143,19 +143,23 @@ def _default_head(hidden_size: int, num_labels: int, task_type: str, pooling: st
             n_in = 4 * hidden_size if self.bi_pairs else hidden_size
             self.classifier = nn.Linear(n_in, 2 if self.span else num_labels)
 
-        def forward(self, hidden_states, attention_mask):
+        def pool(self, hidden_states, attention_mask):
             x = hidden_states[-1]
-            if self.span:
-                return self.classifier(self.dropout(x))
             if self.pooling == "mean":
-                v = mean_pool(x, attention_mask)
-            elif self.pooler is not None:
-                v = self.pooler(x)
-            else:
-                v = x[:, 0]
+                return mean_pool(x, attention_mask)
+            if self.pooler is not None:
+                return self.pooler(x)
+            return x[:, 0]
+
+        def pair_logits(self, u, w):
+            return self.classifier(self.dropout(torch.cat([u, w, (u - w).abs(), u * w], dim=-1)))
+
+        def forward(self, hidden_states, attention_mask):
+            if self.span:
+                return self.classifier(self.dropout(hidden_states[-1]))
+            v = self.pool(hidden_states, attention_mask)
             if self.bi_pairs:
-                u, w = v.chunk(2, dim=0)
-                v = torch.cat([u, w, (u - w).abs(), u * w], dim=-1)
+                return self.pair_logits(*v.chunk(2, dim=0))
             return self.classifier(self.dropout(v))
 
     return PoolingHead()
@@ -219,6 +223,11 @@ def _make_task_model(encoder, head, method: Method, task_type: str):
                 m = mask.long()
                 kw["position_ids"] = torch.cumsum(m, dim=1) * m + self.roberta_padding_idx
             return self.encoder(**kw)
+
+        def hidden_states(self, batch: dict):
+            """The encoder's hidden states for a batch of single texts (no method perturbation)."""
+            emb = self.encoder.get_input_embeddings()(batch["input_ids"])
+            return self._encode(emb, batch["attention_mask"], batch.get("token_type_ids")).hidden_states
 
         def forward(self, batch: dict, emb_delta=None, train: bool = True) -> ForwardOutput:
             emb = self.encoder.get_input_embeddings()(batch["input_ids"])
@@ -617,8 +626,31 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         n_total = sum(p.numel() for p in encoder.parameters()) + sum(p.numel() for p in head.parameters() if id(p) not in {id(q) for q in encoder.parameters()})
 
         # ---- evaluation closures
+        def predict_bi(examples: Sequence[Example]) -> list[int]:
+            """Bi-encoded pairs: each distinct text is encoded once (generalized test sets reuse every
+            text in many language pairs), then the head scores the pairs from the pooled vectors."""
+            texts = sorted({t for e in examples for t in (e.text, e.text_pair or "")})
+            pos = {t: i for i, t in enumerate(texts)}
+            ids = tokenizer([text_prefix + t for t in texts], truncation=True, max_length=max_len)["input_ids"]
+            order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+            ebs = int(cfg["eval_batch_size"])
+            vecs = torch.empty(len(texts), ctx.hidden_size, device=device)
+            with torch.inference_mode(), ctx.autocast():
+                for s in range(0, len(order), ebs):
+                    idx = order[s : s + ebs]
+                    batch = _collate([{"input_ids": ids[i]} for i in idx], pad_id, device, pad_multiple)
+                    hs = model.hidden_states(batch)
+                    vecs[torch.tensor(idx, device=device)] = head.pool(hs, batch["attention_mask"]).float()
+                a = torch.tensor([pos[e.text] for e in examples], device=device)
+                b = torch.tensor([pos[e.text_pair or ""] for e in examples], device=device)
+                logits = head.pair_logits(vecs[a], vecs[b]).float()
+            model.train()
+            return logits.argmax(-1).tolist()
+
         def predict(examples: Sequence[Example], stage: str = "eval"):
             model.eval()
+            if bi_pairs and not custom_head:
+                return predict_bi(examples)
             if span:
                 feats = _featurize_span(tokenizer, examples, text_prefix, max_len, stride, train=False)
             else:
