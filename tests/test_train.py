@@ -316,3 +316,21 @@ def test_bi_pairs_refused_with_a_custom_head_and_unknown_value():
         run(same_colour_pair_task(), OwnHead(), max_steps=1, pair_encoding="bi")
     with pytest.raises(ProfileError, match="pair_encoding"):
         resolve_profile("quick", overrides={"pair_encoding": "siamese"})
+
+
+def test_pair_subsample_keeps_the_same_ids_in_every_pair():
+    from xlt_claims.experiments.train import _subsample_parallel
+    from xlt_claims.experiments.types import Example
+
+    def items(key, ids):
+        return [Example(id=f"x{i}", text="a", text_pair="b", label=0, lang_pair=key) for i in ids]
+
+    sets = {"de-fr": items("de-fr", range(40)), "fr-de": items("fr-de", range(40)), "de-ja": items("de-ja", range(5, 30))}
+    out = _subsample_parallel(sets, 10, np.random.default_rng(0))
+    assert all(len(v) == 10 for v in out.values())
+    assert [e.id for e in out["de-fr"]] == [e.id for e in out["fr-de"]]
+    # a pair missing some ids keeps the best-ranked ids it has, mostly the same ones
+    assert len({e.id for e in out["de-ja"]} & {e.id for e in out["de-fr"]}) >= 5
+    again = _subsample_parallel(sets, 10, np.random.default_rng(0))
+    assert {k: [e.id for e in v] for k, v in again.items()} == {k: [e.id for e in v] for k, v in out.items()}
+    assert _subsample_parallel(sets, None, np.random.default_rng(0))["de-ja"] == sets["de-ja"]

@@ -437,6 +437,21 @@ def _subsample(items: list, cap: Optional[int], rng) -> list:
     return [items[i] for i in idx]
 
 
+def _subsample_parallel(sets: dict[str, list], cap: Optional[int], rng) -> dict[str, list]:
+    """Cap every language pair's test set at `cap` items, keeping the SAME example ids in every pair
+    where they exist (one seeded ranking of all ids; each pair keeps its best-ranked items), so the
+    pairs stay parallel and a bi-encoder evaluates each text once for all the pairs it appears in."""
+    if cap is None or all(len(v) <= cap for v in sets.values()):
+        return {k: list(v) for k, v in sorted(sets.items())}
+    ids = sorted({e.id for v in sets.values() for e in v})
+    rank = {ids[i]: r for r, i in enumerate(rng.permutation(len(ids)).tolist())}
+    out = {}
+    for k, items in sorted(sets.items()):
+        keep = sorted(range(len(items)), key=lambda i: rank[items[i].id])[: int(cap)]
+        out[k] = [items[i] for i in sorted(keep)]
+    return out
+
+
 def _label_dist(preds: Sequence[int], labels: Sequence[str]) -> dict[str, float]:
     n = len(preds)
     c = Counter(preds)
@@ -553,7 +568,7 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         if cfg["max_pair_examples_total"] and task.test_pairs:
             per = max(1, int(cfg["max_pair_examples_total"]) // len(task.test_pairs))
             pair_cap = min(pair_cap, per) if pair_cap else per
-        pair_sets = {k: _subsample(list(items), pair_cap, rng_sub) for k, items in sorted(task.test_pairs.items())}
+        pair_sets = _subsample_parallel(task.test_pairs, pair_cap, rng_sub)
         if not train_examples:
             raise ValueError(f"task {task.name!r} has no training examples")
 
