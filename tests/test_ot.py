@@ -171,3 +171,12 @@ def test_ot_sweep_table_from_stored_runs(store):
     rows2, text = research_table(store, "ot-sweep")
     assert rows2 == rows and text == format_ot_table(rows)
     assert research_table(store, "robust-gxlt-rsda") is None
+
+    from types import SimpleNamespace
+
+    from xlt_claims.reproduce.commands import _research_tables
+
+    plan = SimpleNamespace(experiment=SimpleNamespace(name="ot-sweep"), error=None)
+    other = SimpleNamespace(experiment=SimpleNamespace(name="robust-gxlt-rsda"), error=None)
+    shown = _research_tables(store, SimpleNamespace(plans=[plan, other]))
+    assert list(shown) == ["ot-sweep"] and shown["ot-sweep"][1] == format_ot_table(rows)
