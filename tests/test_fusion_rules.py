@@ -120,6 +120,17 @@ def test_collapsed_run_makes_it_invalid(tmp_path):
     assert v.outcome == "invalid"
 
 
+def test_a_failed_valid_task_decides_an_all_tasks_claim_even_beside_an_invalid_task(tmp_path):
+    runs = _runs(_gain_spec(-0.02, 0.02))
+    runs["b/aif-L6"][2] = _run(0.5, 0.5, collapsed=True)
+    v = _judge(_exp(tmp_path, "best-gain", GAIN), runs)
+    assert v.detail["task_outcomes"] == {"a": "not-reproduced", "b": "invalid"}
+    assert v.outcome == "not-reproduced"
+    assert v.effect == pytest.approx(-2.0, abs=0.01)  # the headline is the valid task's effect
+    b_ids = {r.id for r in runs["b/aif-L6"].values()} | {r.id for r in runs["b/baseline"].values()}
+    assert not (set(v.run_ids) & b_ids)  # the invalid task's runs are not evidence
+
+
 def test_range_rule(tmp_path):
     exp = _exp(tmp_path, "best-gain", GAIN + "\nrange = [1.0, 3.0]")
     assert _judge(exp, _runs(_gain_spec(0.02, 0.015))).outcome == "reproduced"

@@ -37,9 +37,10 @@ best-gain
     compared with ``baseline`` on ``metric`` (paired over seeds; mean, bootstrap/t CI). Per task:
     reproduced (CI > 0 and mean >= min_effect; with ``range = [lo, hi]``: lo <= mean <= hi),
     partially-reproduced (CI > 0, magnitude short of / outside the bar), not-reproduced (CI high <
-    min_effect, or < lo), inconclusive otherwise. Across tasks (the claims say "all tasks"): invalid if
-    any task is invalid; reproduced if all are; not-reproduced if any is; partially-reproduced if all
-    are reproduced or partially; else inconclusive. The headline effect/CI is the weakest task's.
+    min_effect, or < lo), inconclusive otherwise. Across tasks (the claims say "all tasks"):
+    not-reproduced if any validly measured task is (the conjunction fails whatever the others show);
+    else invalid if any task is invalid; reproduced if all are; partially-reproduced if all are
+    reproduced or partially; else inconclusive. The headline effect/CI is the weakest valid task's.
 best-layer-differs
     Per task, the fusion layer (``layer`` param of the candidate arms) with the best mean ``metric``;
     seeds are bootstrapped (per task) to get P(the tasks' best layers are not all equal).
@@ -295,12 +296,14 @@ def _combine_all(per_task: dict[str, str]) -> str:
     vals = list(per_task.values())
     if not vals:
         return "inconclusive"
+    # a claim about every task fails as soon as one validly measured task fails, whatever an invalid
+    # task would have shown; otherwise an invalid task leaves nothing to conclude
+    if "not-reproduced" in vals:
+        return "not-reproduced"
     if "invalid" in vals:
         return "invalid"
     if all(v == "reproduced" for v in vals):
         return "reproduced"
-    if "not-reproduced" in vals:
-        return "not-reproduced"
     if all(v in ("reproduced", "partially-reproduced") for v in vals):
         return "partially-reproduced"
     return "inconclusive"
@@ -395,7 +398,8 @@ def rule_best_gain(exp: Any, dec: dict, by_task: dict) -> dict[str, Any]:
     parts = [f"{t}: {per_task[t]['outcome']} ({per_task[t].get('selected', '-')}, {per_task[t]['reason']})" for t in sorted(per_task)]
     res = {"outcome": outcome, "reason": "; ".join(parts), "metric": metric, "run_ids": run_ids,
            "detail": {"per_task": per_task, "task_outcomes": outcomes, "headline": "weakest task",
-                      "combination": "all tasks must hold (the claim is about every task)"}}
+                      "combination": "all tasks must hold (the claim is about every task): one validly measured "
+                                     "task that fails decides it; an invalid task never counts"}}
     if weakest:
         w = weakest[1]
         res.update(effect=w["effect"], ci_low=w["ci_low"], ci_high=w["ci_high"], n_seeds=w["n"])
