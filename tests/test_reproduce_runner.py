@@ -314,3 +314,28 @@ metric = "summary.value"
 
     with pytest.raises(RegistryError, match="needs layers"):
         load_registry([tmp_path])
+
+
+def test_both_arms_at_chance_is_invalid_and_keeps_the_arm_means(tmp_path):
+    from xlt_claims.reproduce.registry import parse_experiment
+    from xlt_claims.verdict.compute import compute_verdict
+
+    exp = parse_experiment(write_experiment(tmp_path, "chance", model="m", metric="test:nonen:accuracy"))
+    stats = {"task_type": "classification", "num_labels": 2, "test": {"xx": {"n": 400, "majority": 0.5}},
+             "dev": {"en": {"n": 400, "majority": 0.5}}}
+
+    def run(i, xx, yy):
+        return Run(id=i, experiment="chance", arm="x", seed=1, config_hash="h", manifest={"label_stats": stats},
+                   metrics={"dev": {"en": {"accuracy": 0.9, "n": 400}},
+                            "test": {"en": {"accuracy": 0.9, "n": 400}, "xx": {"accuracy": xx, "n": 400},
+                                     "yy": {"accuracy": yy, "n": 400}}})
+
+    by_arm = {"baseline": {s: run(s, 0.51, 0.49) for s in (1, 2, 3)},
+              "treatment": {s: run(10 + s, 0.50, 0.52) for s in (1, 2, 3)}}
+    v = compute_verdict(exp, None, by_arm, proxy_data=True, model="m")
+    assert v.outcome == "invalid" and "at chance" in v.reason and v.effect is None
+    means = v.detail["arm_means"]["test"]
+    assert means["xx"]["baseline"] == pytest.approx(0.51) and means["yy"]["treatment"] == pytest.approx(0.52)
+    assert "per_language" not in v.detail  # no effect is computed from chance-level arms
+    by_arm["treatment"] = {s: run(10 + s, 0.70, 0.72) for s in (1, 2, 3)}  # one arm transfers: compared
+    assert compute_verdict(exp, None, by_arm, proxy_data=True, model="m").outcome != "invalid"

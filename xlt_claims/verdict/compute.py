@@ -137,6 +137,10 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, d
             res.outcome = "invalid"
             res.reason = (f"both arms at chance on {d.metric} (baseline {b_mean:.3f}, treatment {t_mean:.3f}, "
                           f"chance {chance:.3f}): nothing transferred, so no comparison is possible")
+            # where it failed, for a person to read: arm means per language / pair, never an effect
+            detail["arm_means"] = {split: _arm_means([base[s].metrics or {} for s in seeds],
+                                                     [treat[s].metrics or {} for s in seeds], split, d.per_language_measure)
+                                   for split in ("test", "test_pairs")}
             return res
 
     # 3. paired effect, CI and decision
@@ -191,6 +195,21 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, d
     detail["wall_s"] = {"baseline": [base[s].wall_s for s in seeds], "treatment": [treat[s].wall_s for s in seeds]}
     detail["devices"] = sorted({r.device for r in (*base.values(), *treat.values()) if r.device})
     return res
+
+
+def _arm_means(base_runs: list[dict], treat_runs: list[dict], split: str, measure: str) -> dict[str, dict[str, Any]]:
+    """{language or pair: {"baseline": mean, "treatment": mean, "n": items}} over the seeds (descriptive)."""
+    out: dict[str, dict[str, Any]] = {}
+    keys = sorted({k for r in (*base_runs, *treat_runs) for k in (r.get(split) or {})})
+    for k in keys:
+        row: dict[str, Any] = {}
+        for arm, runs in (("baseline", base_runs), ("treatment", treat_runs)):
+            vals = [((r.get(split) or {}).get(k) or {}).get(measure) for r in runs]
+            vals = [v for v in vals if isinstance(v, (int, float))]
+            row[arm] = sum(vals) / len(vals) if vals else None
+        row["n"] = next((((r.get(split) or {}).get(k) or {}).get("n") for r in treat_runs), None)
+        out[k] = row
+    return out
 
 
 # --- storing -------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def claim_verdict_view(session: Session, claim_id: str) -> dict[str, Any]:
             "confidence": d.get("confidence"), "bayes": d.get("bayes"), "model": d.get("model"),
             "task": d.get("task"), "profile": d.get("profile"), "baseline_mean": d.get("baseline_mean"),
             "treatment_mean": d.get("treatment_mean"), "arms": d.get("arms"),
-            "per_language": d.get("per_language") or {}, "guards": d.get("guards"), "created_at": v.created_at,
+            "per_language": d.get("per_language") or {}, "arm_means": d.get("arm_means") or {},
+            "guards": d.get("guards"), "created_at": v.created_at,
             "runs": _runs(session, list(v.run_ids or [])),
         })
     return out
@@ -85,6 +86,12 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
             for s, r in v["per_seed"].items():
                 t.add_row(s, f"{r['baseline']:.2f}", f"{r['treatment']:.2f}", f"{r['diff']:+.2f}")
             console.print(t)
+        for split, title in (("test", "standard"), ("test_pairs", "generalized")):
+            means = (v.get("arm_means") or {}).get(split) or {}
+            if means and not (v.get("per_language") or {}).get(split):
+                # an invalid comparison: what each arm scored, without an effect (it is not evidence)
+                line = ", ".join(f"{k} {_f(r['baseline'], '{:.2f}')}/{_f(r['treatment'], '{:.2f}')}" for k, r in means.items())
+                console.print(f"  arm means, {title} (baseline/treatment; not evidence): {line}", highlight=False)
         for split, title in (("test", "per language (standard)"), ("test_pairs", "per language pair (generalized)")):
             rows = (v.get("per_language") or {}).get(split) or []
             if not rows:
