@@ -23,17 +23,13 @@ is the LibreOffice proxy.
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from ..reproduce.kinds import ExperimentKind, Unit, register_kind
 from .probe import DECISION_MARGIN, DEFAULT_BITEXT, decide_lower_layers, probe_layers
 
 PROBE_PARAMS = {"max_items", "langs", "max_length", "batch_size", "bootstrap_reps"}
 RULES = ("lower-layers",)
-
-
-def _model_key(m: Optional[str]) -> str:
-    return (m or "").strip().lower().rsplit("/", 1)[-1]
 
 
 @register_kind("probe")
@@ -86,8 +82,8 @@ class ProbeKind(ExperimentKind):
 
         dec = dict((exp.raw or {}).get("decision") or {})
         margin = float(dec.get("margin", DECISION_MARGIN))
-        claim_model = (getattr(claim, "model", None) if claim is not None else None) or exp.model.claim
-        other_model = bool(claim_model) and _model_key(claim_model) != _model_key(model)
+        claim_model = conf.claim_model_of(exp, claim)
+        other_model = conf.is_other_model(claim_model, model)
         proxy = bool(proxy_data or other_model)
         probe_runs = runs.get("probe") or {}
         if not probe_runs:

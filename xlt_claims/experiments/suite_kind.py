@@ -93,10 +93,6 @@ def decision_digest(exp: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _model_key(m: Optional[str]) -> str:
-    return (m or "").strip().lower().rsplit("/", 1)[-1]
-
-
 def _arms(exp: Any) -> list[dict[str, Any]]:
     raw = (exp.raw or {}).get("arms") or []
     out = []
@@ -225,11 +221,12 @@ class TaskSuite(ExperimentKind):
 
     # --- verdicts ---------------------------------------------------------------------------------
     def judge(self, exp: Any, claim: Any, runs: dict, *, proxy_data: bool, model: str) -> Any:
+        from ..verdict import confidence as conf
         from ..verdict.compute import VerdictResult
 
         dec = _decision(exp)
-        claim_model = (getattr(claim, "model", None) if claim is not None else None) or exp.model.claim
-        other_model = bool(claim_model) and _model_key(claim_model) != _model_key(model)
+        claim_model = conf.claim_model_of(exp, claim)
+        other_model = conf.is_other_model(claim_model, model)
         by_task: dict[str, dict[str, dict[int, Any]]] = {}
         task_proxy: dict[str, bool] = {}
         for arm_key, seeds in runs.items():

@@ -36,10 +36,6 @@ class VerdictResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _model_key(m: Optional[str]) -> str:
-    return re.sub(r"^.*/", "", (m or "").strip().lower())
-
-
 def claimed_number(exp: Experiment, claim: Optional[Claim]) -> tuple[Optional[float], str]:
     c = exp.decision.claimed
     if isinstance(c, (int, float)) and not isinstance(c, bool):
@@ -79,8 +75,8 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, d
     base = by_arm.get(d.baseline) or {}
     chosen, selection = select_treatment(exp, by_arm)
     treat = by_arm.get(chosen) or {}
-    claim_model = (claim.model if claim is not None and claim.model else None) or exp.model.claim
-    other_model = bool(claim_model) and _model_key(claim_model) != _model_key(model)
+    claim_model = conf.claim_model_of(exp, claim)
+    other_model = conf.is_other_model(claim_model, model)
     proxy = proxy_data or other_model
     seeds = sorted(set(base) & set(treat))
     run_ids = sorted([base[s].id for s in seeds] + [treat[s].id for s in seeds])

@@ -94,6 +94,19 @@ def bayes_factor(effect: Effect, mu1: float, *, alpha: float = 0.05) -> dict[str
     return directional_log_bf(effect.mean, effect.se, mu1, n=effect.n, alpha=alpha)
 
 
+def claim_model_of(exp: Any, claim: Any) -> Optional[str]:
+    """The model a claim is about: the claim's own field, else the experiment file's [model] claim."""
+    return (getattr(claim, "model", None) if claim is not None else None) or exp.model.claim
+
+
+def is_other_model(claim_model: Optional[str], model: Optional[str]) -> bool:
+    """Whether `model` differs from the claim's model (names compared without the hub owner or case)."""
+    def key(m: Optional[str]) -> str:
+        return (m or "").strip().lower().rsplit("/", 1)[-1]
+
+    return bool(claim_model) and key(claim_model) != key(model)
+
+
 def proxy_reasons(proxy_data: bool, other_model: bool, *, data_label: str, model: Any, claim_model: Any) -> list[str]:
     """Why a verdict is proxy evidence, in words (shown next to every proxy label)."""
     why = []
