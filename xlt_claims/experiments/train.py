@@ -241,7 +241,7 @@ def _make_task_model(encoder, head, method: Method, task_type: str):
                 # second texts' length; run each half at its own length, then pad back to one layout
                 mask = batch["attention_mask"]
                 L = mask.shape[1]
-                la, lb = int(mask[:half].sum(1).max()), int(mask[half:].sum(1).max())
+                la, lb = _half_lengths(mask, half)
                 out = (self._encode(emb[:half, :la], mask[:half, :la], None),
                        self._encode(emb[half:, :lb], mask[half:, :lb], None))
                 hs = tuple(torch.cat([nn.functional.pad(a, (0, 0, 0, L - la)), nn.functional.pad(b, (0, 0, 0, L - lb))])
@@ -334,6 +334,11 @@ def _featurize_span(tokenizer, examples: Sequence[Example], prefix: str, max_len
             f["offset_mapping"] = [tuple(o) if seq_ids[j] == 1 else None for j, o in enumerate(offsets)]
         feats.append(f)
     return feats
+
+
+def _half_lengths(mask, half: int) -> tuple[int, int]:
+    """Longest real length among the first `half` rows and among the rest (right-padded batch)."""
+    return int(mask[:half].sum(1).max()), int(mask[half:].sum(1).max())
 
 
 def _sequences(f: dict) -> list:
@@ -664,19 +669,19 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
 
         def predict(examples: Sequence[Example], stage: str = "eval"):
             model.eval()
-            if bi_pairs and not custom_head:
+            if bi_pairs:
                 return predict_bi(examples)
             if span:
                 feats = _featurize_span(tokenizer, examples, text_prefix, max_len, stride, train=False)
             else:
-                feats = _featurize_cls(tokenizer, examples, text_prefix, max_len, bi_pairs)
-            order = sorted(range(len(feats)), key=lambda i: -max(map(len, _sequences(feats[i]))))
+                feats = _featurize_cls(tokenizer, examples, text_prefix, max_len)
+            order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
             ebs = int(cfg["eval_batch_size"])
             out_logits: list[Any] = [None] * len(feats)
             with torch.inference_mode(), ctx.autocast():
                 for s in range(0, len(order), ebs):
                     idx = order[s : s + ebs]
-                    batch = _collate([{k: v for k, v in feats[i].items() if k in ("input_ids", "pair_input_ids", "attention_mask", "token_type_ids")} for i in idx],
+                    batch = _collate([{k: v for k, v in feats[i].items() if k in ("input_ids", "attention_mask", "token_type_ids")} for i in idx],
                                      pad_id, device, pad_multiple)
                     logits = model(batch, train=False)[1].float()
                     if span:
@@ -741,7 +746,8 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
                 batch = _collate(feats_b, pad_id, device, pad_multiple)
                 batch["examples"] = [train_examples[f["example_index"]] for f in feats_b]
                 train_tokens += int(sum(len(x) for f in feats_b for x in _sequences(f)))
-                padded_tokens += int(batch["input_ids"].numel())
+                half = batch.get("pair_half")  # bi-encoded pairs: each half is padded to its own length
+                padded_tokens += half * sum(_half_lengths(batch["attention_mask"], half)) if half else int(batch["input_ids"].numel())
 
                 def forward(emb_delta=None, _batch=batch):
                     with ctx.autocast():

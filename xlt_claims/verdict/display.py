@@ -86,14 +86,13 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
             for s, r in v["per_seed"].items():
                 t.add_row(s, f"{r['baseline']:.2f}", f"{r['treatment']:.2f}", f"{r['diff']:+.2f}")
             console.print(t)
-        for split, title in (("test", "standard"), ("test_pairs", "generalized")):
-            means = (v.get("arm_means") or {}).get(split) or {}
-            if means and not (v.get("per_language") or {}).get(split):
-                # an invalid comparison: what each arm scored, without an effect (it is not evidence)
-                line = ", ".join(f"{k} {_f(r['baseline'], '{:.2f}')}/{_f(r['treatment'], '{:.2f}')}" for k, r in means.items())
-                console.print(f"  arm means, {title} (baseline/treatment; not evidence): {line}", highlight=False)
         for split, title in (("test", "per language (standard)"), ("test_pairs", "per language pair (generalized)")):
             rows = (v.get("per_language") or {}).get(split) or []
+            means = (v.get("arm_means") or {}).get(split) or {}
+            if not rows and means:
+                # an invalid comparison: what each arm scored, without an effect (it is not evidence)
+                line = ", ".join(f"{k} {_f(r['baseline'], '{:.2f}')}/{_f(r['treatment'], '{:.2f}')}" for k, r in means.items())
+                console.print(f"  arm means {title}, baseline/treatment (not evidence): {line}", highlight=False)
             if not rows:
                 continue
             t = Table("lang" if split == "test" else "pair", "script", "baseline", "treatment", "effect", "CI",
