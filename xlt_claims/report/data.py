@@ -472,14 +472,10 @@ def build_report(store, report: Optional[str] = None, *, generated_at: Optional[
     return data
 
 
-# Experiments that answer a report's research question (not one claim) and the function that turns
-# their runs into the result table: experiment name -> (module, function(store, experiment) -> rows).
-RESEARCH_TABLES: dict[str, tuple[str, str]] = {
-    "ot-sweep": ("xlt_claims.experiments.methods.ot", "ot_sweep_table"),
-}
-# ... and the plain-text rendering the CLI prints after `claims reproduce EXPERIMENT`
-RESEARCH_TABLE_TEXT: dict[str, tuple[str, str]] = {
-    "ot-sweep": ("xlt_claims.experiments.methods.ot", "format_ot_table"),
+# Experiments that answer a report's research question (not one claim): experiment name -> (module,
+# function(store, experiment) -> rows, function(rows) -> the plain text `claims reproduce` prints).
+RESEARCH_TABLES: dict[str, tuple[str, str, str]] = {
+    "ot-sweep": ("xlt_claims.experiments.methods.ot", "ot_sweep_table", "format_ot_table"),
 }
 
 
@@ -489,13 +485,10 @@ def research_table(store, experiment: str) -> Optional[tuple[list[dict[str, Any]
 
     if experiment not in RESEARCH_TABLES:
         return None
-    mod, fn = RESEARCH_TABLES[experiment]
-    rows = getattr(importlib.import_module(mod), fn)(store, experiment)
-    text = ""
-    if experiment in RESEARCH_TABLE_TEXT:
-        tmod, tfn = RESEARCH_TABLE_TEXT[experiment]
-        text = getattr(importlib.import_module(tmod), tfn)(rows)
-    return rows, text
+    mod, rows_fn, text_fn = RESEARCH_TABLES[experiment]
+    module = importlib.import_module(mod)
+    rows = getattr(module, rows_fn)(store, experiment)
+    return rows, getattr(module, text_fn)(rows)
 
 
 def _research_question_matches(exp_name: str, research_question: str) -> bool:
