@@ -35,6 +35,19 @@ def test_shipped_registry_is_valid():
         assert e.arms[0].method == "baseline"
 
 
+def test_robust_experiments_share_one_quick_setup():
+    """Every robust-training experiment runs the same baseline (same task options and quick settings),
+    so its runs are computed once; a drift in one file would silently double the main job's cost."""
+    reg = load_registry([SHIPPED])
+    robust = [e for e in reg if e.name.startswith("robust-")]
+    assert len(robust) >= 5
+    first = robust[0]
+    for e in robust:
+        assert e.task.proxy == first.task.proxy and e.task.options == first.task.options, e.name
+        assert e.overrides.get("quick") == first.overrides.get("quick"), e.name
+        assert e.arms[0].name == "baseline" and e.arms[0].method == "baseline" and not e.arms[0].overrides
+
+
 def test_seed_report_000_matches():
     reg = load_registry([SHIPPED])
     claims = seed_claims("000_29b9937d0813450b")
@@ -43,7 +56,7 @@ def test_seed_report_000_matches():
                         cites=("2104.08645", "1911.03070", "2106.01732"))
     hits = {c: sorted(e.name for e in reg if e.match.explain([c], ctx)[0] and e.tier == "core") for c in claims}
     gx = next(c for c in claims if c.startswith("Robust training remarkably"))
-    assert hits[gx] == ["robust-gxlt-rsda"]
+    assert hits[gx] == ["robust-gxlt-rsda", "robust-gxlt-rsda-auc"]  # accuracy and ROC-AUC, same runs
     paws = next(c for c in claims if "PAWS-X" in c)
     assert hits[paws] == ["robust-pawsx-rsda"]
     xnli = next(c for c in claims if "XNLI" in c)

@@ -339,3 +339,31 @@ def test_both_arms_at_chance_is_invalid_and_keeps_the_arm_means(tmp_path):
     assert "per_language" not in v.detail  # no effect is computed from chance-level arms
     by_arm["treatment"] = {s: run(10 + s, 0.70, 0.72) for s in (1, 2, 3)}  # one arm transfers: compared
     assert compute_verdict(exp, None, by_arm, proxy_data=True, model="m").outcome != "invalid"
+
+
+def test_auc_decision_metric_has_chance_one_half(tmp_path):
+    """A rule on ROC-AUC: arms ranking at random (AUC ~0.5) are invalid even when the majority rate is
+    far from 0.5; an arm that ranks well is compared, and per-language rows use AUC too."""
+    from xlt_claims.reproduce.registry import parse_experiment
+    from xlt_claims.verdict.compute import compute_verdict
+
+    exp = parse_experiment(write_experiment(tmp_path, "auc", model="m", metric="test:nonen:auc", min_effect=1.0,
+                                            extra_decision='per_language_measure = "auc"'))
+    stats = {"task_type": "pair-classification", "num_labels": 2, "test": {"xx": {"n": 400, "majority": 0.8}},
+             "dev": {"en": {"n": 400, "majority": 0.5}}}
+
+    def run(i, auc):
+        return Run(id=i, experiment="auc", arm="x", seed=1, config_hash="h", manifest={"label_stats": stats},
+                   metrics={"dev": {"en": {"accuracy": 0.9, "n": 400}},
+                            "test": {"en": {"accuracy": 0.9, "auc": 0.95, "n": 400},
+                                     "xx": {"accuracy": 0.8, "auc": auc, "n": 400}}})
+
+    by_arm = {"baseline": {s: run(s, 0.50 + 0.01 * s) for s in (1, 2, 3)},
+              "treatment": {s: run(10 + s, 0.52 - 0.01 * s) for s in (1, 2, 3)}}
+    v = compute_verdict(exp, None, by_arm, proxy_data=True, model="m")
+    assert v.outcome == "invalid" and "at chance" in v.reason and v.detail["metric_chance"] == 0.5
+    by_arm["treatment"] = {s: run(10 + s, 0.70 + 0.01 * s) for s in (1, 2, 3)}
+    v = compute_verdict(exp, None, by_arm, proxy_data=True, model="m")
+    assert v.outcome == "reproduced" and v.effect == pytest.approx(20.0)
+    rows = {r["key"]: r for r in v.detail["per_language"]["test"]}
+    assert rows["xx"]["baseline"] == pytest.approx(52.0) and rows["en"]["effect"] == pytest.approx(0.0)

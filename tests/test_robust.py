@@ -168,3 +168,20 @@ def test_methods_run_through_the_train_loop(tiny, tmp_path):
         key = name.replace("-", "_")
         assert key in res.metrics
     assert res.manifest["task"]["n_train_after_method"] == 64
+
+
+@pytest.mark.parametrize("name,params", [("rs-rp", {"radius": 0.5}), ("adv", {"radius": 1.0, "steps": 2})])
+def test_embedding_methods_on_bi_encoded_pairs(name, params):
+    """RS-RP and adversarial training perturb the embeddings of both texts of a bi-encoded pair (the
+    robust experiments' quick setup) and still learn the tiny pair task."""
+    from tests._train_util import same_colour_pair_task, tiny_model
+    from xlt_claims.experiments.train import RunSpec, train_and_evaluate
+
+    task = same_colour_pair_task()
+    enc, tok = tiny_model(task, seed=0)
+    spec = RunSpec(model="tiny-random-bert", profile="quick", seed=0, device="cpu",
+                   overrides={"threads": 1, "batch_size": 16, "eval_every": 20, "lr": 3e-3, "max_steps": 60,
+                              "freeze_word_embeddings": False, "pair_encoding": "bi"})
+    res = train_and_evaluate(spec, task, get_method(name, **params), progress=False, encoder=enc, tokenizer=tok)
+    assert res.manifest["model"]["pair_encoding"] == "bi" and res.manifest["method"]["method"] == name
+    assert res.metrics["test"]["en"]["accuracy"] >= 0.75, res.metrics["test"]["en"]

@@ -207,6 +207,26 @@ def test_classification_metrics():
     m = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], 2)
     assert m["accuracy"] == 0.75 and m["n"] == 4
     assert m["macro_f1"] == pytest.approx(np.mean([2 / 3, 0.8]))
+    assert "auc" not in m  # no scores, no AUC
+    m = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], 2, scores=[-2.0, 0.5, 0.1, 3.0])
+    assert m["auc"] == pytest.approx(0.75)  # 3 of the 4 (positive, negative) pairs are ordered right
+    assert "auc" not in classification_metrics([0, 1, 2], [0, 1, 2], 3, scores=[0.0, 1.0, 2.0])
+
+
+def test_roc_auc_is_the_share_of_correctly_ordered_pairs():
+    from xlt_claims.experiments.train import roc_auc
+
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert roc_auc([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4]) == 0.0
+    assert roc_auc([0, 1, 0, 1], [1.0, 1.0, 1.0, 1.0]) == 0.5  # ties count half
+    assert roc_auc([1, 1, 1], [0.1, 0.2, 0.3]) is None and roc_auc([], []) is None
+    rng = np.random.default_rng(3)
+    gold = rng.integers(0, 2, 300).tolist()
+    scores = np.round(rng.normal(size=300) + 0.8 * np.array(gold), 1).tolist()  # rounding makes ties
+    pos = [s for s, g in zip(scores, gold) if g == 1]
+    neg = [s for s, g in zip(scores, gold) if g == 0]
+    brute = np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
+    assert roc_auc(gold, scores) == pytest.approx(brute)
 
 
 def test_length_grouped_batches_cover_everything_and_cut_padding():
@@ -299,8 +319,42 @@ def test_bi_encoded_pairs_batch_layout_head_and_learning():
     res, _ = run(task, max_steps=80, epochs=40, pair_encoding="bi")
     assert res.manifest["model"]["pair_encoding"] == "bi" and res.manifest["config"]["pair_encoding"] == "bi"
     assert res.metrics["test"]["en"]["accuracy"] >= 0.85, res.metrics["test"]["en"]
+    assert res.metrics["test"]["en"]["auc"] >= 0.9 and res.metrics["dev"]["en"]["auc"] >= 0.9
     cross, _ = run(task, max_steps=2, pair_encoding="cross")
     assert cross.manifest["model"]["pair_encoding"] == "cross"
+
+
+def test_bi_encoded_evaluation_encodes_each_test_text_once():
+    """The generalized pairs reuse the standard-setting texts: after training, each distinct text goes
+    through the encoder once; dev evaluations (weights still changing) encode their texts afresh."""
+    import dataclasses
+
+    from tests._train_util import same_colour_pair_task, translate
+
+    task = same_colour_pair_task()
+    en = task.test["en"]
+    xx = [dataclasses.replace(e, id=e.id + "-xx", text=translate(e.text), text_pair=translate(e.text_pair), lang="xx")
+          for e in en]
+    pairs = {"en-xx": [dataclasses.replace(e, id=e.id + "-p1", text_pair=translate(e.text_pair), lang_pair="en-xx") for e in en],
+             "xx-en": [dataclasses.replace(e, id=e.id + "-p2", text=translate(e.text), lang="xx", lang_pair="xx-en") for e in en]}
+    task = dataclasses.replace(task, test={"en": en, "xx": xx}, test_pairs=pairs, scripts={"en": "Latin", "xx": "Latin"})
+    enc, tok = tiny_model(task, seed=0)
+    encoded = []
+
+    def count(module, args, kwargs, out):
+        if torch.is_inference_mode_enabled():
+            encoded.append(int(kwargs["inputs_embeds"].shape[0]))
+
+    enc.register_forward_hook(count, with_kwargs=True)
+    spec = RunSpec(model="tiny-random-bert", profile="quick", seed=0, device="cpu",
+                   overrides={**FAST, "max_steps": 20, "pair_encoding": "bi"})
+    res = train_and_evaluate(spec, task, None, progress=False, encoder=enc, tokenizer=tok)
+    dev_texts = {t for e in task.dev for t in (e.text, e.text_pair)}
+    test_texts = {t for e in (*en, *xx) for t in (e.text, e.text_pair)}
+    n_dev_evals = sum(1 for h in res.history if "dev" in h)
+    assert n_dev_evals == 2 and sum(encoded) == n_dev_evals * len(dev_texts) + len(test_texts)
+    m = res.metrics["test_pairs"]
+    assert set(m) == {"en-xx", "xx-en"} and all(0.0 <= v["auc"] <= 1.0 and v["n"] == len(en) for v in m.values())
 
 
 def test_bi_pairs_refused_with_a_custom_head_and_unknown_value():

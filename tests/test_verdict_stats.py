@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from xlt_claims.verdict import confidence as conf
-from xlt_claims.verdict.guards import check_run, metric_chance
+from xlt_claims.verdict.guards import chance_margin, check_run, metric_chance
 from xlt_claims.verdict.stats import decide, holm, paired_effect, per_language, seeds_needed
 
 
@@ -124,3 +124,9 @@ def test_guards():
     assert not check_run(None, stats)["valid"]
     assert metric_chance(stats, "test:nonen:accuracy") == pytest.approx(0.6)
     assert metric_chance(stats, "summary.test_avg") is None
+    # ROC-AUC: chance is 0.5 whatever the label balance; the margin is 2 Hanley-McNeil null SEs
+    assert metric_chance(stats, "test:nonen:auc") == 0.5 and metric_chance(stats, "test:zz:auc") is None
+    n1, n0 = 0.6 * 200, 0.4 * 200
+    assert chance_margin(stats, "test:nonen:auc", 0.5, 200) == pytest.approx(2 * np.sqrt(201 / (12 * n1 * n0)))
+    assert chance_margin(stats, "test:nonen:accuracy", 0.6, 200) == pytest.approx(2 * np.sqrt(0.6 * 0.4 / 200))
+    assert chance_margin(stats, "test:nonen:auc", 0.5, 10**6) == 0.01  # never below one point

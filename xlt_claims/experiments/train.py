@@ -44,7 +44,31 @@ TASK_TYPES = ("classification", "pair-classification", "span-extraction")
 
 
 # --------------------------------------------------------------------------------------- metrics
-def classification_metrics(gold: Sequence[int], pred: Sequence[int], num_labels: int) -> dict[str, Any]:
+def roc_auc(gold: Sequence[int], scores: Sequence[float]) -> Optional[float]:
+    """Area under the ROC curve of `scores` for label 1 against label 0 (Mann-Whitney U with average
+    ranks for ties); None when one class is absent. Threshold-free: it says whether the scores rank
+    positives above negatives even where the decision threshold learned in English no longer fits."""
+    n1 = sum(1 for g in gold if g == 1)
+    n0 = len(gold) - n1
+    if n1 == 0 or n0 == 0:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1  # 1-based average rank of the tie block
+        i = j + 1
+    r1 = sum(r for r, g in zip(ranks, gold) if g == 1)
+    return (r1 - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def classification_metrics(gold: Sequence[int], pred: Sequence[int], num_labels: int,
+                           scores: Optional[Sequence[float]] = None) -> dict[str, Any]:
+    """accuracy, macro-F1 and n; with two labels and per-item scores for label 1, also ROC-AUC."""
     n = len(gold)
     if n == 0:
         return {"accuracy": None, "macro_f1": None, "n": 0}
@@ -55,7 +79,10 @@ def classification_metrics(gold: Sequence[int], pred: Sequence[int], num_labels:
         fp = sum(1 for g, p in zip(gold, pred) if g != c and p == c)
         fn = sum(1 for g, p in zip(gold, pred) if g == c and p != c)
         f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return {"accuracy": correct / n, "macro_f1": sum(f1s) / len(f1s), "n": n}
+    out: dict[str, Any] = {"accuracy": correct / n, "macro_f1": sum(f1s) / len(f1s), "n": n}
+    if num_labels == 2 and scores is not None:
+        out["auc"] = roc_auc(gold, scores)
+    return out
 
 
 def _normalize_answer(s: str) -> str:
@@ -646,31 +673,37 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         n_total = sum(p.numel() for p in encoder.parameters()) + sum(p.numel() for p in head.parameters() if id(p) not in {id(q) for q in encoder.parameters()})
 
         # ---- evaluation closures
-        def predict_bi(examples: Sequence[Example]) -> list[int]:
-            """Bi-encoded pairs: each distinct text is encoded once (generalized test sets reuse every
-            text in many language pairs), then the head scores the pairs from the pooled vectors."""
-            texts = sorted({t for e in examples for t in (e.text, e.text_pair or "")})
-            pos = {t: i for i, t in enumerate(texts)}
-            ids = tokenizer([text_prefix + t for t in texts], truncation=True, max_length=max_len)["input_ids"]
+        def binary_scores(logits) -> Optional[list[float]]:
+            # label-1 margin of a two-label head: what ROC-AUC ranks (None for more labels)
+            return (logits[:, 1] - logits[:, 0]).tolist() if num_labels == 2 else None
+
+        def predict_bi(examples: Sequence[Example], cache: Optional[dict] = None) -> tuple[list[int], Optional[list[float]]]:
+            """Bi-encoded pairs: each distinct text is encoded once, then the head scores the pairs from
+            the pooled vectors. `cache` (text -> vector) carries the vectors across calls while the
+            weights stay fixed: the generalized test sets reuse the same texts in every language pair."""
+            cache = {} if cache is None else cache
+            todo = sorted({t for e in examples for t in (e.text, e.text_pair or "")} - cache.keys())
+            ids = tokenizer([text_prefix + t for t in todo], truncation=True, max_length=max_len)["input_ids"] if todo else []
             order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
             ebs = int(cfg["eval_batch_size"])
-            vecs = torch.empty(len(texts), ctx.hidden_size, device=device)
             with torch.inference_mode(), ctx.autocast():
                 for s in range(0, len(order), ebs):
                     idx = order[s : s + ebs]
                     batch = _collate([{"input_ids": ids[i]} for i in idx], pad_id, device, pad_multiple)
-                    hs = model.hidden_states(batch)
-                    vecs[torch.tensor(idx, device=device)] = head.pool(hs, batch["attention_mask"]).float()
-                a = torch.tensor([pos[e.text] for e in examples], device=device)
-                b = torch.tensor([pos[e.text_pair or ""] for e in examples], device=device)
-                logits = head.pair_logits(vecs[a], vecs[b]).float()
+                    pooled = head.pool(model.hidden_states(batch), batch["attention_mask"]).float()
+                    cache.update((todo[i], pooled[j]) for j, i in enumerate(idx))
+                u = torch.stack([cache[e.text] for e in examples])
+                v = torch.stack([cache[e.text_pair or ""] for e in examples])
+                logits = head.pair_logits(u, v).float().cpu()
             model.train()
-            return logits.argmax(-1).tolist()
+            return logits.argmax(-1).tolist(), binary_scores(logits)
 
-        def predict(examples: Sequence[Example], stage: str = "eval"):
+        def predict(examples: Sequence[Example], stage: str = "eval", cache: Optional[dict] = None):
+            """(predictions, label-1 scores or None): labels for classification, answer strings for spans.
+            `cache`: bi-encoded pairs only, see predict_bi."""
             model.eval()
             if bi_pairs:
-                return predict_bi(examples)
+                return predict_bi(examples, cache)
             if span:
                 feats = _featurize_span(tokenizer, examples, text_prefix, max_len, stride, train=False)
             else:
@@ -691,20 +724,21 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
                         out_logits[i] = logits[j, : len(feats[i]["input_ids"])] if span else logits[j]
             model.train()
             if span:
-                return _span_predictions(examples, feats, out_logits, int(cfg["n_best"]), int(cfg["max_answer_length"]))
-            preds = [0] * len(examples)
+                return _span_predictions(examples, feats, out_logits, int(cfg["n_best"]), int(cfg["max_answer_length"])), None
+            by_example = [None] * len(examples)
             for f, lg in zip(feats, out_logits):
-                preds[f["example_index"]] = int(lg.argmax())
-            return preds
+                by_example[f["example_index"]] = lg
+            logits = torch.stack(by_example) if by_example else torch.zeros(0, num_labels)
+            return logits.argmax(-1).tolist(), binary_scores(logits)
 
-        def score(examples: Sequence[Example], preds) -> dict[str, Any]:
+        def score(examples: Sequence[Example], preds, scores: Optional[Sequence[float]] = None) -> dict[str, Any]:
             if span:
                 if not examples:
                     return {"f1": None, "em": None, "n": 0}
                 f1 = [squad_f1(p, (e.answers or {}).get("text") or [""]) for e, p in zip(examples, preds)]
                 em = [squad_em(p, (e.answers or {}).get("text") or [""]) for e, p in zip(examples, preds)]
                 return {"f1": 100.0 * sum(f1) / len(f1), "em": 100.0 * sum(em) / len(em), "n": len(examples)}
-            return classification_metrics([int(e.label) for e in examples], preds, num_labels)
+            return classification_metrics([int(e.label) for e in examples], preds, num_labels, scores)
 
         sel_metric = "f1" if span else "accuracy"
 
@@ -724,8 +758,8 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
             if not dev_examples:
                 return
             te = time.perf_counter()
-            preds = predict(dev_examples, "dev")
-            m = score(dev_examples, preds)
+            preds, scores = predict(dev_examples, "dev")
+            m = score(dev_examples, preds, scores)
             eval_s += time.perf_counter() - te
             history.append({"step": step, "dev": m, "time_s": round(time.perf_counter() - t_start, 2)})
             val = m[sel_metric]
@@ -798,15 +832,16 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         test_metrics: dict[str, Any] = {}
         all_preds: list[Any] = []
         all_gold: list[Any] = []
+        test_vectors: dict = {}  # bi-encoded pairs: the weights are final, so each text is encoded once
         for n_i, (lang, items) in enumerate(test_sets.items()):
-            preds = predict(items, f"test:{lang}")
-            test_metrics[lang] = score(items, preds)
+            preds, scores = predict(items, f"test:{lang}", test_vectors)
+            test_metrics[lang] = score(items, preds, scores)
             all_preds.extend(preds)
             all_gold.extend(items)
             prog("test", n_i + 1, len(test_sets), lang)
         pair_metrics: dict[str, Any] = {}
         for n_i, (key, items) in enumerate(pair_sets.items()):
-            pair_metrics[key] = score(items, predict(items, f"pair:{key}"))
+            pair_metrics[key] = score(items, *predict(items, f"pair:{key}", test_vectors))
             prog("pairs", n_i + 1, len(pair_sets), key)
         eval_s += time.perf_counter() - te
 

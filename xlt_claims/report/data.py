@@ -184,8 +184,8 @@ def git_info(repo_dir: Optional[Path] = None) -> dict[str, Any]:
 
 # --- per-language metrics -----------------------------------------------------------------------
 
-def _lang_metric(per_lang: dict[str, Any]) -> Optional[str]:
-    for name in ("accuracy", "f1", "macro_f1", "em"):
+def _lang_metric(per_lang: dict[str, Any], prefer: Optional[str] = None) -> Optional[str]:
+    for name in ((prefer,) if prefer else ()) + ("accuracy", "f1", "macro_f1", "em"):
         if any(isinstance(v, dict) and isinstance(v.get(name), (int, float)) for v in per_lang.values()):
             return name
     return None
@@ -202,8 +202,10 @@ def _sd(xs: list[float]) -> Optional[float]:
     return (sum((x - mu) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
 
 
-def per_language(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None) -> Optional[dict[str, Any]]:
-    """Mean per language (and per language pair) and arm over the finished runs, grouped by script."""
+def per_language(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None,
+                 measure: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """Mean per language (and per language pair) and arm over the finished runs, grouped by script;
+    `measure` (the decision rule's per-language measure, e.g. "auc") is shown where the runs have it."""
     finished = [r for r in runs if r["status"] == "FINISHED" and isinstance(r.get("metrics"), dict)
                 and not r.get("collapsed")]  # collapsed / invalid runs never count, not even in a chart
     excluded = sum(1 for r in runs if r["status"] == "FINISHED" and r.get("collapsed"))
@@ -224,7 +226,7 @@ def per_language(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None)
             per = (r["metrics"] or {}).get(key) or {}
             if not isinstance(per, dict) or not per:
                 continue
-            metric = metric or _lang_metric(per)
+            metric = metric or _lang_metric(per, measure)
             if metric is None:
                 continue
             for lang, d in per.items():
@@ -443,7 +445,7 @@ def _verdict_dict(v: m.Verdict, claim: m.Claim, runs_by_id: dict[int, dict[str, 
         "claim_model": detail.get("claim_model"),
         "run_ids": list(v.run_ids or []),
         "lang_stats": _lang_stats(detail, factor),
-        "per_language": per_language(runs, baseline_arm),
+        "per_language": per_language(runs, baseline_arm, dec.get("per_language_measure")),
         "created_at": _iso(v.created_at),
         "detail": detail,
     }

@@ -142,7 +142,7 @@ class DecisionRule:
     """Pre-registered: which effect on which metric counts as reproduced.
 
     metric: "<split>:<selector>:<measure>" (split test|test_pairs|dev; selector all|nonen|cross|same|
-    <lang>|<l1-l2>; measure accuracy|macro_f1|f1|em) or "summary.<key>". Effects are
+    <lang>|<l1-l2>; measure accuracy|macro_f1|auc|f1|em) or "summary.<key>". Effects are
     scale * (treatment - baseline) in the claimed direction (points for accuracies in [0, 1]).
     claimed: a number, "claim" (the claim's own number, when it states one) or absent.
     The magnitude bar is magnitude_fraction * claimed when a claimed number exists, else min_effect.

@@ -6,7 +6,6 @@ row and moves the claim's status and confidence through `store.events.set_status
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
@@ -17,7 +16,7 @@ from ..reproduce.registry import Experiment, metric_items, metric_value
 from ..store.events import set_status
 from ..store.models import Claim, ExperimentLink, Run, Verdict, utcnow
 from . import confidence as conf
-from .guards import check_run, metric_chance
+from .guards import chance_margin, check_run, metric_chance
 from .stats import by_script, decide, paired_effect, per_language, seeds_needed
 
 
@@ -125,8 +124,7 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, d
     chance = metric_chance(stats, d.metric)
     detail["metric_chance"] = chance
     if chance is not None:
-        n_items = metric_items(treat[seeds[0]].metrics or {}, d.metric)
-        margin = max(0.01, 2 * math.sqrt(chance * (1 - chance) / n_items)) if n_items else 0.01
+        margin = chance_margin(stats, d.metric, chance, metric_items(treat[seeds[0]].metrics or {}, d.metric))
         b_mean = sum(bvals.values()) / len(seeds)
         t_mean = sum(tvals.values()) / len(seeds)
         if b_mean <= chance + margin and t_mean <= chance + margin:

@@ -70,7 +70,8 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
         if v.get("proxy_reasons"):
             console.print("  proxy: " + "; ".join(v["proxy_reasons"]), highlight=False)
         ci = v["ci"]
-        console.print(f"  effect {_f(v['effect'])} points, {int(95)}% CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
+        unit = "AUC points" if str(v.get("metric") or "").endswith(":auc") else "points"
+        console.print(f"  effect {_f(v['effect'])} {unit}, {int(95)}% CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
                       f" ({v.get('ci_method') or '-'}), bar {_f(v.get('bar'), '{:.2f}')}, seeds {v.get('seeds')}"
                       f"; baseline {_f(v.get('baseline_mean'), '{:.2f}')} -> treatment {_f(v.get('treatment_mean'), '{:.2f}')}",
                       highlight=False)

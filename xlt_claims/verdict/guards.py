@@ -46,14 +46,34 @@ def chance_level(stats: dict[str, Any], split: str, key: str) -> Optional[float]
 
 
 def metric_chance(stats: dict[str, Any], metric: str) -> Optional[float]:
-    """Chance level of a decision metric: mean chance over the languages/pairs it averages."""
+    """Chance level of a decision metric: mean chance over the languages/pairs it averages. ROC-AUC's
+    chance is 0.5 whatever the label balance (scores that rank at random)."""
     split, sel, measure = parse_metric(metric)
-    if split == "summary" or measure != "accuracy":
+    if split == "summary" or measure not in ("accuracy", "auc"):
         return None
     keys = select_keys(split, sel, (stats.get(split) or {}).keys())
+    if measure == "auc":
+        return 0.5 if keys else None
     vals = [chance_level(stats, split, k) for k in keys]
     vals = [v for v in vals if v is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+def chance_margin(stats: dict[str, Any], metric: str, chance: float, n_items: int) -> float:
+    """How far above chance an arm's mean must be to count as above it: two standard errors of the
+    metric under chance over `n_items` items (binomial for accuracy; for ROC-AUC the Hanley-McNeil null
+    variance (n + 1) / (12 n1 n0), with the class shares of the gold labels), and at least 1 point."""
+    if not n_items:
+        return 0.01
+    split, sel, measure = parse_metric(metric)
+    if measure == "auc":
+        keys = select_keys(split, sel, (stats.get(split) or {}).keys())
+        shares = [((stats.get(split) or {}).get(k) or {}).get("majority") for k in keys]
+        shares = [v for v in shares if isinstance(v, (int, float))]
+        p = sum(shares) / len(shares) if shares else 0.5
+        n1, n0 = max(1.0, p * n_items), max(1.0, (1 - p) * n_items)
+        return max(0.01, 2 * math.sqrt((n_items + 1) / (12 * n1 * n0)))
+    return max(0.01, 2 * math.sqrt(chance * (1 - chance) / n_items))
 
 
 def _collapsed(metrics: dict[str, Any]) -> Optional[str]:
