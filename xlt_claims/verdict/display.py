@@ -46,6 +46,7 @@ def claim_verdict_view(session: Session, claim_id: str) -> dict[str, Any]:
             "task": d.get("task"), "profile": d.get("profile"), "baseline_mean": d.get("baseline_mean"),
             "treatment_mean": d.get("treatment_mean"), "arms": d.get("arms"),
             "per_language": d.get("per_language") or {}, "arm_means": d.get("arm_means") or {},
+            "per_language_measure": (d.get("decision") or {}).get("per_language_measure"),
             "guards": d.get("guards"), "created_at": v.created_at,
             "runs": _runs(session, list(v.run_ids or [])),
         })
@@ -87,7 +88,9 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
             for s, r in v["per_seed"].items():
                 t.add_row(s, f"{r['baseline']:.2f}", f"{r['treatment']:.2f}", f"{r['diff']:+.2f}")
             console.print(t)
-        for split, title in (("test", "per language (standard)"), ("test_pairs", "per language pair (generalized)")):
+        measure = v.get("per_language_measure") or "accuracy"
+        for split, title in (("test", f"per language (standard), {measure}"),
+                             ("test_pairs", f"per language pair (generalized), {measure}")):
             rows = (v.get("per_language") or {}).get(split) or []
             means = (v.get("arm_means") or {}).get(split) or {}
             if not rows and means:
