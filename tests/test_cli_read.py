@@ -79,6 +79,18 @@ def test_show_paws_x_and_truncated(run):
     assert run("show", fea["id"][:5]).exit_code == 0
 
 
+def test_event_lines_say_what_happened():
+    from xlt_claims.ingest.commands import _event_summary
+
+    assert _event_summary({"report": "000_x", "version": 2, "row": 7}) == "report 000_x v2, row 7"
+    assert _event_summary('{"reason": "stated in 2104.08645"}') == "stated in 2104.08645"
+    verdict = {"verdict_id": 3, "experiment": "robust-gxlt-rsda-auc", "outcome": "inconclusive", "proxy": True,
+               "effect": -1.434, "ci": [-11.33, 8.46], "bayes": {"prior": 0.5}}
+    assert _event_summary(verdict) == "robust-gxlt-rsda-auc: inconclusive (proxy), effect -1.43 [-11.33, 8.46]"
+    assert _event_summary({"experiment": "e", "outcome": "invalid", "effect": None, "ci": [None, None]}) == "e: invalid"
+    assert _event_summary("plain text") == "plain text" and _event_summary({"a": 1, "b": {"x": 1}}) == '{"a": 1}'
+
+
 def test_show_unknown_id_lists_close_ids(run):
     run("ingest", str(REPORTS_DIR))
     some = _list(run)[0]["id"]

@@ -80,3 +80,40 @@ def test_set_status_logs_and_keeps_experimental_status(store):
         evs = s.exec(select(ClaimEvent).order_by(ClaimEvent.id)).all()
         assert [e.cause for e in evs] == ["evidence", "experiment", "manual"]
         assert s.get(Claim, "abc123").status == "reproduced"
+
+
+def test_read_sessions_take_no_write_lock(monkeypatch, tmp_path):
+    """Read verbs run beside a writer: while another process holds the write lock (an uncommitted
+    BEGIN IMMEDIATE), a read session answers at once with the committed rows; a write session waits
+    for the lock (here a 0.2 s busy timeout, then 'database is locked')."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import xlt_claims.store.db as db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "claims.db"
+    store = db.open_store(path)
+    with store.session() as s:
+        s.add(Report(key="r1", file_name="r1.txt", source_path="r1.txt", content_hash="a" * 64, title="one"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE report SET title = 'changed' WHERE key = 'r1'")
+    try:
+        with store.read() as s:
+            assert [r.title for r in s.exec(select(Report)).all()] == ["one"]
+        with store.reader.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM report")).scalar() == 1
+        with pytest.raises(OperationalError, match="locked"):
+            with store.session() as s:
+                s.exec(select(Report)).all()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with pytest.raises(StoreError, match="read-only"):
+        with store.read() as s:
+            s.exec(select(Report)).one().title = "edited"
+    with store.read() as s:
+        assert s.exec(select(Report)).one().title == "one"  # nothing was written
+    store.close()

@@ -86,7 +86,7 @@ def flags_cmd(
     from ..store.models import Flag
 
     store = open_store_or_fail(db)
-    with store.session() as s:
+    with store.read() as s:
         q = select(Flag).order_by(Flag.report_key, Flag.kind, Flag.id)
         if report:
             q = q.where(Flag.report_key == report)

@@ -30,6 +30,28 @@ def _short(v: Any, n: int = 160) -> str:
     return s if len(s) <= n else s[: n - 1] + "\u2026"
 
 
+def _event_summary(detail: Any) -> str:
+    """One readable line for an event's detail in `claims show` (the whole detail is in --json)."""
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError:
+            return detail
+    if not isinstance(detail, dict):
+        return _short(detail)
+    if detail.get("experiment"):  # a verdict moved the status
+        line = f"{detail['experiment']}: {detail.get('outcome')}" + (" (proxy)" if detail.get("proxy") else "")
+        ci = detail.get("ci") or [None, None]
+        if isinstance(detail.get("effect"), (int, float)) and None not in ci:
+            line += f", effect {detail['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+        return line
+    if detail.get("reason"):
+        return str(detail["reason"])
+    if detail.get("report"):
+        return f"report {detail['report']} v{detail.get('version')}, row {detail.get('row')}"
+    return _short({k: v for k, v in detail.items() if not isinstance(v, (dict, list))})
+
+
 def _dry_run_store(db: Optional[str]):
     """--dry-run never creates a database: plan against the real store when it exists, else an empty one."""
     from ..store import open_store, resolve_url
@@ -171,6 +193,7 @@ def show_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Show one claim with its report, references, fields, events and everything attached to it."""
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
 
@@ -181,11 +204,9 @@ def show_cmd(
     try:
         d = show_claim(store, claim_id)
         if not as_json and (d.get("verdicts") or d.get("experiment_links")):  # reproduce area's rich view
-            from sqlmodel import Session
-
             from ..verdict.display import claim_verdict_view
 
-            with Session(store.engine) as s:
+            with store.read() as s:
                 vview = claim_verdict_view(s, d["id"])
     except NotFound as exc:
         fail(f"{exc}" + (f"; close ids: {', '.join(exc.suggestions)}" if exc.suggestions else
@@ -245,14 +266,13 @@ def show_cmd(
             st.add_row(f"v{s['report_version']}", str(s["row"]), str(s["line"]), _MARK[s["report_mark"]],
                        str(s["report_confidence"]), s["text"])
         console.print(st)
-    et = Table(title="events", title_justify="left", header_style="bold")
-    for col in ("at", "cause", "status", "confidence", "detail"):
-        et.add_column(col)
+    # one line per event (it wraps cleanly at any width); the old status is the line above
+    console.print("[bold]events[/]")
     for e in d["events"]:
-        et.add_row(e["at"][:19], e["cause"], f"{e['old_status'] or ''} \u2192 {e['new_status'] or ''}",
-                   f"{e['old_confidence'] if e['old_confidence'] is not None else ''} \u2192 "
-                   f"{e['new_confidence'] if e['new_confidence'] is not None else ''}", _short(e.get("detail") or "", 80))
-    console.print(et)
+        conf = "" if e["new_confidence"] is None else (
+            f"{e['old_confidence']}\u2192{e['new_confidence']}" if e["old_confidence"] is not None else str(e["new_confidence"]))
+        console.print(f"  {e['at'][:16].replace('T', ' ')}  {e['cause']:<10}  \u2192 [bold]{e['new_status'] or ''}[/]"
+                      f"  {conf}  [dim]{escape(_short(_event_summary(e.get('detail') or ''), 200))}[/]", highlight=False)
     skip = {"id", "claim", "fields", "report", "references", "sources", "events"}
     if vview is not None:
         from ..verdict.display import render_claim_verdicts

@@ -39,7 +39,7 @@ def _row(obj_or_row) -> dict[str, Any]:
 def resolve_report_key(store: Store, report: str) -> str:
     """A report key from a key, a unique key prefix, a file name or a report id."""
     rt = Report.__table__
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         keys = [r[0] for r in conn.execute(select(rt.c.key).distinct())]
         if report in keys:
             return report
@@ -80,7 +80,7 @@ def list_claims(store: Store, report: Optional[str] = None, status: Optional[str
         stmt = stmt.where(ct.c.looks_truncated.is_(truncated))
     if limit:
         stmt = stmt.limit(limit)
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return [_row(r) for r in conn.execute(stmt)]
 
 
@@ -88,7 +88,7 @@ def find_claim_id(store: Store, claim_id: str) -> str:
     """The full id for an id or a unique id prefix; NotFound lists close ids."""
     ct = Claim.__table__
     cid = claim_id.strip()
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         if conn.execute(select(ct.c.id).where(ct.c.id == cid)).first():
             return cid
         pref = [r[0] for r in conn.execute(select(ct.c.id).where(ct.c.id.like(cid.replace("%", "") + "%")).limit(20))]
@@ -110,7 +110,7 @@ _SECTION_NAMES = {"flag": "flags", "evidence": "evidence", "verdict": "verdicts"
 def show_claim(store: Store, claim_id: str) -> dict[str, Any]:
     cid = find_claim_id(store, claim_id)
     ct, rt = Claim.__table__, Report.__table__
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         claim = _row(conn.execute(select(ct).where(ct.c.id == cid)).first())
         report = _row(conn.execute(select(rt).where(rt.c.id == claim["report_id"])).first())
         report.pop("abstract", None)
@@ -170,7 +170,7 @@ def list_reports(store: Store, all_versions: bool = False) -> list[dict[str, Any
                   n_claims.label("claims"), n_refs.label("references")).order_by(rt.c.key, rt.c.version)
     if not all_versions:
         stmt = stmt.where(rt.c.is_latest.is_(True))
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         rows = [_row(r) for r in conn.execute(stmt)]
         counts = dict(conn.execute(select(rt.c.key, func.count()).group_by(rt.c.key)).all())
         retired = dict(conn.execute(select(ct.c.report_key, func.count()).where(ct.c.retired.is_(True))

@@ -342,13 +342,13 @@ def paper_dict(p: Paper, with_text: bool = False) -> dict[str, Any]:
 
 
 def list_papers(store) -> list[Paper]:
-    with store.session() as s:
+    with store.read() as s:
         return list(s.exec(select(Paper).order_by(Paper.arxiv_id)).all())
 
 
 def get_paper(store, raw_id: str) -> Paper:
     pid, _ = split_id(raw_id)
-    with store.session() as s:
+    with store.read() as s:
         p = s.get(Paper, pid)
     if p is None:
         raise PapersError(f"paper {pid} is not in the store (run `claims papers fetch {pid}` or `claims papers import`)")

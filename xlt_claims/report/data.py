@@ -468,7 +468,7 @@ def build_report(store, report: Optional[str] = None, *, generated_at: Optional[
     `report` restricts it to one source report: its key, file name, or numeric id of any version.
     Raises LookupError naming the known keys when nothing matches.
     """
-    with store.session() as s:
+    with store.read() as s:
         data = _build(s, store, report, generated_at or m.utcnow())
     _attach_research_tables(store, data)  # their producers open their own transactions
     return data

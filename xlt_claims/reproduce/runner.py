@@ -282,9 +282,7 @@ def _plan_other_kind(store: Store, plan: ExperimentPlan, opts: Options) -> Exper
         sl.unit = u  # type: ignore[attr-defined]
         plan.slots.append(sl)
     refresh_states(store, plan, opts)
-    from sqlmodel import Session
-
-    with Session(store.engine) as s:
+    with store.read() as s:
         for sl in plan.slots:
             done = [r.wall_s for r in s.exec(select(Run).where(Run.experiment == exp.name, Run.arm == sl.arm,
                                                                Run.status == "FINISHED")).all() if r.wall_s]
@@ -296,9 +294,7 @@ def _plan_other_kind(store: Store, plan: ExperimentPlan, opts: Options) -> Exper
 
 
 def refresh_states(store: Store, plan: ExperimentPlan, opts: Options) -> None:
-    from sqlmodel import Session
-
-    with Session(store.engine) as s:  # read only, no write lock
+    with store.read() as s:
         for sl in plan.slots:
             rows = s.exec(select(Run).where(Run.config_hash == sl.config_hash).order_by(Run.id)).all()
             mine = [r for r in rows if r.experiment == sl.experiment and r.arm == sl.arm]
@@ -328,9 +324,7 @@ _FALLBACK_S = {"quick": 60.0, "paper": 3600.0}
 def estimate(store: Store, plan: ExperimentPlan, task) -> None:
     """Per-run time: median wall time of finished runs with the same task/model/method/profile
     (measured), else the same method on the same task, else a rough size-based guess."""
-    from sqlmodel import Session
-
-    with Session(store.engine) as s:
+    with store.read() as s:
         done = s.exec(select(Run).where(Run.status == "FINISHED", Run.reused_from == None, Run.wall_s != None)).all()  # noqa: E711
     for sl in plan.slots:
         c = sl.config
@@ -518,9 +512,7 @@ def build_plans(store: Store, registry: Registry, targets: list[str], opts: Opti
             seen.setdefault(sl.config_hash, sl.label())
     reasons: dict[str, str] = {}
     texts: dict[str, str] = {}
-    from sqlmodel import Session
-
-    with Session(store.engine) as s:
+    with store.read() as s:
         for p in plans:
             for cid in p.claims:
                 c = s.get(Claim, cid)

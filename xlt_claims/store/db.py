@@ -22,6 +22,7 @@ from .models import SchemaVersion
 DEFAULT_DB = "claims.db"
 ENV_VAR = "XLT_CLAIMS_DB"
 BUSY_TIMEOUT_MS = 60_000
+READ_ONLY = "xlt_read_only"  # execution option: begin deferred (see Store.read)
 
 
 class StoreError(RuntimeError):
@@ -51,14 +52,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers locking; take the write lock at BEGIN so that
-        # concurrent writers wait on busy_timeout instead of failing on lock upgrade.
+        # concurrent writers wait on busy_timeout instead of failing on lock upgrade. Read-only work
+        # (Store.read / Store.reader) begins deferred: a WAL reader neither waits for nor blocks a writer.
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn, _record):  # noqa: ANN001
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url)
@@ -117,6 +119,26 @@ class Store:
             try:
                 yield s
                 s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    @property
+    def reader(self) -> Engine:
+        """The engine for read-only connections (`store.reader.connect()`): no write lock is taken."""
+        return self.engine.execution_options(**{READ_ONLY: True})
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction for the read verbs (list, show, report): it takes no write lock, so
+        it runs beside a long `claims reproduce`. Changing a row through it is an error (nothing is
+        written); loaded objects stay usable after it ends."""
+        with Session(self.reader, expire_on_commit=False, autoflush=False) as s:
+            try:
+                yield s
+                if s.new or s.deleted or any(s.is_modified(o) for o in s.dirty):
+                    raise StoreError("a read-only session (Store.read) tried to change the store; use Store.session")
+                s.commit()  # ends the deferred read transaction; there is nothing to write
             except BaseException:
                 s.rollback()
                 raise
