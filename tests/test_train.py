@@ -372,6 +372,42 @@ def test_bi_pairs_refused_with_a_custom_head_and_unknown_value():
         resolve_profile("quick", overrides={"pair_encoding": "siamese"})
 
 
+def test_auto_pair_encoding_follows_the_encoder():
+    """pair_encoding="auto": a dual encoder (e5) reads each text alone, a BERT-style encoder reads the
+    pair as one sequence, and a method with its own one-sequence head always gets one sequence."""
+    from tests._train_util import same_colour_pair_task
+    from xlt_claims.experiments.models import encoder_info
+
+    task = same_colour_pair_task()
+
+    class OwnHead(Method):
+        name = "own-head"
+
+        def build_head(self, encoder, num_labels, task_type="classification"):
+            class FirstToken(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.out = torch.nn.Linear(encoder.config.hidden_size, num_labels)
+
+                def forward(self, hidden_states, attention_mask):
+                    return self.out(hidden_states[-1][:, 0])
+
+            return FirstToken()
+
+    def mode(convention, method=None):
+        enc, tok = tiny_model(task, seed=0)
+        if convention:
+            encoder_info(enc).pair_encoding = convention
+        spec = RunSpec(model="tiny-random-bert", profile="quick", seed=0, device="cpu",
+                       overrides={**FAST, "max_steps": 1, "pair_encoding": "auto"})
+        res = train_and_evaluate(spec, task, method, progress=False, encoder=enc, tokenizer=tok)
+        return res.manifest["model"]["pair_encoding"]
+
+    assert mode(None) == "cross"  # a plain BERT-style model
+    assert mode("bi") == "bi"  # what the e5 loaders declare
+    assert mode("bi", OwnHead()) == "cross"
+
+
 def test_pair_subsample_keeps_the_same_ids_in_every_pair():
     from xlt_claims.experiments.train import _subsample_parallel
     from xlt_claims.experiments.types import Example

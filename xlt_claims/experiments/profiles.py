@@ -43,7 +43,8 @@ BASE: dict[str, Any] = {
     "pooling": None,  # None = the encoder's convention (mean for e5, cls for BERT/XLM-R) | mean | cls
     # sentence pairs: "cross" = one sequence "<s> a </s> b" (the BERT/XNLI/PAWS-X recipe); "bi" = each text
     # encoded alone, classifier on [u, v, |u-v|, u*v] (InferSent/SBERT features; how dual encoders such as
-    # e5 are scored on pair classification)
+    # e5 are scored on pair classification); "auto" = the encoder's own convention (bi for e5, cross for
+    # BERT/XLM-R, and cross whenever a method brings its own one-sequence head)
     "pair_encoding": "cross",
     "classifier_dropout": 0.1,
     "text_prefix": None,  # None = the encoder's convention ("query: " for e5)
@@ -122,8 +123,8 @@ def resolve_profile(
     cfg["profile"] = name
     if cfg["batch_size"] < 1 or cfg["grad_accum"] < 1:
         raise ProfileError("batch_size and grad_accum must be >= 1")
-    if cfg["pair_encoding"] not in ("cross", "bi"):
-        raise ProfileError(f"pair_encoding must be 'cross' or 'bi', not {cfg['pair_encoding']!r}")
+    if cfg["pair_encoding"] not in ("cross", "bi", "auto"):
+        raise ProfileError(f"pair_encoding must be 'cross', 'bi' or 'auto', not {cfg['pair_encoding']!r}")
     cfg["effective_batch_size"] = cfg["batch_size"] * cfg["grad_accum"]
     return cfg
 

@@ -620,7 +620,10 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         torch.manual_seed(seed + 7919)  # head init independent of what prepare() consumed
         head = _build_head(method, encoder, num_labels, task.task_type)
         custom_head = head is not None
-        bi_pairs = cfg["pair_encoding"] == "bi" and task.task_type == "pair-classification"
+        pair_mode = cfg["pair_encoding"]
+        if pair_mode == "auto":  # the encoder's convention; a method's own head reads one sequence
+            pair_mode = "cross" if custom_head else (getattr(info, "pair_encoding", None) or "cross")
+        bi_pairs = pair_mode == "bi" and task.task_type == "pair-classification"
         if bi_pairs and custom_head:
             raise ValueError(f"method {method.name!r} builds its own head, which reads one sequence per example; "
                              "it cannot be combined with pair_encoding='bi'")

