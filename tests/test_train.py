@@ -355,6 +355,14 @@ def test_bi_encoded_evaluation_encodes_each_test_text_once():
     assert n_dev_evals == 2 and sum(encoded) == n_dev_evals * len(dev_texts) + len(test_texts)
     m = res.metrics["test_pairs"]
     assert set(m) == {"en-xx", "xx-en"} and all(0.0 <= v["auc"] <= 1.0 and v["n"] == len(en) for v in m.values())
+    # reuse_text_vectors=False (the benchmark's other side): every test set encodes its own texts, same numbers
+    once = sum(encoded)
+    encoded.clear()
+    enc2, _ = tiny_model(task, seed=0)
+    enc2.register_forward_hook(count, with_kwargs=True)
+    spec.overrides["reuse_text_vectors"] = False
+    res2 = train_and_evaluate(spec, task, None, progress=False, encoder=enc2, tokenizer=tok)
+    assert sum(encoded) > once and res2.metrics["test_pairs"] == res.metrics["test_pairs"]
 
 
 def test_bi_pairs_refused_with_a_custom_head_and_unknown_value():

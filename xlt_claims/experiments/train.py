@@ -835,7 +835,8 @@ def _train_and_evaluate(spec: RunSpec, task: TaskData, method: Optional[Method],
         test_metrics: dict[str, Any] = {}
         all_preds: list[Any] = []
         all_gold: list[Any] = []
-        test_vectors: dict = {}  # bi-encoded pairs: the weights are final, so each text is encoded once
+        # bi-encoded pairs: the weights are final, so each distinct text is encoded once for all test sets
+        test_vectors: Optional[dict] = {} if cfg["reuse_text_vectors"] else None
         for n_i, (lang, items) in enumerate(test_sets.items()):
             preds, scores = predict(items, f"test:{lang}", test_vectors)
             test_metrics[lang] = score(items, preds, scores)
