@@ -130,3 +130,24 @@ def test_guards():
     assert chance_margin(stats, "test:nonen:auc", 0.5, 200) == pytest.approx(2 * np.sqrt(201 / (12 * n1 * n0)))
     assert chance_margin(stats, "test:nonen:accuracy", 0.6, 200) == pytest.approx(2 * np.sqrt(0.6 * 0.4 / 200))
     assert chance_margin(stats, "test:nonen:auc", 0.5, 10**6) == 0.01  # never below one point
+
+
+def test_primary_verdict_order():
+    """Core before extended, own data before proxy, decided before inconclusive before invalid, and
+    between decided verdicts that disagree, the least supportive one (whatever the order they came in)."""
+    from xlt_claims.store.models import Verdict
+    from xlt_claims.verdict.compute import primary_verdict
+
+    def v(i, outcome, proxy=True, tier="core", seeds=3):
+        return Verdict(id=i, claim_id="c", experiment=f"e{i}", outcome=outcome, proxy=proxy, metric="m",
+                       n_seeds=seeds, run_ids=[], detail={"tier": tier})
+
+    assert primary_verdict([]) is None
+    assert primary_verdict([v(1, "invalid"), v(2, "inconclusive")]).id == 2
+    assert primary_verdict([v(1, "inconclusive"), v(2, "reproduced", tier="extended")]).id == 1
+    assert primary_verdict([v(1, "reproduced"), v(2, "inconclusive", proxy=False)]).id == 2
+    for order in ((1, 2, 3), (3, 2, 1), (2, 3, 1)):
+        vs = {1: v(1, "reproduced"), 2: v(2, "not-reproduced"), 3: v(3, "partially-reproduced")}
+        assert primary_verdict([vs[i] for i in order]).outcome == "not-reproduced"
+    assert primary_verdict([v(1, "reproduced"), v(2, "partially-reproduced")]).outcome == "partially-reproduced"
+    assert primary_verdict([v(1, "reproduced", seeds=5), v(2, "reproduced")]).id == 1

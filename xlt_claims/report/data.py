@@ -49,7 +49,8 @@ STATUS_INFO: dict[str, tuple[str, str, str]] = {
                              "our runs show the claimed direction, not the claimed magnitude"),
     "not-reproduced": ("Not reproduced", "problem", "our runs did not show the claimed effect"),
     "inconclusive": ("Inconclusive", "open", "our runs cannot decide it with the seeds run so far"),
-    "invalid": ("Invalid runs", "open", "an arm collapsed or a data guard refused; the runs do not count"),
+    "invalid": ("Invalid", "open", "no valid comparison: an arm collapsed or did not learn, both arms stayed at "
+                "chance, or a data guard refused; the runs do not count as evidence"),
 }
 STATUS_ORDER = list(STATUS_INFO)
 GROUP_LABEL = {"holds": "holds", "partial": "partly holds", "problem": "problem", "open": "open"}

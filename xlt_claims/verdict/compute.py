@@ -209,6 +209,8 @@ def _arm_means(base_runs: list[dict], treat_runs: list[dict], split: str, measur
 # --- storing -------------------------------------------------------------------------------------
 
 _RANK = {"reproduced": 0, "partially-reproduced": 0, "not-reproduced": 0, "inconclusive": 1, "invalid": 2}
+# when decided verdicts of equal standing disagree, the one that supports the claim least sets the status
+_SUPPORT = {"not-reproduced": 0, "partially-reproduced": 1, "reproduced": 2}
 
 
 def latest_verdicts(session: Session, claim_id: str) -> list[Verdict]:
@@ -224,11 +226,14 @@ def latest_verdicts(session: Session, claim_id: str) -> list[Verdict]:
 
 def primary_verdict(verdicts: Sequence[Verdict]) -> Optional[Verdict]:
     """The verdict that sets the status: core tier first, then claim's own data/model over proxy,
-    then decisive over inconclusive over invalid, then the most seeds, then the newest."""
+    then decisive over inconclusive over invalid; among decided verdicts that disagree, the least
+    supportive (two pre-registered rules that disagree do not make a claim reproduced); then the most
+    seeds, then the newest."""
     if not verdicts:
         return None
     return sorted(verdicts, key=lambda v: ((v.detail or {}).get("tier", "core") != "core", v.proxy,
-                                           _RANK.get(v.outcome, 3), -v.n_seeds, -(v.id or 0)))[0]
+                                           _RANK.get(v.outcome, 3), _SUPPORT.get(v.outcome, 0),
+                                           -v.n_seeds, -(v.id or 0)))[0]
 
 
 def record_verdict(session: Session, claim: Claim, exp: Experiment, res: VerdictResult) -> tuple[Verdict, bool]:
