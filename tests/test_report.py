@@ -257,3 +257,20 @@ def test_research_question_results_table(rendered):
     for r in t["rows"]:
         for x in (signed(r["effect"]), ci(r["ci_low"], r["ci_high"]), fmt(r["mean"])):
             assert x in html and x in md
+
+
+def test_the_verdict_that_sets_the_status_comes_first(demo):
+    """With several experiments on one claim, the card opens with the verdict that sets its status (and
+    the forest plot that goes with it), whatever order the verdicts were stored in."""
+    from xlt_claims.store import models as m
+
+    store, ids = demo
+    cid = ids["claims"]["robust"]
+    with store.session() as s:
+        s.add(m.Verdict(claim_id=cid, experiment="zz-newer-invalid", outcome="invalid", proxy=True, metric="m",
+                        n_seeds=3, run_ids=[], detail={"tier": "core", "reason": "both arms at chance"}))
+    data = build_report(store)
+    rows = _claim(data, cid)["verdicts"]
+    assert [(r["outcome"]["status"], r["primary"]) for r in rows] == [("reproduced", True), ("invalid", False)]
+    md = render_markdown(data)
+    assert md.index("(sets the claim's status)") < md.index("zz-newer-invalid")

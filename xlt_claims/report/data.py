@@ -33,6 +33,7 @@ from sqlmodel import Session, select
 from .. import __version__
 from ..paths import PACKAGE_DIR
 from ..store import models as m
+from ..verdict.compute import primary_verdict
 from .scripts import find_scripts, script_of
 
 REPORT_SCHEMA = "xlt-claims-report/1"
@@ -697,8 +698,9 @@ def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags
     latest: dict[str, m.Verdict] = {}
     for v in verdicts:
         latest[v.experiment] = v  # ordered by id: the last one per experiment is current
-    for v in latest.values():
-        verdict_rows.append(_verdict_dict(v, c, runs_by_id))
+    prim = primary_verdict(list(latest.values()))
+    for v in sorted(latest.values(), key=lambda v: v is not prim):  # the one that sets the status first
+        verdict_rows.append(dict(_verdict_dict(v, c, runs_by_id), primary=v is prim and len(latest) > 1))
     older = len(verdicts) - len(latest)
     experiments = sorted({ln.experiment for ln in links if ln.active})
     ev_rows_events = [{
