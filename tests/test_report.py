@@ -274,3 +274,10 @@ def test_the_verdict_that_sets_the_status_comes_first(demo):
     assert [(r["outcome"]["status"], r["primary"]) for r in rows] == [("reproduced", True), ("invalid", False)]
     md = render_markdown(data)
     assert md.index("(sets the claim's status)") < md.index("zz-newer-invalid")
+    # a verdict of an experiment no longer linked never sets the status, so it is not marked so either
+    with store.session() as s:
+        s.add(m.Verdict(claim_id=cid, experiment="zz-unlinked", outcome="not-reproduced", proxy=True, metric="m",
+                        n_seeds=3, run_ids=[], detail={"tier": "core"}))
+    rows = _claim(build_report(store), cid)["verdicts"]
+    assert rows[0]["outcome"]["status"] == "reproduced" and rows[0]["primary"]
+    assert not any(r["primary"] for r in rows[1:])

@@ -698,11 +698,12 @@ def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags
     latest: dict[str, m.Verdict] = {}
     for v in verdicts:
         latest[v.experiment] = v  # ordered by id: the last one per experiment is current
-    prim = primary_verdict(list(latest.values()))
+    experiments = sorted({ln.experiment for ln in links if ln.active})
+    # the status is set from actively linked experiments only (verdict.compute.latest_verdicts): same here
+    prim = primary_verdict([v for v in latest.values() if v.experiment in experiments])
     for v in sorted(latest.values(), key=lambda v: v is not prim):  # the one that sets the status first
         verdict_rows.append(dict(_verdict_dict(v, c, runs_by_id), primary=v is prim and len(latest) > 1))
     older = len(verdicts) - len(latest)
-    experiments = sorted({ln.experiment for ln in links if ln.active})
     ev_rows_events = [{
         "at": _iso(e.at), "cause": e.cause,
         "old_status": e.old_status, "new_status": e.new_status,
