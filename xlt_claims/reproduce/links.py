@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
+from ..store.db import lock_key
 from ..store.models import Claim, ExperimentLink, Reference, Report, utcnow
 from .registry import Experiment, Registry, ReportContext, normalize_text
 
@@ -57,6 +58,7 @@ class SyncResult:
 
 def sync_links(session: Session, registry: Registry) -> SyncResult:
     """Recompute rule links for every non-retired claim (manual rows are left alone)."""
+    lock_key(session, "xlt-claims:links")  # concurrent processes on one server store insert the same rows
     res = SyncResult()
     claims = session.exec(select(Claim).where(Claim.retired == False)).all()  # noqa: E712
     existing = {(l.claim_id, l.experiment): l for l in session.exec(select(ExperimentLink)).all()}

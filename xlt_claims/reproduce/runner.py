@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import select
 
-from ..store.db import Store
+from ..store.db import Store, lock_key
 from ..store.models import Claim, ExperimentLink, Run, utcnow
 from .registry import Arm, Experiment, Registry
 from .tasks import DataGuardRefused, TaskError, load_task_for, task_source
@@ -381,9 +381,16 @@ class _Heartbeat(threading.Thread):
 
 
 def claim_slot(store: Store, sl: Slot, opts: Options) -> tuple[str, Optional[int]]:
-    """One transaction: ('finished'|'reused'|'busy'|'claimed', run_id)."""
+    """One transaction: ('finished'|'reused'|'busy'|'claimed', run_id).
+
+    Atomic across processes: SQLite's BEGIN IMMEDIATE admits one writer at a time; on PostgreSQL a
+    transaction-scoped lock on the slot's config hash does (taken without waiting: a slot another
+    process is claiming right now is 'busy', as with SKIP LOCKED), and the slot's rows are read
+    FOR UPDATE so a stale RUNNING row is marked KILLED by exactly one process."""
     with store.session() as s:
-        rows = s.exec(select(Run).where(Run.config_hash == sl.config_hash).order_by(Run.id)).all()
+        if not lock_key(s, f"xlt-claims:slot:{sl.config_hash}", wait=False):
+            return "busy", None
+        rows = s.exec(select(Run).where(Run.config_hash == sl.config_hash).order_by(Run.id).with_for_update()).all()
         for r in rows:
             if r.status == "FINISHED" and r.experiment == sl.experiment and r.arm == sl.arm:
                 return "finished", r.id
@@ -584,7 +591,9 @@ def judge(store: Store, result: ReproduceResult) -> list[dict[str, Any]]:
             continue
         for cid in p.claims:
             with store.session() as s:
-                claim = s.get(Claim, cid)
+                # the claim row is locked for the transaction, so two processes judging the same
+                # claim store one verdict (the second finds it identical), not two
+                claim = s.exec(select(Claim).where(Claim.id == cid).with_for_update()).one()
                 by_arm: dict[str, dict[int, Run]] = {}
                 for sl in p.slots:
                     if sl.run_id is None or sl.state not in ("finished", "reuse", "shared"):
