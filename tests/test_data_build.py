@@ -1,5 +1,7 @@
 """The LOGT builder on a tiny synthetic LibreOffice package: cleaning rules, deterministic bytes,
-verification reports, .deb handling without dpkg-deb, and the build-proxy verb's report."""
+verification reports, .deb handling without dpkg-deb, the `python -m tools.logt` report, and the
+pinned hashes of the shipped files (the builder moved out of the runtime package; the files did not
+change)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from pathlib import Path
 
 import polib
 import pytest
-from typer.testing import CliRunner
 
-from xlt_claims.experiments.data import logt
-from xlt_claims.experiments.data.clean import RULES, clean_pair, normkey, strip_mnemonics
+from tools.logt import build as logt
+from tools.logt.__main__ import main as logt_main
+from tools.logt.clean import RULES, clean_pair, normkey, strip_mnemonics
+from xlt_claims.experiments.data.proxy import PROXY_DIR, sha256_file
 
 # ---------------------------------------------------------------------------------------------------
 # cleaning rules
@@ -200,8 +203,8 @@ def test_deb_fields_and_python_extraction(tmp_path, monkeypatch):
         logt._deb_fields(tmp_path / "bad.deb")
 
 
-def test_build_proxy_verb_reports_differences_against_shipped(tmp_path, monkeypatch):
-    """With packages that are not the pinned ones, the verb must exit 1 and name each differing file
+def test_build_tool_reports_differences_against_shipped(tmp_path, monkeypatch, capsys):
+    """With packages that are not the pinned ones, `python -m tools.logt` must exit 1 and name each differing file
     and package (here a 2-language synthetic build against the shipped 32-language files)."""
     for lang in ("de", "ja"):
         make_catalogs(tmp_path / f"src_{lang}", langs=(lang,))
@@ -216,13 +219,47 @@ def test_build_proxy_verb_reports_differences_against_shipped(tmp_path, monkeypa
         return [logt.Package(logt._deb_fields(p)["Package"], "1", logt.sha256_file(p), p, lang) for lang, p in debs]
 
     monkeypatch.setattr(logt, "fetch_packages", fake_fetch)
-    from xlt_claims.cli import app
-
-    res = CliRunner().invoke(app, ["data", "build-proxy", "--cache", str(tmp_path / "cache"), "--json"])
-    assert res.exit_code == 1, res.output
-    rep = json.loads(res.output)["verify"]
+    code = logt_main(["--cache", str(tmp_path / "cache"), "--json"])
+    assert code == 1
+    rep = json.loads(capsys.readouterr().out)["verify"]
     assert not rep["ok"] and set(rep["differ"]) >= {"logt-cls.jsonl.gz", "MANIFEST.json"}
     assert rep["packages"]["libreoffice-l10n-de"].startswith("version 4:7.4")
     assert rep["packages"]["libreoffice-l10n-fr"] == "only in shipped manifest"
     assert rep["differ"]["logt-cls.jsonl.gz"]["reason"] == "records differ"
     assert "input packages differ" in rep["explanation"]
+
+
+# The shipped proxy files, pinned: moving the builder out of the runtime package (issue 13) must not
+# change a byte of what ships, and neither may anything else without a deliberate edit here.
+SHIPPED_SHA256 = {
+    "MANIFEST.json": "4c7fd080ab2b306107c9c340423ba7dc59226d68950eddbd391e9298f81e044c",
+    "NOTICE.txt": "34cb1d12d7a4fb32c90f5ee3e20361fb2709b630dcd46f7de807082c7f86af1e",
+    "logt-align.jsonl.gz": "3d39f85c56a54be1d267cd574e5c283fd9cadafcf7a2968bf15d5e250ad5092b",
+    "logt-cls.jsonl.gz": "4a6df6b6e6375499cb59aa40c9f7d83f30cf0a083b1122fe338fa79ad8f65a80",
+    "logt-pair.jsonl.gz": "0e0d0a7f42f4cfd13baef8a6ef1328aa594d2079c35da6f4b77aa2d714388ef7",
+    "logt-retrieval.jsonl.gz": "4797cce8a801cb8ee472374d0090b18daebd9ce37305f818cd1e84ac20857af0",
+}
+
+
+def test_shipped_proxy_files_keep_their_hashes():
+    assert sorted(p.name for p in PROXY_DIR.iterdir() if p.is_file()) == sorted(SHIPPED_SHA256)
+    assert {name: sha256_file(PROXY_DIR / name) for name in SHIPPED_SHA256} == SHIPPED_SHA256
+
+
+def test_builder_writes_the_shipped_notice_verbatim():
+    assert logt.NOTICE_TEXT.encode("utf-8") == (PROXY_DIR / "NOTICE.txt").read_bytes()
+
+
+def test_runtime_package_does_not_import_the_builder():
+    import ast
+
+    pkg = Path(__file__).resolve().parent.parent / "xlt_claims"
+    offenders = []
+    for p in pkg.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            offenders += [f"{p}: {n}" for n in names if n == "tools" or n.startswith("tools.")]
+    assert offenders == []
+    assert not (pkg / "experiments" / "data" / "logt.py").exists()
+    assert not (pkg / "experiments" / "data" / "clean.py").exists()

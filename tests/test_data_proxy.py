@@ -11,9 +11,8 @@ from typer.testing import CliRunner
 
 from xlt_claims.cli import app
 from xlt_claims.experiments.data import DataError, list_datasets, load_bitext, load_task
-from xlt_claims.experiments.data.clean import normkey
-from xlt_claims.experiments.data.logt import FILES, check_shipped, read_gz_jsonl
-from xlt_claims.experiments.data.proxy import PROXY_DIR, manifest
+from tools.logt.clean import normkey
+from xlt_claims.experiments.data.proxy import FILES, PROXY_DIR, check_shipped, manifest, read_gz_jsonl
 from xlt_claims.experiments.data.scripts import LANG_SCRIPTS, detect_script
 
 PAWSX_NON_EN = {"de", "es", "fr", "ja", "ko", "zh"}

@@ -1,11 +1,14 @@
-"""Loaders for the shipped LOGT proxy benchmark (files in ./proxy, built by logt.py).
+"""Loaders for the shipped LOGT proxy benchmark (files in ./proxy).
 
-Every file is checked against the sha256 in proxy/MANIFEST.json before use, so a run can only see
-the exact data its manifest names.
+The files are built by a build tool outside the runtime package (tools/logt, `python -m tools.logt`
+in a source checkout), which imports the format constants below. Every file is checked against the
+sha256 in proxy/MANIFEST.json before use, so a run can only see the exact data its manifest names.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -13,10 +16,47 @@ from typing import Any, Optional, Sequence
 
 from ..types import Example, TaskData
 from .common import DataError, check_test_labels, generalized_pairs, parse_pair_langs, subsample
-from .logt import CLS_LABELS, FILES, MANIFEST, PAIR_LABELS, read_gz_jsonl, sha256_file
 
 PROXY_DIR = Path(__file__).resolve().parent / "proxy"
 PAWSX_SET = ["en", "de", "es", "fr", "ja", "ko", "zh"]
+
+# The shipped files' format (the builder in tools/logt writes exactly these).
+FILES = {
+    "logt-retrieval": "logt-retrieval.jsonl.gz",
+    "logt-cls": "logt-cls.jsonl.gz",
+    "logt-pair": "logt-pair.jsonl.gz",
+    "logt-align": "logt-align.jsonl.gz",
+}
+MANIFEST = "MANIFEST.json"
+NOTICE = "NOTICE.txt"
+CLS_LABELS = ["base", "basic", "calc", "chart", "impress_draw", "math", "writer"]
+PAIR_LABELS = ["different", "same"]  # 1 = text_pair is the description of the control named in text
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_gz_jsonl(path: Path) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def check_shipped(folder: Path = PROXY_DIR) -> list[str]:
+    """Problems with the shipped files against their own MANIFEST (missing file, sha256 mismatch)."""
+    problems = []
+    m = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    for fname, meta in m["files"].items():
+        p = Path(folder) / fname
+        if not p.exists():
+            problems.append(f"{p}: missing")
+        elif sha256_file(p) != meta["sha256"]:
+            problems.append(f"{p}: sha256 {sha256_file(p)[:12]}… does not match MANIFEST {meta['sha256'][:12]}…")
+    return problems
 
 
 def _dir(proxy_dir: Optional[str | Path]) -> Path:
@@ -27,7 +67,8 @@ def _dir(proxy_dir: Optional[str | Path]) -> Path:
 def _manifest_cached(folder: str) -> dict:
     p = Path(folder) / MANIFEST
     if not p.exists():
-        raise DataError(f"{p} not found: the LOGT proxy files are missing (run `claims data build-proxy --write`)")
+        raise DataError(f"{p} not found: the LOGT proxy files are missing (reinstall the package, or rebuild "
+                        "them with `python -m tools.logt --write` in a source checkout)")
     return json.loads(p.read_text(encoding="utf-8"))
 
 
@@ -39,11 +80,11 @@ def manifest(proxy_dir: Optional[str | Path] = None) -> dict:
 def _records_cached(folder: str, fname: str, expected: str) -> tuple:
     p = Path(folder) / fname
     if not p.exists():
-        raise DataError(f"{p} not found (listed in {MANIFEST}); run `claims data build-proxy --write`")
+        raise DataError(f"{p} not found (listed in {MANIFEST}); reinstall the package or run `python -m tools.logt --write`")
     got = sha256_file(p)
     if got != expected:
         raise DataError(f"{p}: sha256 {got[:16]}… does not match {MANIFEST} ({expected[:16]}…); the file was "
-                        "modified — rebuild it with `claims data build-proxy --write`")
+                        "modified — reinstall the package or rebuild it with `python -m tools.logt --write`")
     return tuple(read_gz_jsonl(p))
 
 

@@ -1,5 +1,10 @@
 """Builder of the LOGT proxy benchmark from LibreOffice 7.4 translation catalogs in Debian.
 
+A build tool, not part of the runtime package: `python -m tools.logt` (from a source checkout)
+rebuilds the shipped files in xlt_claims/experiments/data/proxy/ and verifies them byte for byte.
+The runtime reader of those files is xlt_claims/experiments/data/proxy.py, whose format constants
+(FILES, MANIFEST, labels) this builder imports, so reader and writer cannot drift apart.
+
 Pipeline (docs/data.md explains every rule and number):
   fetch    apt-get download libreoffice-l10n-<lang>=<version> into a cache dir (never installed)
   extract  dpkg-deb -x (or a pure-Python ar/tar reader where dpkg-deb is missing)
@@ -20,8 +25,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess
@@ -33,7 +36,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from .clean import RULES, clean_pair, is_codey, latin_copy_rate, normkey, strip_mnemonics, tokens
-from .scripts import LANG_SCRIPTS, detect_script
+from xlt_claims.experiments.data.proxy import (CLS_LABELS, FILES, MANIFEST, NOTICE, PAIR_LABELS, read_gz_jsonl,
+                                               sha256_file)
+from xlt_claims.experiments.data.scripts import LANG_SCRIPTS, detect_script
 
 BUILDER_VERSION = "1"
 SALT = "logt-v1"
@@ -65,8 +70,6 @@ CLS_CLASSES: dict[str, str] = {
     "chart": "chart",
     "basctl": "basic", "sb": "basic",
 }
-CLS_LABELS = ["base", "basic", "calc", "chart", "impress_draw", "math", "writer"]
-PAIR_LABELS = ["different", "same"]  # 1 = text_pair is the description of the control named in text
 
 PARAMS: dict[str, Any] = {
     "split": {"test": 20, "dev": 10, "train": 70},  # percent of components (sha1 bucket)
@@ -88,14 +91,6 @@ class BuildError(RuntimeError):
 
 def sha1(s: str) -> str:
     return hashlib.sha1(s.encode("utf-8")).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ def fetch_packages(
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     if not shutil.which("apt-get"):
-        raise BuildError("apt-get not found: build-proxy needs a Debian/Ubuntu machine with apt")
+        raise BuildError("apt-get not found: the LOGT build needs a Debian/Ubuntu machine with apt")
     if apt_update:
         log("apt-get update")
         r = subprocess.run(["apt-get", "update"], capture_output=True, text=True)
@@ -638,15 +633,9 @@ def _collides(rec: dict, all_test: set, dropped: Counter, task: str) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # write + manifest
 
-FILES = {
-    "logt-retrieval": "logt-retrieval.jsonl.gz",
-    "logt-cls": "logt-cls.jsonl.gz",
-    "logt-pair": "logt-pair.jsonl.gz",
-    "logt-align": "logt-align.jsonl.gz",
-}
-MANIFEST = "MANIFEST.json"
-NOTICE = "NOTICE.txt"
-
+# The shipped NOTICE.txt is pinned by its sha256 (tests/test_data_build.py), so its text keeps the
+# builder's old location (xlt_claims/experiments/data/logt.py, `claims data build-proxy`); the builder
+# now lives in tools/logt/ and runs as `python -m tools.logt` (docs/data.md says so).
 NOTICE_TEXT = """LOGT proxy benchmark data (xlt-claims)
 
 The files logt-*.jsonl.gz in this folder are derived from the LibreOffice 7.4 user-interface
@@ -677,11 +666,6 @@ def gz_jsonl(records: list[dict]) -> tuple[bytes, str]:
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
         gz.write(data)
     return buf.getvalue(), hashlib.sha256(data).hexdigest()
-
-
-def read_gz_jsonl(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def _lang_counts(records: list[dict], field_name: str, split: Optional[str] = None) -> dict[str, int]:
@@ -859,16 +843,3 @@ def verify(shipped: Path, built: Path) -> dict[str, Any]:
         report["explanation"] = "input packages differ from the shipped manifest (see `packages`)"
     report["ok"] = not report["differ"]
     return report
-
-
-def check_shipped(folder: Path) -> list[str]:
-    """Problems with the shipped files against their own MANIFEST (missing file, sha256 mismatch)."""
-    problems = []
-    m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    for fname, meta in m["files"].items():
-        p = folder / fname
-        if not p.exists():
-            problems.append(f"{p}: missing")
-        elif sha256_file(p) != meta["sha256"]:
-            problems.append(f"{p}: sha256 {sha256_file(p)[:12]}… does not match MANIFEST {meta['sha256'][:12]}…")
-    return problems
