@@ -94,3 +94,9 @@ def slurm_cluster():
     else:
         os.environ["SLURM_CONF"] = old
     cluster.stop()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_registry(tmp_path, monkeypatch):
+    """`claims data add` writes a per-user registry; tests never see (or change) the developer's."""
+    monkeypatch.setenv("XLT_CLAIMS_DATA_REGISTRY", str(tmp_path / "data-registry.json"))

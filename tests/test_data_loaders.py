@@ -109,7 +109,8 @@ def test_xnli_official_tsv_and_mnli_jsonl(tmp_path):
     g = t.test_pairs["de-fr"]
     assert len(g) == 4 and g[0].text.startswith("DE ") and g[0].text_pair.startswith("FR ") and g[0].lang_pair == "de-fr"
     assert [e.label for e in g] == [e.label for e in de]
-    assert t.provenance["source"] == "local" and any(f.endswith("xnli.test.tsv") for f in t.provenance["files"])
+    assert t.provenance["source"] == "folder" and any(f.endswith("xnli.test.tsv") for f in t.provenance["files"])
+    assert t.provenance["layout"] == "xnli-1.0" and t.provenance["deviations"] == []  # the paper's training data
 
 
 def test_xnli_mt_tsv_train_and_contradictory_alias(tmp_path):
@@ -169,15 +170,20 @@ def test_placeholder_guard_missing_labels_names_file_and_language(tmp_path):
     assert "xnli.test.tsv" in msg and "language=fr" in msg and "4 of 4" in msg
 
 
-def test_placeholder_guard_span_without_answers(tmp_path):
+def test_squad_json_without_answers_is_bad_input_not_a_placeholder(tmp_path):
+    """A question without any answer is a malformed file (file and line named, nothing loaded), not the
+    placeholder-label guard that turns a run into an invalid verdict."""
     write_xquad(tmp_path)
     p = tmp_path / "xquad.de.json"
     d = json.loads(p.read_text())
     for qa in d["data"][0]["paragraphs"][0]["qas"]:
         qa["answers"] = []
-    p.write_text(json.dumps(d))
-    with pytest.raises(PlaceholderLabelsError, match="xquad.de.json"):
+    p.write_text(json.dumps(d, indent=1))
+    with pytest.raises(DataError, match=r"xquad\.de\.json:\d+: question q1 has no answers") as ei:
         load_task("xquad", data_dir=str(tmp_path), langs=["de"])
+    assert not isinstance(ei.value, PlaceholderLabelsError)
+    line = int(str(ei.value).split("xquad.de.json:")[1].split(":")[0])
+    assert '"q1"' in p.read_text().splitlines()[line - 1]
 
 
 def test_guard_threshold_uses_real_single_label_sets():
@@ -191,11 +197,23 @@ def test_guard_threshold_uses_real_single_label_sets():
         check_test_labels([Example(id="1", text="x", label=5)], "f.tsv", ["a", "b"])
 
 
-def test_errors_name_the_missing_file(tmp_path):
+def test_xnli_without_multinli_trains_on_an_english_dev_split(tmp_path):
+    """Offline there is no MultiNLI: the English dev set is split by premise (its hypotheses stay
+    together), one part trains, the other selects; the deviation from the paper is recorded."""
     write_xnli(tmp_path)
     (tmp_path / "multinli_1.0" / "multinli_1.0_train.jsonl").unlink()
-    with pytest.raises(DataError, match="MultiNLI English train"):
-        load_task("xnli", data_dir=str(tmp_path), langs=["en", "de", "fr"])
+    t = load_task("xnli", data_dir=str(tmp_path), langs=["en", "de", "fr"])
+    assert len(t.train) + len(t.dev) == 4
+    assert not ({e.text for e in t.train} & {e.text for e in t.dev})  # no premise on both sides
+    dev_full = load_task("xnli", data_dir=str(tmp_path), langs=["en"], need_train=False).dev
+    assert len(dev_full) == 4
+    dv = t.provenance["deviations"]
+    assert [d["aspect"] for d in dv] == ["training data"] and "MultiNLI" in dv[0]["paper"]
+    assert "premise" in dv[0]["ours"] and "model selection" in dv[0]["ours"]
+
+
+def test_errors_name_the_missing_file(tmp_path):
+    write_xnli(tmp_path)
     with pytest.raises(DataError, match=r"no rows for language\(s\) \['sw'\]"):
         load_task("xnli", data_dir=str(tmp_path), langs=["en", "sw"], need_train=False)
     assert load_task("xnli", data_dir=str(tmp_path), need_train=False, langs=["en"]).train == []
@@ -205,15 +223,25 @@ def test_errors_name_the_missing_file(tmp_path):
         load_task("pawsx", data_dir=str(tmp_path))
     bad = tmp_path / "XNLI-1.0" / "xnli.test.tsv"
     bad.write_text("language\tgold_label\tsentence1\tsentence2\nde\tmaybe\ta\tb\n")
-    with pytest.raises(DataError, match=r"xnli.test.tsv:2: unknown NLI label"):
+    with pytest.raises(DataError, match=r"xnli.test.tsv:2: unknown label 'maybe'"):
         load_task("xnli", data_dir=str(tmp_path), need_train=False, langs=["de"])
 
 
-def test_hub_path_gives_one_line_error_offline():
+def test_xnli_absent_gives_one_line_error_that_says_how_to_get_it(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_datasets(name, *a, **k):
+        if name == "datasets":
+            raise ImportError("no datasets here")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_datasets)
     with pytest.raises(DataError) as ei:
-        load_task("pawsx", langs=["de"])
+        load_task("xnli", langs=["de"])
     msg = str(ei.value)
-    assert "\n" not in msg and ("datasets" in msg) and "data_dir" in msg
+    assert "\n" not in msg and "claims data add xnli" in msg and "--data" in msg and "never ships" in msg
 
 
 def test_unknown_dataset():

@@ -130,7 +130,7 @@ def test_data_list_json_covers_scripts_and_pawsx_languages():
         assert all(d["scripts"][lg] for lg in d["languages"])
     assert PAWSX_NON_EN <= set(rows["logt-pair"]["languages"])
     assert rows["pawsx"]["languages"] == ["en", "de", "es", "fr", "ja", "ko", "zh"]
-    assert rows["xnli"]["kind"] == "real" and "data_dir" in rows["xnli"]["source"]
+    assert rows["xnli"]["kind"] == "real" and rows["xnli"]["status"] == "missing" and not rows["xnli"]["may_ship"]
     assert rows["logt-cls"]["sizes"]["train"] >= 1500 and max(rows["logt-cls"]["sizes"]["test_per_lang"].values()) <= 500
     assert "MPL-2.0" == rows["logt-pair"]["license"] and rows["logt-pair"]["packages"]
 

@@ -14,3 +14,12 @@ def cache_dir(*parts: str) -> Path:
     p = root.joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def config_dir(*parts: str) -> Path:
+    """`$XLT_CLAIMS_CONFIG` or `~/.config/xlt-claims` (user settings such as registered data folders);
+    created on demand."""
+    root = Path(os.environ.get("XLT_CLAIMS_CONFIG") or Path.home() / ".config" / "xlt-claims")
+    p = root.joinpath(*parts)
+    p.mkdir(parents=True, exist_ok=True)
+    return p

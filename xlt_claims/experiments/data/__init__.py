@@ -1,13 +1,16 @@
-"""Data sets for the experiment engine: a registry of real benchmarks (XNLI, PAWS-X, XQuAD) and the
-shipped offline proxy benchmark LOGT (LibreOffice translations, 32 languages, 23 scripts).
+"""Data sets for the experiment engine: the real benchmarks (PAWS-X, XNLI, XQuAD, Tatoeba; embedded
+where the licence allows, else from a registered or given folder) and the shipped offline proxy
+benchmark LOGT (LibreOffice translations, 32 languages, 23 scripts).
 
     load_task(name, **opts) -> TaskData
-        names: "logt-cls", "logt-pair", "logt-retrieval", "logt-align", "xnli", "pawsx", "xquad"
+        names: "logt-cls", "logt-pair", "logt-retrieval", "logt-align", "pawsx", "xnli", "xquad", "tatoeba"
         common options: langs=[...], max_train=, max_dev=, max_test= (deterministic, label-stratified),
         pair_langs= ("auto" | "all" | "en-x" | "none" | ["de-fr", ...]) for the generalized setting;
-        real sets: data_dir= (official files) or the `datasets` hub when omitted, need_train=
-    load_bitext(name, langs=None) -> {lang: [(english, translation), ...]}
-    list_datasets() -> [ {name, kind, task_type, languages, scripts, sizes, source, ...}, ... ]
+        real sets: data_dir= (a folder with the files; else the registered folder, else the embedded
+        copy), need_train=
+    load_bitext(name, langs=None) -> {lang: [(english, translation), ...]}   ("logt-*", "tatoeba")
+    list_datasets() -> [ {name, kind, task_type, languages, status, location, license, ...}, ... ]
+    add_dataset(name, folder) / remove_dataset(name): the registry of the user's folders
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from typing import Any, Callable, Optional
 
 from ..types import TaskData
 from .common import DataError, PlaceholderLabelsError, check_test_labels
-from .proxy import load_bitext
 
-__all__ = ["load_task", "load_bitext", "list_datasets", "DataError", "PlaceholderLabelsError",
-           "check_test_labels", "REGISTRY", "DatasetSpec"]
+__all__ = ["load_task", "load_bitext", "list_datasets", "add_dataset", "remove_dataset", "DataError",
+           "PlaceholderLabelsError", "check_test_labels", "REGISTRY", "DatasetSpec", "BITEXTS"]
 
 
 @dataclass
@@ -46,7 +48,7 @@ def _lazy(modname: str, fn: str, **fixed: Any) -> Callable[..., TaskData]:
     return call
 
 
-_LOGT_SOURCE = "LibreOffice 7.4 UI catalogs, Debian 12 libreoffice-l10n-* (shipped; `claims data build-proxy` rebuilds)"
+_LOGT_SOURCE = "LibreOffice 7.4 UI catalogs, Debian 12 libreoffice-l10n-* (shipped; `python -m tools.logt` rebuilds)"
 
 REGISTRY: dict[str, DatasetSpec] = {
     "logt-cls": DatasetSpec(
@@ -65,29 +67,35 @@ REGISTRY: dict[str, DatasetSpec] = {
         "logt-align", "proxy", "bitext",
         "Parallel training pairs for alignment methods (up to 1500 per language), disjoint from every test item",
         _lazy("proxy", "load_bitext_task", name="logt-align"), _LOGT_SOURCE, "MPL-2.0"),
+    "pawsx": DatasetSpec(
+        "pawsx", "real", "pair-classification",
+        "PAWS-X: paraphrase identification (English train, dev/test in 7 languages)",
+        _lazy("real", "load_pawsx"),
+        "embedded (XTREME TSV + PAWS-Wiki English pairs), or a folder: x-final/<lang>/*.tsv or XTREME TSV",
+        "free for any purpose (Google), attribution appreciated", aliases=("paws-x",),
+        info={"sizes": {"train": 49401, "dev": 2000, "test_per_lang": 2000}}),
     "xnli": DatasetSpec(
         "xnli", "real", "pair-classification",
         "XNLI: natural language inference (MultiNLI English train, XNLI dev/test in 15 languages)",
         _lazy("real", "load_xnli"),
-        "data_dir= with XNLI-1.0 xnli.{dev,test}.tsv + MultiNLI train, or hub facebook/xnli via `datasets`",
+        "a folder (never shipped): XNLI-1.0/xnli.{dev,test}.tsv (+ MultiNLI train) or XTREME TSV + test-labels.txt",
         "CC BY-NC 4.0 (XNLI); MultiNLI: OANC/CC BY-SA 3.0 mix",
         info={"sizes": {"train": 392702, "dev": 2490, "test_per_lang": 5010}}),
-    "pawsx": DatasetSpec(
-        "pawsx", "real", "pair-classification",
-        "PAWS-X: paraphrase identification (English train, test in 7 languages)",
-        _lazy("real", "load_pawsx"),
-        "data_dir= with x-final/<lang>/{train,dev_2k,test_2k}.tsv, or hub google-research-datasets/paws-x",
-        "PAWS-X: may be freely used (Google), see its LICENSE", aliases=("paws-x",),
-        info={"sizes": {"train": 49401, "dev": 2000, "test_per_lang": 2000}}),
     "xquad": DatasetSpec(
         "xquad", "real", "span-extraction",
-        "XQuAD: extractive QA (SQuAD v1.1 English train, 1190 test questions in 11 languages)",
+        "XQuAD: extractive QA (English train: SQuAD v1.1, or TyDi QA GoldP English offline; 1190 test questions)",
         _lazy("real", "load_xquad"),
-        "data_dir= with xquad.<lang>.json + SQuAD v1.1 train/dev JSON, or hub google/xquad + rajpurkar/squad",
-        "CC BY-SA 4.0",
-        info={"sizes": {"train": 87599, "dev": 10570, "test_per_lang": 1190}}),
+        "embedded (+ TyDi QA GoldP English train), or a folder: xquad.<lang>.json (+ SQuAD v1.1 train/dev)",
+        "CC BY-SA 4.0", info={"sizes": {"train": 87599, "dev": 10570, "test_per_lang": 1190}}),
+    "tatoeba": DatasetSpec(
+        "tatoeba", "real", "bitext",
+        "Tatoeba (LASER v1): ~1000 English-aligned sentences per language, 36 XTREME languages",
+        _lazy("real", "load_tatoeba_task"),
+        "embedded, or a folder: tatoeba.<xxx>-eng.{xxx,eng}", "CC BY 2.0 FR",
+        info={"sizes": {"test_per_lang": 1000}}),
 }
 _ALIASES = {a: s.name for s in REGISTRY.values() for a in s.aliases}
+BITEXTS = ("logt-retrieval", "logt-align", "tatoeba")
 
 
 def _spec(name: str) -> DatasetSpec:
@@ -102,41 +110,84 @@ def load_task(name: str, **opts: Any) -> TaskData:
     return _spec(name).loader(**opts)
 
 
+def load_bitext(name: str, langs=None, max_per_lang: Optional[int] = None, data_dir: Optional[str] = None,
+                proxy_dir=None) -> dict[str, list[tuple[str, str]]]:
+    """{lang: [(english, translation), ...]}: "logt-retrieval" / "logt-align" (the proxy) or "tatoeba"."""
+    if name == "tatoeba":
+        from .real import load_tatoeba
+
+        return load_tatoeba(data_dir=data_dir, langs=langs, max_per_lang=max_per_lang)
+    from .proxy import load_bitext as load_proxy_bitext
+
+    return load_proxy_bitext(name, langs=langs, max_per_lang=max_per_lang, proxy_dir=proxy_dir)
+
+
+def add_dataset(name: str, folder: str) -> dict[str, Any]:
+    """Register a folder for real set `name` (`claims data add`): every file the set needs is parsed
+    (all languages) and its sha256 recorded; on bad input nothing is stored."""
+    from .real import validate
+    from .sources import add_folder
+
+    key = _ALIASES.get(name, name)
+    return add_folder(key, folder, lambda src: validate(key, src))
+
+
+def remove_dataset(name: str) -> Optional[dict[str, Any]]:
+    from .sources import real_set, remove_folder
+
+    key = _ALIASES.get(name, name)
+    real_set(key)
+    return remove_folder(key)
+
+
+def _proxy_row(spec: DatasetSpec, m: Optional[dict]) -> dict[str, Any]:
+    if m is None:
+        return {"available": False, "status": "missing", "location": None, "languages": [], "scripts": {},
+                "n_scripts": 0, "sizes": {}}
+    t = m["tasks"][spec.name]
+    per_lang = t.get("test_per_lang") or t.get("per_lang") or {}
+    langs = (["en"] if "en" in per_lang else []) + sorted(lg for lg in per_lang if lg != "en")
+    sizes: dict[str, Any] = {k: t[k] for k in ("train", "dev") if k in t}
+    sizes["test_per_lang" if spec.name != "logt-align" else "pairs_per_lang"] = per_lang
+    fname = next(k for k, v in m["files"].items() if v["task"] == spec.name)
+    scripts = {lg: m["scripts"][lg] for lg in langs}
+    return {"available": True, "status": "embedded", "location": f"embedded:proxy/{fname}", "languages": langs,
+            "scripts": scripts, "n_scripts": len(set(scripts.values())), "sizes": sizes, "file": fname,
+            "sha256": m["files"][fname]["sha256"], "bytes": m["files"][fname]["bytes"],
+            "packages": sorted({f"{p['name']}={p['version']}" for p in m["packages"]})}
+
+
 def list_datasets(proxy_dir: Optional[str] = None) -> list[dict[str, Any]]:
-    """Every data set the tool knows, with languages, scripts, sizes and where it comes from."""
-    from . import real
+    """Every data set the tool knows, with languages, scripts, sizes, licence, and where it is read
+    from now: embedded in the package, a registered folder, or missing. Nothing is hashed."""
     from .proxy import manifest
     from .scripts import script_of
+    from .sources import REAL_SETS, availability
 
-    out = []
-    m = None
     try:
         m = manifest(proxy_dir)
     except DataError:
         m = None
-    real_langs = {"xnli": real.XNLI_LANGS, "pawsx": real.PAWSX_LANGS, "xquad": real.XQUAD_LANGS}
-    for spec in REGISTRY.values():
-        d: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "task_type": spec.task_type,
-                             "description": spec.description, "source": spec.source, "license": spec.license}
-        if spec.kind == "proxy":
-            if m is None:
-                d.update(available=False, languages=[], scripts={}, n_scripts=0, sizes={})
-            else:
-                t = m["tasks"][spec.name]
-                per_lang = t.get("test_per_lang") or t.get("per_lang") or {}
-                langs = (["en"] if "en" in per_lang else []) + sorted(lg for lg in per_lang if lg != "en")
-                sizes: dict[str, Any] = {k: t[k] for k in ("train", "dev") if k in t}
-                sizes["test_per_lang" if spec.name != "logt-align" else "pairs_per_lang"] = per_lang
-                fmeta = next(v for v in m["files"].values() if v["task"] == spec.name)
-                scripts = {lg: m["scripts"][lg] for lg in langs}
-                d.update(available=True, languages=langs, scripts=scripts, n_scripts=len(set(scripts.values())),
-                         sizes=sizes, file=next(k for k, v in m["files"].items() if v["task"] == spec.name),
-                         sha256=fmeta["sha256"], bytes=fmeta["bytes"],
-                         packages=sorted({f"{p['name']}={p['version']}" for p in m["packages"]}))
+    out = []
+    names = list(REGISTRY) + [n for n in REAL_SETS if n not in REGISTRY]
+    for name in names:
+        spec = REGISTRY.get(name)
+        if spec is not None and spec.kind == "proxy":
+            d: dict[str, Any] = {"name": name, "kind": "proxy", "task_type": spec.task_type,
+                                 "description": spec.description, "source": spec.source, "license": spec.license,
+                                 "short_license": spec.license, "may_ship": True}
+            d.update(_proxy_row(spec, m))
         else:
-            langs = real_langs[spec.name]
+            rs = REAL_SETS[name]
+            langs = list(rs.languages)
             scripts = {lg: script_of(lg) for lg in langs}
-            d.update(available="needs data_dir= (official files) or the `datasets` hub", languages=langs,
-                     scripts=scripts, n_scripts=len(set(scripts.values())), sizes=spec.info.get("sizes", {}))
+            d = {"name": name, "kind": "real", "task_type": rs.task_type,
+                 "description": spec.description if spec else rs.description,
+                 "source": spec.source if spec else f"embedded, or a folder ({rs.download})",
+                 "license": rs.license, "short_license": rs.short_license, "may_ship": rs.may_ship, "languages": langs, "scripts": scripts,
+                 "n_scripts": len(set(scripts.values())), "sizes": spec.info.get("sizes", {}) if spec else {},
+                 "download": rs.download, "task": name in REGISTRY}
+            d.update(availability(name))
+            d["available"] = d["status"] != "missing"
         out.append(d)
     return out

@@ -1,32 +1,23 @@
-"""`claims data ...` verbs: list the known data sets."""
+"""`claims data ...` verbs (thin wrappers over xlt_claims.experiments.data): list the known data sets
+and where each is read from, register a folder of a real benchmark, forget a registration."""
 
 from __future__ import annotations
 
-
 import typer
+from typing_extensions import Annotated
 
-from ...cli_common import JsonOption, console, print_json
+from ...cli_common import JsonOption, console, fail, print_json
 
-data_app = typer.Typer(help="Data sets: real benchmarks (XNLI, PAWS-X, XQuAD) and the offline LOGT proxy.",
+data_app = typer.Typer(help="Data sets: real benchmarks (PAWS-X, XNLI, XQuAD, Tatoeba) and the offline LOGT proxy.",
                        no_args_is_help=True)
 
-
-def _fmt_sizes(d: dict) -> str:
-    s = d.get("sizes") or {}
-    parts = [f"{k} {v}" for k, v in s.items() if isinstance(v, int)]
-    per = s.get("test_per_lang") or s.get("pairs_per_lang")
-    if isinstance(per, dict) and per:
-        vals = sorted(per.values())
-        label = "test/lang" if "test_per_lang" in s else "pairs/lang"
-        parts.append(f"{label} {vals[0]}–{vals[-1]}")
-    elif isinstance(per, int):
-        parts.append(f"test/lang {per}")
-    return ", ".join(parts)
+_STATUS_STYLE = {"embedded": "green", "registered": "cyan", "missing": "red"}
 
 
 @data_app.command("list")
 def list_cmd(json_out: JsonOption = False) -> None:
-    """Every data set the tool knows (proxy and real): languages, scripts, sizes, source."""
+    """Every data set the tool knows: kind, where it is read from (embedded / registered folder /
+    missing), languages and licence."""
     from . import list_datasets
 
     rows = list_datasets()
@@ -35,15 +26,69 @@ def list_cmd(json_out: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    t = Table(title="data sets", show_lines=True)
-    for col in ("name", "kind", "task", "languages", "scripts", "sizes", "source"):
-        t.add_column(col, overflow="fold")
+    t = Table(title="data sets", box=None, pad_edge=False)
+    t.add_column("name", no_wrap=True)
+    t.add_column("kind", no_wrap=True)
+    t.add_column("task", no_wrap=True)
+    t.add_column("where", no_wrap=True)
+    t.add_column("langs", justify="right", no_wrap=True)
+    t.add_column("licence", no_wrap=True)
     for d in rows:
-        t.add_row(d["name"], d["kind"], d["task_type"], f"{len(d['languages'])}: {' '.join(d['languages'])}",
-                  str(d["n_scripts"]), _fmt_sizes(d), d["source"])
+        style = _STATUS_STYLE.get(d["status"], "")
+        t.add_row(d["name"], d["kind"], d["task_type"], f"[{style}]{d['status']}[/]", str(len(d["languages"])),
+                  d["short_license"])
     console.print(t)
+    for d in rows:
+        if d["status"] == "registered":
+            reg = d["registered"]
+            note = "" if reg["all_files_present"] else " [red](files missing)[/]"
+            console.print(f"{d['name']}: {reg['path']} ({reg['files']} files, added {reg['added_at']}){note}",
+                          highlight=False)
+        elif d["status"] == "missing":
+            console.print(f"{d['name']}: {d['hint']}", highlight=False)
     scripts = sorted({s for d in rows if d["kind"] == "proxy" for s in d["scripts"].values()})
     console.print(f"proxy scripts ({len(scripts)}): {', '.join(scripts)}", highlight=False)
+
+
+@data_app.command("add")
+def add_cmd(
+    name: Annotated[str, typer.Argument(help="pawsx, xnli, xquad, tydiqa or tatoeba")],
+    folder: Annotated[str, typer.Argument(help="the folder with the set's files (searched recursively)")],
+    json_out: JsonOption = False,
+) -> None:
+    """Register a folder of a real benchmark: every file is parsed (all languages) and its sha256
+    recorded; later runs re-check the hashes. On bad input nothing is registered."""
+    from . import DataError, add_dataset
+
+    try:
+        with console.status(f"checking {name} files in {folder}…"):
+            entry = add_dataset(name, folder)
+    except DataError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json({"name": name, **entry})
+        return
+    rows = entry.get("rows", {})
+    console.print(f"registered {name}: {entry['path']} ({len(entry['files'])} files, layout {entry['layout']}, "
+                  f"{len(entry['languages'])} languages)", highlight=False)
+    if isinstance(rows.get("test"), dict):
+        n = sorted(set(rows["test"].values()))
+        console.print(f"  test rows per language: {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else ""), highlight=False)
+
+
+@data_app.command("remove")
+def remove_cmd(name: Annotated[str, typer.Argument(help="a registered set")], json_out: JsonOption = False) -> None:
+    """Forget a registered folder (the files are not touched)."""
+    from . import DataError, remove_dataset
+
+    try:
+        entry = remove_dataset(name)
+    except DataError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json({"name": name, "removed": entry is not None, "path": entry and entry["path"]})
+        return
+    console.print(f"{name}: " + (f"forgot {entry['path']}" if entry else "was not registered"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
