@@ -11,14 +11,9 @@ torch = pytest.importorskip("torch")
 from tests._train_util import span_task, synthetic_task, tiny_model  # noqa: E402
 from xlt_claims.experiments.methods import get_method, list_methods, register_method  # noqa: E402
 from xlt_claims.experiments.profiles import ProfileError, resolve_profile  # noqa: E402
-from xlt_claims.experiments.train import (  # noqa: E402
-    RunSpec,
-    classification_metrics,
-    length_grouped_batches,
-    squad_em,
-    squad_f1,
-    train_and_evaluate,
-)
+from xlt_claims.experiments.batching import length_grouped_batches  # noqa: E402
+from xlt_claims.experiments.metrics import classification_metrics, squad_em, squad_f1  # noqa: E402
+from xlt_claims.experiments.train import RunSpec, train_and_evaluate  # noqa: E402
 from xlt_claims.experiments.types import Method  # noqa: E402
 
 FAST = {"threads": 1, "batch_size": 16, "eval_every": 10, "lr": 3e-3, "freeze_word_embeddings": False}
@@ -214,7 +209,7 @@ def test_classification_metrics():
 
 
 def test_roc_auc_is_the_share_of_correctly_ordered_pairs():
-    from xlt_claims.experiments.train import roc_auc
+    from xlt_claims.experiments.metrics import roc_auc
 
     assert roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
     assert roc_auc([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4]) == 0.0
@@ -275,19 +270,21 @@ def test_method_registry():
 
 def test_bi_encoded_pairs_batch_layout_head_and_learning():
     from tests._train_util import same_colour_pair_task, tiny_tokenizer
-    from xlt_claims.experiments.train import _collate, _default_head, _featurize_cls
+    from xlt_claims.experiments.batching import collate
+    from xlt_claims.experiments.featurize import featurize_cls
+    from xlt_claims.experiments.heads import PoolingHead
 
     task = same_colour_pair_task()
     tok = tiny_tokenizer(task)
     exs = task.train[:3]
-    feats = _featurize_cls(tok, exs, "", 64, bi_pairs=True)
+    feats = featurize_cls(tok, exs, "", 64, bi_pairs=True)
     # each text is its own sequence: [CLS] text [SEP], no segment ids
     assert feats[0]["input_ids"] == tok(exs[0].text)["input_ids"]
     assert feats[0]["pair_input_ids"] == tok(exs[0].text_pair)["input_ids"]
-    batch = _collate(feats, tok.pad_token_id, torch.device("cpu"))
+    batch = collate(feats, tok.pad_token_id, torch.device("cpu"))
     assert batch["input_ids"].shape[0] == 6 and batch["labels"].shape == (3,) and "token_type_ids" not in batch
     assert batch["input_ids"][3, : len(feats[0]["pair_input_ids"])].tolist() == feats[0]["pair_input_ids"]
-    head = _default_head(8, 2, "pair-classification", "mean", 0.0, bi_pairs=True)
+    head = PoolingHead(8, 2, "pair-classification", "mean", 0.0, bi_pairs=True)
     hs = torch.randn(6, 5, 8, requires_grad=True)
     out = head((hs,), torch.ones(6, 5))
     assert out.shape == (3, 2) and head.classifier.in_features == 32
@@ -296,21 +293,21 @@ def test_bi_encoded_pairs_batch_layout_head_and_learning():
 
     # each half runs at its own length; the logits equal those of one 2B batch padded to the longest text
     from tests._train_util import tiny_encoder
-    from xlt_claims.experiments.train import _make_task_model
+    from xlt_claims.experiments.heads import TaskModel
 
     enc = tiny_encoder(len(tok.get_vocab())).eval()
-    head = _default_head(32, 2, "pair-classification", "mean", 0.0, bi_pairs=True)
-    model = _make_task_model(enc, head, Method(), "pair-classification").eval()
+    head = PoolingHead(32, 2, "pair-classification", "mean", 0.0, bi_pairs=True)
+    model = TaskModel(enc, head, Method(), "pair-classification").eval()
     exs = [e for e in task.train[:6]]
     exs[0] = type(exs[0])(id="long", text="the " * 20 + "red", text_pair="navy", label=0, lang="en")
-    feats = _featurize_cls(tok, exs, "", 64, bi_pairs=True)
-    batch = _collate(feats, tok.pad_token_id, torch.device("cpu"))
+    feats = featurize_cls(tok, exs, "", 64, bi_pairs=True)
+    batch = collate(feats, tok.pad_token_id, torch.device("cpu"))
     assert batch["pair_half"] == 6
     with torch.no_grad():
         split = model(batch, train=False).logits
         whole = model({k: v for k, v in batch.items() if k != "pair_half"}, train=False).logits
         # evaluation encodes each text once and scores pairs from the pooled vectors: the same logits
-        one = [_collate([{"input_ids": f[k]} for f in feats], tok.pad_token_id, torch.device("cpu"))
+        one = [collate([{"input_ids": f[k]} for f in feats], tok.pad_token_id, torch.device("cpu"))
                for k in ("input_ids", "pair_input_ids")]
         u, w = (head.pool(model.hidden_states(b), b["attention_mask"]) for b in one)
         via_vectors = head.pair_logits(u, w)
@@ -417,18 +414,18 @@ def test_auto_pair_encoding_follows_the_encoder():
 
 
 def test_pair_subsample_keeps_the_same_ids_in_every_pair():
-    from xlt_claims.experiments.train import _subsample_parallel
+    from xlt_claims.experiments.batching import subsample_parallel
     from xlt_claims.experiments.types import Example
 
     def items(key, ids):
         return [Example(id=f"x{i}", text="a", text_pair="b", label=0, lang_pair=key) for i in ids]
 
     sets = {"de-fr": items("de-fr", range(40)), "fr-de": items("fr-de", range(40)), "de-ja": items("de-ja", range(5, 30))}
-    out = _subsample_parallel(sets, 10, np.random.default_rng(0))
+    out = subsample_parallel(sets, 10, np.random.default_rng(0))
     assert all(len(v) == 10 for v in out.values())
     assert [e.id for e in out["de-fr"]] == [e.id for e in out["fr-de"]]
     # a pair missing some ids keeps the best-ranked ids it has, mostly the same ones
     assert len({e.id for e in out["de-ja"]} & {e.id for e in out["de-fr"]}) >= 5
-    again = _subsample_parallel(sets, 10, np.random.default_rng(0))
+    again = subsample_parallel(sets, 10, np.random.default_rng(0))
     assert {k: [e.id for e in v] for k, v in again.items()} == {k: [e.id for e in v] for k, v in out.items()}
-    assert _subsample_parallel(sets, None, np.random.default_rng(0))["de-ja"] == sets["de-ja"]
+    assert subsample_parallel(sets, None, np.random.default_rng(0))["de-ja"] == sets["de-ja"]

@@ -118,3 +118,30 @@ def device_description(device: str) -> dict[str, Any]:
         d.update(name=name or platform.machine(), cores=os.cpu_count(), capability=torch.backends.cpu.get_cpu_capability(),
                  bf16_native=cpu_supports_bf16())
     return d
+
+
+def peak_memory_gb(device) -> Optional[float]:
+    """Peak memory of this process: CUDA allocator peak on a GPU, max resident set size on the CPU."""
+    import torch
+
+    if device.type == "cuda":
+        return round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+    try:
+        import resource
+
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)  # GiB (Linux: KiB)
+    except Exception:  # pragma: no cover
+        return None
+
+
+@contextlib.contextmanager
+def restore_threads():
+    """Leave torch's intra-op thread count as it was (a run may set its own)."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
