@@ -22,16 +22,15 @@ import json
 import os
 import re
 import time
-from collections import namedtuple
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import JSON, bindparam, delete, insert, null, select, update
 from sqlmodel import Session
 
-from ..store import Store, set_status
+from ..store import JSONText, Store, set_status
 from ..store.models import UNVERIFIED, Claim, ClaimEvent, ClaimSource, Flag, Reference, Report, utcnow
 from .fields import LEXICON_WORDS, ClaimFields, extract_fields
 from .parser import ParsedReport, ParseError, parse_report
@@ -46,23 +45,7 @@ _DOC_NAMES = ("readme", "license", "licence", "changelog", "notice", "copying", 
 PARALLEL_MIN_FILES = 64
 
 
-class Raw(str):
-    """A value already in its database form (a JSON text, a datetime string): `_bulk_insert`
-    passes it through without the column's bind processor. JSON is serialized in the parser
-    processes, so the writer only moves strings."""
-
-    __slots__ = ()
-
-
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
-
-
-try:  # the C encoder built once (JSONEncoder.encode builds one per call); no cycle check: acyclic data
-    from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _encode_basestring
-
-    _C_ENCODE = _c_make_encoder(None, _ENCODER.default, _encode_basestring, None, ":", ",", False, False, True)
-except ImportError:  # pragma: no cover
-    _C_ENCODE = None
 _JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*\Z')  # strings the encoder writes unchanged
 
 
@@ -76,8 +59,6 @@ def _json(v: Any) -> str:
             j = '","'.join(v)
             if _JSON_PLAIN.match(j):
                 return '["' + j + '"]'
-    if _C_ENCODE is not None and v.__class__ is dict:
-        return "".join(_C_ENCODE(v, 0))
     return _ENCODER.encode(v)
 
 
@@ -89,11 +70,11 @@ class PreparedClaim:
     normalized: str
     mark: Optional[bool]
     confidence: Optional[float]
-    fields: Optional[ClaimFields]  # None once db_tail holds the values
+    fields: Optional[ClaimFields]  # None once `values` holds them
     truncation: Truncation
     id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
     json_cols: dict[str, Optional[str]] = field(default_factory=dict)  # datasets, languages, tasks, extraction
-    db_tail: tuple = ()  # the claim row's values in _CLAIM_TAIL order, already in SQLite form
+    values: dict[str, Any] = field(default_factory=dict)  # the claim row's columns (CLAIM_VALUE_COLUMNS)
     flag_message: Optional[str] = None
 
 
@@ -186,14 +167,19 @@ _SEL_PREV = (select(_RT.c.id, _RT.c.version, _RT.c.source_path).where(_RT.c.key 
              .order_by(_RT.c.version.desc()).limit(1))
 _UPD_LATEST = update(_RT).where(_RT.c.key == bindparam("k"), _RT.c.is_latest.is_(True)).values(is_latest=False)
 _SEL_IDS = select(_CT.c.id).where(_CT.c.id.in_(bindparam("ids", expanding=True)))
-# the same two look-ups for the SQLite driver cursor
-_RAW_SEL_BY_HASH = 'SELECT "id", "key", "version" FROM "report" WHERE "content_hash" = ?'
-_RAW_SEL_PREV = 'SELECT "id", "version", "source_path" FROM "report" WHERE "key" = ? ORDER BY "version" DESC LIMIT 1'
-_HashRow = namedtuple("_HashRow", "id key version")
-_PrevRow = namedtuple("_PrevRow", "id version source_path")
 _SEL_OLD = (select(_CT.c.id, _CT.c.normalized, _CT.c.looks_truncated, _CT.c.retired, _CT.c.status,
                    _CT.c.confidence, _CT.c.report_confidence)
             .where(_CT.c.report_key == bindparam("k")))
+# The claim columns a prepared claim fills (from the table, so a new column is never forgotten);
+# the writer adds the identity and time columns.
+_CLAIM_WRITER_COLUMNS = ("id", "report_key", "report_id", "created_at", "updated_at")
+CLAIM_VALUE_COLUMNS = tuple(c.name for c in _CT.c if c.name not in _CLAIM_WRITER_COLUMNS)
+# what a new version of a report rewrites on a matched claim: its text, place and parsed fields, never
+# its state (status and confidence change only through set_status; text verdict and repair stay)
+_MATCH_UPDATE_COLUMNS = ("row", "line", "text", "normalized", "report_mark", "report_confidence", "looks_truncated",
+                         "kind", "datasets", "languages", "metric", "value", "comparator", "model", "method",
+                         "value_high", "unit", "direction", "tasks", "extraction")
+_JSON_COLUMNS = frozenset(c.name for c in _CT.c if isinstance(c.type, JSON))
 
 
 # --- pure part: parse + fields + truncation -----------------------------------------------------
@@ -235,17 +221,13 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
         rep.meta["warnings"] = list(rep.warnings)
     rep.meta["truncated_claims"] = sum(1 for t in truncs if t.truncated)
     for pc in out:
-        f, j = pc.fields, pc.json_cols
-        pc.db_tail = (pc.row, pc.line, pc.text, pc.normalized, None if pc.mark is None else int(pc.mark), pc.confidence,
-                      int(pc.truncation.truncated), None, f.kind, j["datasets"], j["languages"], f.metric, f.value,
-                      f.comparator, f.model, f.method, f.value_high, f.unit, f.direction, j["tasks"], j["extraction"],
-                      UNVERIFIED, pc.confidence, None, None, 0)
+        pc.values = _claim_values(pc)
         if pc.truncation.truncated:
             pc.flag_message = _trunc_message(pc)
     # what the writer does not need stays here (less to pickle back from parser processes)
     rep.sections, rep.full_text, rep.claims = [], "", []
     for pc in out:
-        pc.fields = None  # everything is in db_tail now
+        pc.fields = None  # everything is in `values` now
     return PreparedReport(rep, out)
 
 
@@ -386,32 +368,42 @@ def ingest_prepared(store: Store, prep: PreparedReport, dry_run: bool = False) -
     return holder[0]
 
 
+def _claim_values(c: PreparedClaim) -> dict[str, Any]:
+    """Every column of the claim row except `_CLAIM_WRITER_COLUMNS`, JSON as text (see `_json`)."""
+    f, j = c.fields, c.json_cols
+    v = {"row": c.row, "line": c.line, "text": c.text, "normalized": c.normalized, "report_mark": c.mark,
+         "report_confidence": c.confidence, "looks_truncated": c.truncation.truncated, "repaired_text": None,
+         "kind": f.kind, "datasets": j["datasets"], "languages": j["languages"], "metric": f.metric, "value": f.value,
+         "comparator": f.comparator, "model": f.model, "method": f.method, "value_high": f.value_high, "unit": f.unit,
+         "direction": f.direction, "tasks": j["tasks"], "extraction": j["extraction"], "status": UNVERIFIED,
+         "confidence": c.confidence, "text_verdict": None, "text_verdict_detail": None, "retired": False}
+    return v
+
+
+def _db_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The prepared values as insert parameters: JSON text passes through the store's serializer
+    unchanged (`JSONText`), a missing JSON value is SQL NULL."""
+    row = dict(values)
+    for k in _JSON_COLUMNS:
+        if k in row:
+            v = row[k]
+            row[k] = null() if v is None else JSONText(v)
+    return row
+
+
 def _write(s: Session, prep: PreparedReport) -> FileOutcome:
+    """One report version in the session's transaction, with SQLAlchemy Core statements only
+    (executemany per table), so the same code writes SQLite and PostgreSQL."""
     rep = prep.report
     out = FileOutcome(path=rep.path, status="new", key=rep.key, title=rep.title, warnings=list(rep.warnings))
     conn = s.connection()
-    rt = Report.__table__
-    fast = _fast(conn)
-    # SQLite: statements go straight to the driver cursor (same connection, same transaction),
-    # skipping SQLAlchemy's per-statement execution context
-    cur = conn.connection.driver_connection.cursor() if fast else None
-    if cur is not None:
-        same = cur.execute(_RAW_SEL_BY_HASH, (rep.content_hash,)).fetchone()
-        same = _HashRow(*same) if same is not None else None
-    else:
-        same = conn.execute(_SEL_BY_HASH, {"h": rep.content_hash}).first()
+    same = conn.execute(_SEL_BY_HASH, {"h": rep.content_hash}).first()
     if same is not None:
-        if cur is not None:
-            cur.close()
         out.status, out.report_id, out.same_as = "unchanged", same.id, f"{same.key} v{same.version}"
         out.version = same.version
         out.key = same.key
         return out
-    if cur is not None:
-        prev = cur.execute(_RAW_SEL_PREV, (rep.key,)).fetchone()
-        prev = _PrevRow(*prev) if prev is not None else None
-    else:
-        prev = conn.execute(_SEL_PREV, {"k": rep.key}).first()
+    prev = conn.execute(_SEL_PREV, {"k": rep.key}).first()
     version = (prev.version + 1) if prev else 1
     now = utcnow()
     if prev is not None:
@@ -421,17 +413,18 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
                                 f"{prev.source_path}")
         conn.execute(_UPD_LATEST, {"k": rep.key})
     fields = rep.report_fields()
-    report_id = _insert_one(conn, rt, {**fields, "version": version, "is_latest": True, "ingested_at": now}, cur)
+    fields["meta"] = JSONText(_json(fields["meta"]))
+    report_id = conn.execute(insert(_RT), {**fields, "version": version, "is_latest": True, "ingested_at": now}
+                             ).inserted_primary_key[0]
     out.report_id, out.version = report_id, version
 
     if rep.references:
-        _bulk_insert(conn, Reference.__table__, cur=cur, rows=[
+        conn.execute(insert(Reference.__table__), [
             {"report_id": report_id, "position": r.position, "arxiv_id": r.arxiv_id, "version": r.version,
              "cited_as": r.cited_as, "line": r.line} for r in rep.references])
     out.references = len(rep.references)
 
     # match against every earlier claim of this report key
-    ct = Claim.__table__
     old_rows = conn.execute(_SEL_OLD, {"k": rep.key}).all() if prev is not None else []
     assigned: dict[int, str] = {}  # index in prep.claims -> existing claim id
     how: dict[int, str] = {}
@@ -439,73 +432,47 @@ def _write(s: Session, prep: PreparedReport) -> FileOutcome:
         assigned, how = _match(prep.claims, old_rows)
     # ids for new claims
     new_idx = [i for i in range(len(prep.claims)) if i not in assigned]
-    new_ids = _assign_ids(conn, [prep.claims[i].id_hash for i in new_idx], cur)
+    new_ids = _assign_ids(conn, [prep.claims[i].id_hash for i in new_idx])
     ids = dict(assigned)
     ids.update(zip(new_idx, new_ids))
     out.claim_ids = [ids[i] for i in range(len(prep.claims))]
 
-    claim_rows, event_rows, flag_rows = [], [], []
-    now_db = _db_datetime(conn, now)
-    key_json = json.dumps(rep.key, ensure_ascii=False)
-    key = rep.key
-    if fast:
-        claims = prep.claims
-        claim_rows = [(ids[i], key, report_id) + claims[i].db_tail + (now_db, now_db) for i in new_idx]
-        event_rows = [(ids[i], now_db, "ingest", None, UNVERIFIED, None, claims[i].confidence,
-                       f'{{"report":{key_json},"version":{version},"row":{claims[i].row}}}') for i in new_idx]
-        _exec_tuples(cur, "claim", _CLAIM_COLS, claim_rows)
-    else:
-        for i in new_idx:
-            c = prep.claims[i]
-            cid = ids[i]
-            claim_rows.append(_claim_row(c, cid, rep.key, report_id, now, raw=False))
-            event_rows.append({"claim_id": cid, "at": now, "cause": "ingest", "old_status": None,
-                               "new_status": UNVERIFIED, "old_confidence": None, "new_confidence": c.confidence,
-                               "detail": {"report": rep.key, "version": version, "row": c.row}})
-        _bulk_insert(conn, ct, claim_rows)
+    claims, key = prep.claims, rep.key
+    key_json = _json(key)
+    if new_idx:
+        conn.execute(insert(_CT), [
+            {**_db_values(claims[i].values), "id": ids[i], "report_key": key, "report_id": report_id,
+             "created_at": now, "updated_at": now} for i in new_idx])
     if assigned:
-        _update_matched(s, conn, prep, assigned, how, {r.id: r for r in old_rows}, rep.key, report_id, version,
-                        now, now_db)
+        _update_matched(s, conn, prep, assigned, how, {r.id: r for r in old_rows}, key, report_id, version, now)
         out.matched_exact = sum(1 for v in how.values() if v == "exact")
         out.matched_fuzzy = len(assigned) - out.matched_exact
         matched_ids = set(assigned.values())
         to_retire = [r.id for r in old_rows if r.id not in matched_ids and not r.retired]
-        if to_retire:
-            for chunk in _chunks(to_retire, 500):
-                conn.execute(update(ct).where(ct.c.id.in_(chunk)).values(retired=True, updated_at=now))
+        for chunk in _chunks(to_retire, 500):
+            conn.execute(update(_CT).where(_CT.c.id.in_(chunk)).values(retired=True, updated_at=now))
         out.retired = len(to_retire)
-        conn.execute(delete(Flag.__table__).where(Flag.__table__.c.claim_id.in_(list(matched_ids)),
-                                                  Flag.__table__.c.kind == "truncated"))
-    if fast:
-        flag_rows = [(key, ids[i], "truncated", "claim text", c.flag_message, c.json_cols["truncation"], now_db)
-                     for i, c in enumerate(prep.claims) if c.truncation.truncated]
-        _exec_tuples(cur, "claimsource", _SOURCE_COLS, [
-            (ids[i], report_id, c.row, c.line, c.text, c.db_tail[4], c.confidence) for i, c in enumerate(prep.claims)])
-        _exec_tuples(cur, "claimevent", _EVENT_COLS, event_rows)
-        _exec_tuples(cur, "flag", _FLAG_COLS, flag_rows)
-        cur.close()
-    else:
-        for i, c in enumerate(prep.claims):
-            if c.truncation.truncated:
-                flag_rows.append({"report_key": rep.key, "claim_id": ids[i], "kind": "truncated",
-                                  "subject": "claim text", "message": c.flag_message,
-                                  "detail": json.loads(c.json_cols["truncation"]), "created_at": now})
-        _bulk_insert(conn, ClaimSource.__table__, [
-            {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
-             "report_mark": c.mark, "report_confidence": c.confidence} for i, c in enumerate(prep.claims)])
-        _bulk_insert(conn, ClaimEvent.__table__, event_rows)
-        _bulk_insert(conn, Flag.__table__, flag_rows)
-    out.claims = len(prep.claims)
+        ft = Flag.__table__
+        for chunk in _chunks(sorted(matched_ids), 500):
+            conn.execute(delete(ft).where(ft.c.claim_id.in_(chunk), ft.c.kind == "truncated"))
+    conn.execute(insert(ClaimSource.__table__), [
+        {"claim_id": ids[i], "report_id": report_id, "row": c.row, "line": c.line, "text": c.text,
+         "report_mark": c.mark, "report_confidence": c.confidence} for i, c in enumerate(claims)])
+    if new_idx:
+        conn.execute(insert(ClaimEvent.__table__), [
+            {"claim_id": ids[i], "at": now, "cause": "ingest", "old_status": None, "new_status": UNVERIFIED,
+             "old_confidence": None, "new_confidence": claims[i].confidence,
+             "detail": JSONText(f'{{"report":{key_json},"version":{version},"row":{claims[i].row}}}')}
+            for i in new_idx])
+    flag_rows = [{"report_key": key, "claim_id": ids[i], "kind": "truncated", "subject": "claim text",
+                  "message": c.flag_message, "detail": JSONText(c.json_cols["truncation"]), "created_at": now}
+                 for i, c in enumerate(claims) if c.truncation.truncated]
+    if flag_rows:
+        conn.execute(insert(Flag.__table__), flag_rows)
+    out.claims = len(claims)
     out.new_claims = len(new_idx)
     out.truncated = len(flag_rows)
     return out
-
-
-def _db_datetime(conn, now) -> Any:
-    if not _fast(conn):
-        return now
-    proc = Claim.__table__.c.created_at.type._cached_bind_processor(conn.dialect)
-    return Raw(proc(now)) if proc else now
 
 
 def _trunc_message(c: PreparedClaim) -> str:
@@ -520,118 +487,22 @@ def _trunc_message(c: PreparedClaim) -> str:
     return "claim looks truncated: " + "; ".join(why)
 
 
-_JSON_COLS = ("datasets", "languages", "tasks", "extraction", "text_verdict_detail")
-_BOOL_COLS = ("report_mark", "looks_truncated", "retired")
-
-
-def _claim_row(c: PreparedClaim, cid: str, key: str, report_id: int, now, raw: bool = True) -> dict[str, Any]:
-    """The claim row as a dict (from the prepared database tuple): JSON columns as `Raw` text for the
-    SQLite path, decoded for SQLAlchemy's own types otherwise."""
-    row = dict(zip(_CLAIM_TAIL, c.db_tail))
-    for k in _JSON_COLS:
-        if row[k] is not None:
-            row[k] = Raw(row[k]) if raw else json.loads(row[k])
-    if not raw:
-        for k in _BOOL_COLS:
-            if row[k] is not None:
-                row[k] = bool(row[k])
-    return {"id": cid, "report_key": key, "report_id": report_id, **row, "created_at": now, "updated_at": now}
-
-
-def _fast(conn) -> bool:
-    """Driver-level executemany with database-ready values (sqlite3's qmark style); any other
-    database goes through SQLAlchemy Core with the columns' own types."""
-    return conn.dialect.paramstyle == "qmark"
-
-
-_INSERT_SQL: dict[tuple, tuple[str, list]] = {}
-_CLAIM_TAIL = ("row", "line", "text", "normalized", "report_mark", "report_confidence", "looks_truncated",
-               "repaired_text", "kind", "datasets", "languages", "metric", "value", "comparator", "model", "method",
-               "value_high", "unit", "direction", "tasks", "extraction", "status", "confidence", "text_verdict",
-               "text_verdict_detail", "retired")
-_CLAIM_COLS = ("id", "report_key", "report_id") + _CLAIM_TAIL + ("created_at", "updated_at")
-_SOURCE_COLS = ("claim_id", "report_id", "row", "line", "text", "report_mark", "report_confidence")
-_EVENT_COLS = ("claim_id", "at", "cause", "old_status", "new_status", "old_confidence", "new_confidence", "detail")
-_FLAG_COLS = ("report_key", "claim_id", "kind", "subject", "message", "detail", "created_at")
-_TUPLE_SQL: dict[tuple, str] = {}
-
-
-def _exec_tuples(cur, table: str, cols: tuple, rows: list[tuple]) -> None:
-    """SQLite fast path: rows already hold database values in `cols` order; `cur` is the driver
-    cursor of the report's transaction."""
-    if not rows:
-        return
-    sql = _TUPLE_SQL.get((table, cols))
-    if sql is None:
-        sql = (f'INSERT INTO "{table}" (' + ", ".join(f'"{c}"' for c in cols) + ") VALUES (" +
-               ", ".join("?" for _ in cols) + ")")
-        _TUPLE_SQL[(table, cols)] = sql
-    cur.executemany(sql, rows)
-
-
-def _bulk_insert(conn, table, rows: list[dict[str, Any]], cur=None) -> None:
-    """executemany straight to the driver with the columns' own bind processors (JSON, datetime,
-    bool), skipping SQLAlchemy's per-statement compilation; other dialects use Core insert."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    if not _fast(conn):
-        conn.execute(insert(table), rows)
-        return
-    names = tuple(rows[0])
-    key = (table.name, names)
-    if key not in _INSERT_SQL:
-        cols = [table.c[n] for n in names]
-        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c.name}"' for c in cols) + ") VALUES (" +
-               ", ".join("?" for _ in cols) + ")")
-        _INSERT_SQL[key] = (sql, [c.type._cached_bind_processor(dialect) for c in cols])
-    sql, procs = _INSERT_SQL[key]
-    params = [tuple(v if p is None or v is None or v.__class__ is Raw else p(v) for p, v in zip(procs, r.values()))
-              for r in rows]
-    if cur is not None:
-        cur.executemany(sql, params)
-    else:
-        conn.exec_driver_sql(sql, params)
-
-
-def _insert_one(conn, table, row: dict[str, Any], cur=None) -> int:
-    if not _fast(conn):
-        return conn.execute(insert(table).values(**row)).inserted_primary_key[0]
-    names = tuple(row)
-    key = (table.name, names)
-    if key not in _INSERT_SQL:
-        cols = [table.c[n] for n in names]
-        sql = (f'INSERT INTO "{table.name}" (' + ", ".join(f'"{c.name}"' for c in cols) + ") VALUES (" +
-               ", ".join("?" for _ in cols) + ")")
-        _INSERT_SQL[key] = (sql, [c.type._cached_bind_processor(conn.dialect) for c in cols])
-    sql, procs = _INSERT_SQL[key]
-    params = tuple(v if p is None or v is None or v.__class__ is Raw else p(v) for p, v in zip(procs, row.values()))
-    if cur is not None:
-        return cur.execute(sql, params).lastrowid
-    return conn.exec_driver_sql(sql, params).lastrowid
-
-
 def _chunks(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
 
 
-def _assign_ids(conn, hashes: list[str], cur=None) -> list[str]:
+def _assign_ids(conn, hashes: list[str]) -> list[str]:
     """Shortest free prefix (>= ID_MIN_LEN) of each hash, free in the store and in this batch."""
     ids: list[Optional[str]] = [None] * len(hashes)
     length = {i: ID_MIN_LEN for i in range(len(hashes))}
     taken_batch: set[str] = set()
     pending = list(range(len(hashes)))
-    ct = Claim.__table__
     while pending:
         cands = {i: hashes[i][:length[i]] for i in pending}
         in_db: set[str] = set()
-        for chunk in _chunks(list(set(cands.values())), 500):
-            if cur is not None:
-                sql = 'SELECT "id" FROM "claim" WHERE "id" IN (' + ",".join("?" * len(chunk)) + ")"
-                in_db.update(r[0] for r in cur.execute(sql, chunk))
-            else:
-                in_db.update(r[0] for r in conn.execute(_SEL_IDS, {"ids": chunk}))
+        for chunk in _chunks(sorted(set(cands.values())), 500):
+            in_db.update(r[0] for r in conn.execute(_SEL_IDS, {"ids": chunk}))
         nxt = []
         for i in pending:
             c = cands[i]
@@ -690,31 +561,19 @@ def _match(new: list[PreparedClaim], old_rows: list) -> tuple[dict[int, str], di
     return assigned, how
 
 
-_UPDATE_COLS = ("report_id", "row", "line", "text", "normalized", "report_mark", "report_confidence",
-                "looks_truncated", "kind", "datasets", "languages", "metric", "value", "comparator", "model",
-                "method", "value_high", "unit", "direction", "tasks", "extraction")
-
-
 def _update_matched(s: Session, conn, prep: PreparedReport, assigned: dict[int, str], how: dict[int, str],
-                    old_by_id: dict[str, Any], key: str, report_id: int, version: int, now, now_db) -> None:
+                    old_by_id: dict[str, Any], key: str, report_id: int, version: int, now) -> None:
     """Matched claims take this version's text, position and fields (one executemany); their
     status and confidence change only through set_status."""
-    qmark = _fast(conn)
+    stmt = update(_CT).where(_CT.c.id == bindparam("b_id")).values(
+        {k: bindparam(f"b_{k}") for k in ("report_id", *_MATCH_UPDATE_COLUMNS, "retired", "updated_at")})
     rows = []
     for i, cid in assigned.items():
-        r = _claim_row(prep.claims[i], cid, key, report_id, now_db if qmark else now, raw=qmark)
-        rows.append({**{k: r[k] for k in _UPDATE_COLS}, "retired": False, "updated_at": r["updated_at"], "id": cid})
-    if qmark:
-        names = tuple(rows[0])
-        cols = [_CT.c[n] for n in names]
-        procs = [c.type._cached_bind_processor(conn.dialect) for c in cols]
-        sql = 'UPDATE "claim" SET ' + ", ".join(f'"{n}" = ?' for n in names[:-1]) + ' WHERE "id" = ?'
-        conn.exec_driver_sql(sql, [tuple(v if p is None or v is None or v.__class__ is Raw else p(v)
-                                         for p, v in zip(procs, r.values())) for r in rows])
-    else:
-        stmt = update(_CT).where(_CT.c.id == bindparam("b_id")).values(
-            {k: bindparam(f"b_{k}") for k in rows[0] if k != "id"})
-        conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+        v = _db_values(prep.claims[i].values)
+        row = {f"b_{k}": v[k] for k in _MATCH_UPDATE_COLUMNS}
+        row.update(b_id=cid, b_report_id=report_id, b_retired=False, b_updated_at=now)
+        rows.append(row)
+    conn.execute(stmt, rows)
     # the report's own confidence moved: follow it while nothing but ingest has touched the claim
     for i, cid in assigned.items():
         c, old = prep.claims[i], old_by_id[cid]

@@ -1,8 +1,13 @@
-"""Opening the claim store: URL resolution, SQLite pragmas (WAL, busy timeout) and migrations.
+"""Opening the claim store: URL checks, SQLite pragmas (WAL, busy timeout), integrity and migrations.
 
-Migrations are an explicit, ordered list of functions. `open_store` applies the missing ones in a
-single transaction and records each in `schemaversion`, so a later schema change appends one
-function here and existing databases upgrade on next open.
+Migrations are Alembic revisions shipped in `store/migrations/versions/` (ids "0001", "0002", ...:
+the integer is the schema version). `open_store` applies the missing ones in one transaction and
+records each schema version in `schemaversion` as well, the table that stores made before Alembic
+(schema version 1, no `alembic_version` table) carry: such a store is stamped at revision 0001 and
+upgraded like any other.
+
+Opening never changes a file it then refuses: the schema version, the file's permissions and (for
+commands that write) `PRAGMA quick_check` are read first; WAL mode is switched on afterwards.
 """
 
 from __future__ import annotations
@@ -11,14 +16,16 @@ import hashlib
 import json
 import math
 import os
+from urllib.parse import quote
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator, Optional
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlmodel import Session, create_engine, select
 
 from . import models
 from .models import SchemaVersion
@@ -28,10 +35,27 @@ ENV_VAR = "XLT_CLAIMS_DB"
 BUSY_TIMEOUT_MS = 60_000
 READ_ONLY = "xlt_read_only"  # execution option: begin deferred (see Store.read)
 PG_CONNECT_TIMEOUT_S = 10
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+_OUR_TABLES = {"report", "claim", "reference", "claimevent", "schemaversion"}
+
+
+class JSONText(str):
+    """A value already serialised as JSON text (ingest serialises in its parser processes): the
+    store's JSON serializer writes it unchanged instead of encoding it again."""
+
+    __slots__ = ()
+
+
+def store_json(value) -> str:
+    """SQLite engines' `json_serializer` (SQLAlchemy's public hook for JSON columns)."""
+    if value.__class__ is JSONText:
+        return value
+    return json.dumps(value)
 
 
 class StoreError(RuntimeError):
-    """The store could not be opened or is newer than this version of the tool."""
+    """The store cannot be used: a bad URL, a damaged or read-only file, a newer schema, ..."""
 
 
 def resolve_url(db: str | os.PathLike | None = None) -> str:
@@ -43,26 +67,17 @@ def resolve_url(db: str | os.PathLike | None = None) -> str:
     return f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+def display_url(url: str | URL) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return str(url)
 
 
 def is_postgres(url_or_engine) -> bool:
     url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(str(url_or_engine))
     return url.get_backend_name() == "postgresql"
-
-
-def display_url(url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
 
 
 def _postgres_url(url: str):
@@ -73,9 +88,41 @@ def _postgres_url(url: str):
     return u
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+def check_url(url: str) -> URL:
+    """The parsed URL of a database this tool can use, or a StoreError that says why not."""
+    try:
+        u = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    except ArgumentError:
+        raise StoreError(f"--db {url!r} is neither a file path nor a database URL "
+                         f"(sqlite:///PATH or postgresql://USER@HOST/DB)") from None
+    backend = u.get_backend_name()
+    if backend not in SUPPORTED_DIALECTS:
+        what = {"mysql": "MySQL", "mariadb": "MariaDB", "mssql": "SQL Server", "oracle": "Oracle"}.get(backend)
+        if what:
+            raise StoreError(f"{what} is not supported as a claim store ({display_url(u)}); "
+                             f"use a SQLite file or PostgreSQL (postgresql://USER@HOST/DB)")
+        raise StoreError(f"--db {display_url(u)}: '{backend}' is not a database this tool can use; "
+                         f"give a file path, sqlite:///PATH or postgresql://USER@HOST/DB")
+    return u
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # per connection and read-only: nothing here changes the file (WAL is switched on in open_store)
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str, *, read_only_file: bool = False) -> Engine:
+    u = check_url(url)
+    if u.get_backend_name() == "sqlite":
+        if read_only_file and u.database and u.database != ":memory:":
+            # a file we may not write: SQLite's read-only mode (reads a WAL store without creating -shm)
+            u = u.set(database=f"file:{quote(u.database)}?mode=ro", query={**u.query, "uri": "true"})
+        engine = create_engine(u, json_serializer=store_json,
+                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers locking; take the write lock at BEGIN so that
         # concurrent writers wait on busy_timeout instead of failing on lock upgrade. Read-only work
@@ -86,12 +133,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+            ro = read_only_file or conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if ro else "BEGIN IMMEDIATE")
 
         return engine
-    if is_postgres(url):
-        return _make_postgres_engine(url)
-    return create_engine(url)
+    return _make_postgres_engine(url)
 
 
 def _make_postgres_engine(url: str) -> Engine:
@@ -102,10 +148,16 @@ def _make_postgres_engine(url: str) -> Engine:
         import psycopg  # noqa: F401
     except ImportError:
         raise StoreError("a PostgreSQL store needs the psycopg driver: pip install 'xlt-claims[postgres]'") from None
-    engine = create_engine(_postgres_url(url), pool_pre_ping=True, json_serializer=json_dumps_strict,
-                           json_deserializer=json_loads_strict,
-                           connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, "options": "-c timezone=UTC",
-                                         "application_name": "xlt-claims"})
+    u = _postgres_url(url)
+    try:
+        engine = create_engine(u, pool_pre_ping=True, json_serializer=json_dumps_strict,
+                               json_deserializer=json_loads_strict,
+                               connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, "options": "-c timezone=UTC",
+                                             "application_name": "xlt-claims"})
+    except (ImportError, NoSuchModuleError) as exc:  # e.g. postgresql+psycopg2:// without psycopg2
+        raise StoreError(f"--db {display_url(u)}: the database driver '{u.get_driver_name()}' is not installed "
+                         f"({exc.__class__.__name__}: {exc}); the default driver is psycopg: "
+                         f"pip install 'xlt-claims[postgres]'") from None
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # noqa: ANN001 - read verbs: the server refuses any write in their transaction
@@ -131,7 +183,10 @@ def _tag_nonfinite(obj):
 def json_dumps_strict(obj) -> str:
     """JSON that PostgreSQL accepts: a non-finite float (a CI bound of inf, a nan guard value) is
     written as a tagged object and read back as the same float by `json_loads_strict`, so a verdict's
-    detail reads the same from SQLite and from PostgreSQL."""
+    detail reads the same from SQLite and from PostgreSQL. Ingest's JSON text (finite by
+    construction) passes unchanged."""
+    if obj.__class__ is JSONText:
+        return obj
     try:
         return json.dumps(obj, allow_nan=False)
     except ValueError:
@@ -170,50 +225,117 @@ def lock_key(session_or_conn, name: str, *, wait: bool = True) -> bool:
 
 # --- migrations -------------------------------------------------------------------------------
 
-def _m1_initial(conn: Connection) -> None:
-    SQLModel.metadata.create_all(conn)
+def _alembic_config(conn: Optional[Connection] = None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = conn
+    return cfg
 
 
-MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
-    (1, "initial schema: reports, references, claims, events, flags, papers, evidence, runs, verdicts", _m1_initial),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+@lru_cache(maxsize=1)
+def _script():
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def head_revision() -> str:
+    return _script().get_current_head()
+
+
+def known_revisions() -> set[str]:
+    return {s.revision for s in _script().walk_revisions()}
+
+
+SCHEMA_VERSION = int(head_revision())
+
+
+def _stored_state(conn: Connection) -> tuple[Optional[str], int, set[str]]:
+    """(Alembic revision or None, highest `schemaversion` entry or 0, table names)."""
+    tables = set(inspect(conn).get_table_names())
+    rev = None
+    if "alembic_version" in tables:
+        rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    v = 0
+    if "schemaversion" in tables:
+        v = int(conn.execute(text("SELECT MAX(version) FROM schemaversion")).scalar() or 0)
+    return rev, v, tables
 
 
 def current_version(conn: Connection) -> int:
-    if not inspect(conn).has_table("schemaversion"):
-        return 0
-    v = conn.execute(text("SELECT MAX(version) FROM schemaversion")).scalar()
-    return int(v or 0)
+    """The store's integer schema version (0 for an empty database)."""
+    rev, v, _ = _stored_state(conn)
+    return max(int(rev) if rev and rev.isdigit() else 0, v)
 
 
-def migrate(engine: Engine) -> int:
-    """Apply pending migrations in one transaction; return the resulting version."""
-    with engine.begin() as conn:
-        lock_key(conn, "xlt-claims:migrate")  # several processes opening a fresh server store at once
-        have = current_version(conn)
-        if have > SCHEMA_VERSION:
-            raise StoreError(
-                f"database schema v{have} is newer than this xlt-claims (v{SCHEMA_VERSION}); upgrade the tool"
-            )
-        for version, description, fn in MIGRATIONS:
-            if version > have:
-                if version == 1:
-                    SchemaVersion.__table__.create(conn, checkfirst=True)
-                fn(conn)
-                conn.execute(
-                    SchemaVersion.__table__.insert().values(version=version, description=description,
-                                                           applied_at=models.utcnow())
-                )
+def _check_schema(rev: Optional[str], v: int, tables: set[str], url: str) -> bool:
+    """Raise StoreError for a store this code cannot use; True when it needs an upgrade."""
+    if (rev is not None and rev not in known_revisions()) or v > SCHEMA_VERSION:
+        have = rev if rev is not None else f"{v:04d}"
+        raise StoreError(f"claim store {display_url(url)} has schema version {int(have) if have.isdigit() else have}, "
+                         f"newer than this xlt-claims (schema version {SCHEMA_VERSION}); upgrade the tool "
+                         f"(nothing was changed)")
+    if rev is None and v == 0 and tables & _OUR_TABLES:
+        raise StoreError(f"claim store {display_url(url)} has claim-store tables but no schema version; "
+                         f"not opened (nothing was changed)")
+    return rev != head_revision() or v < SCHEMA_VERSION
+
+
+def _run_upgrade(conn: Connection, target: str = "head") -> None:
+    """Inside the caller's transaction: stamp a pre-Alembic store, upgrade to `target`, log versions."""
+    from alembic import command
+
+    rev, v, _ = _stored_state(conn)  # again, under the write lock: another process may have upgraded
+    cfg = _alembic_config(conn)
+    if rev is None and v >= 1:  # made before Alembic: its schema is revision 0001's
+        command.stamp(cfg, f"{v:04d}")
+    command.upgrade(cfg, target)
+    now = int(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+    for n in range(max(v, 0) + 1, now + 1):
+        conn.execute(SchemaVersion.__table__.insert().values(
+            version=n, description=_script().get_revision(f"{n:04d}").doc or "", applied_at=models.utcnow()))
+
+
+def migrate(engine: Engine, target: str = "head") -> int:
+    """Apply pending migrations in one transaction; return the resulting version. `target` (a
+    revision id) stops earlier than head: the migration tests build old stores with it."""
+    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+        rev, v, tables = _stored_state(conn)
+        conn.rollback()
+    if not _check_schema(rev, v, tables, str(engine.url)) and target == "head":
+        return SCHEMA_VERSION
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it (batch mode); foreign keys are checked once at the end
+        # (the documented procedure: PRAGMA foreign_keys cannot change inside a transaction)
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection  # outside any transaction: the pragma is a no-op inside one
+            driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    _run_upgrade(conn, target)
+                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if bad:
+                        raise StoreError(f"migration would leave {len(bad)} broken foreign key(s), e.g. {bad[0]}; "
+                                         f"rolled back")
+            finally:
+                driver.execute("PRAGMA foreign_keys=ON")
+    else:
+        with engine.begin() as conn:
+            lock_key(conn, "xlt-claims:migrate")  # several processes opening a fresh server store at once
+            _run_upgrade(conn, target)
+    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:
         return current_version(conn)
 
 
 class Store:
     """Handle on one claim store. Use `with store.session() as s:` for one transaction."""
 
-    def __init__(self, url: str, engine: Engine):
+    def __init__(self, url: str, engine: Engine, read_only: bool = False):
         self.url = url
         self.engine = engine
+        self.read_only = read_only  # opened for reading (no integrity check; maybe a read-only file)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -248,28 +370,87 @@ class Store:
 
     @property
     def path(self) -> Path | None:
-        if self.url.startswith("sqlite:///"):
-            return Path(self.url[len("sqlite:///"):])
-        return None
+        return sqlite_path(self.url)
 
     def schema_version(self) -> int:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return current_version(conn)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_store(db: str | os.PathLike | None = None) -> Store:
-    url = resolve_url(db)
+def sqlite_path(url: str) -> Optional[Path]:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
     try:
-        engine = make_engine(url)
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _writable(path: Path) -> bool:
+    """Can this process write the store file, and create its -wal/-shm files beside it?"""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    return os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def quick_check(engine: Engine) -> list[str]:
+    """SQLite's `PRAGMA quick_check` (structure of every page and index; not a full index scan):
+    [] for a sound file, else its complaints."""
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+        rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check(20)")]
+        conn.rollback()
+    return [] if rows == ["ok"] else rows
+
+
+def open_store(db: str | os.PathLike | None = None, *, read_only: bool = False) -> Store:
+    """Open (creating and upgrading as needed) the claim store at `db`.
+
+    Writers (the default) get a StoreError for a store they cannot safely write: a read-only file,
+    or one that fails `PRAGMA quick_check`. `read_only=True` (the read verbs) skips the integrity
+    check and opens a file without write permission in SQLite's read-only mode."""
+    url = resolve_url(db)
+    path = sqlite_path(url)
+    ro_file = path is not None and not _writable(path)
+    if ro_file and not path.exists():
+        raise StoreError(f"cannot create claim store {path}: its folder is not writable")
+    if ro_file and not read_only:
+        raise StoreError(f"claim store {path} is read-only (no write permission): this command writes to it; "
+                         f"the read verbs (list, show, reports, report) work")
+    engine = make_engine(url, read_only_file=ro_file)
+    try:
+        if ro_file:
+            with engine.connect() as conn:  # the engine of a read-only file begins deferred
+                rev, v, tables = _stored_state(conn)
+                conn.rollback()
+            if _check_schema(rev, v, tables, url):
+                raise StoreError(f"claim store {path} is read-only and has schema version {v or rev}: it must be "
+                                 f"upgraded to {SCHEMA_VERSION} by a command with write access")
+            return Store(url, engine, read_only=True)
+        if path is not None and not read_only and path.exists() and path.stat().st_size:
+            problems = quick_check(engine)
+            if problems:
+                raise StoreError(f"claim store {path} is damaged (PRAGMA quick_check: {'; '.join(problems[:3])}); "
+                                 f"nothing was written. Restore a backup, or salvage it with "
+                                 f"`sqlite3 {path.name} .recover | sqlite3 recovered.db`")
         migrate(engine)
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # after the checks: a refused store stays as it was
+                if path is not None:  # outside a transaction (SQLite refuses to switch inside one)
+                    conn.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
     except StoreError:
+        engine.dispose()
         raise
     except Exception as exc:  # a file that is not a database, a read-only path, an unreachable server, ...
+        engine.dispose()
         raise StoreError(f"cannot open claim store {display_url(url)}: {describe_db_error(exc)}") from exc
-    return Store(url, engine)
+    return Store(url, engine, read_only=read_only)
 
 
 def describe_db_error(exc: BaseException) -> str:
