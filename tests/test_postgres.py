@@ -37,7 +37,6 @@ SQLITE_ONLY = {
     "test_pragmas_and_schema_version": "SQLite pragmas (WAL, busy timeout)",
     "test_newer_schema_is_refused": "opens the store by its SQLite path",
     "test_read_sessions_take_no_write_lock": "SQLite's write lock; PostgreSQL's read-only transactions are tested below",
-    "test_database_error_rolls_back_the_whole_report": "patches the SQLite driver-level fast path",
     "test_sigkill_then_resume_reruns_only_unfinished": "reads the SQLite file directly; the SLURM tests kill workers on PostgreSQL",
     "test_two_concurrent_processes_store_every_run": "SQLite file; 4 processes on PostgreSQL below",
 }

@@ -17,6 +17,7 @@ Kinds:
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -150,7 +151,7 @@ _UNKNOWN_DATASET = re.compile(
     r"\b(?:the\s+)?([A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*)\s+(?:dataset|data\s+set|benchmark|corpus|test\s+set|suite|challenge)s?\b"
     r"|\b(?:dataset|benchmark|corpus)\s+(?:called\s+|named\s+)?([A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*)\b")
 _UNKNOWN_METHOD = re.compile(
-    r"\b([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?:module|method|approach|framework|objective|technique|strategy|regulari[sz]er)s?\b")
+    r"\b([A-Z](?=[A-Za-z0-9]*[A-Z])[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?:module|method|approach|framework|objective|technique|strategy|regulari[sz]er)s?\b")
 _UNKNOWN_DS_KEYS = ("dataset", "data set", "benchmark", "corpus", "corpora", "test set", "suite", "challenge")
 _UNKNOWN_METHOD_KEYS = ("module", "method", "approach", "framework", "objective", "technique", "strateg", "regulari")
 _ISO_PAIR = re.compile(r"(?<![\w-])([a-z]{2})\s?(?:-|\u2192|->|/)\s?([a-z]{2})(?![\w-])")
@@ -279,8 +280,9 @@ _MODEL_SET = frozenset(m.lower() for m in _MODEL_NAMES)
 _TASK_UPPER = frozenset(t.upper() for t in _TASK_NAMES) | {"NER", "POS", "NLI", "QA", "MT"}
 _LANG_RX = re.compile(r"(?=[A-Z])\b(" + "|".join(sorted((re.escape(k) for k in LANGUAGES), key=len, reverse=True)) + r")\b")
 
-_Q_RANGE = re.compile(_NUM_START + rf"(?:between\s+)?({_NUM})\s*(?:%|points?)?\s*(?:to|-|\u2013|and)\s*({_NUM})\s*({_UNIT})")
-_Q_FROMTO = re.compile(rf"\bfrom\s+({_NUM})\s*(%|points?)?\s+to\s+({_NUM})\s*({_UNIT})?")
+# (no two unbounded quantifiers that can split one run of spaces between them: see parser.py)
+_Q_RANGE = re.compile(_NUM_START + rf"(?:between\s+)?({_NUM})\s*(?:(?:%|points?)\s*)?(?:to|-|\u2013|and)\s*({_NUM})\s*({_UNIT})")
+_Q_FROMTO = re.compile(rf"\bfrom\s+({_NUM})(?:\s*(%|points?))?\s+to\s+({_NUM})\s*({_UNIT})?")
 _Q_UNIT = re.compile(_NUM_START + rf"({_NUM})\s*({_UNIT})")
 _Q_BY = re.compile(rf"\bby\s+(?:about\s+|around\s+|roughly\s+|up\s+to\s+|over\s+|more\s+than\s+)?({_NUM})(?![\w.])")
 _Q_METRIC_FIRST = re.compile(r"(?<![\w-])(?=[aAfFeEbB])(?i:accuracy|F1(?:\s+score)?|exact\s+match|EM|BLEU)\s+(?:score\s+)?(?:of|=|:|reaches|reached)\s*(" + _NUM + r")\b")
@@ -313,8 +315,15 @@ class ClaimFields:
                                               "value_high", "comparator", "direction", "model", "method", "extraction")}
 
 
-def _num(s: str) -> float:
-    return float(s.replace("\u2212", "-"))
+def _num(s: str) -> Optional[float]:
+    """The number, or None for one no float holds (400 digits would be stored as infinity)."""
+    if len(s) > 24:
+        return None
+    v = float(s.replace("\u2212", "-"))
+    return v if math.isfinite(v) else None
+
+
+MAX_QUANTITIES = 64  # a claim states a few numbers; a hostile one with thousands must not cost quadratic time
 
 
 _SPACES = re.compile(r"\s+")
@@ -412,12 +421,12 @@ def extract_fields(text: str) -> ClaimFields:
     taken: list[tuple[int, int]] = []
 
     def _free(a: int, b: int) -> bool:
-        return all(b <= s or a >= e for s, e in taken)
+        return len(taken) < MAX_QUANTITIES and all(b <= s or a >= e for s, e in taken)
 
     has_digit = _DIGIT.search(text) is not None
     for m in (_Q_RANGE.finditer(text) if has_digit else ()):
         lo, hi = _num(m.group(1)), _num(m.group(2))
-        if hi <= lo or not _free(m.start(), m.end()):
+        if lo is None or hi is None or hi <= lo or not _free(m.start(), m.end()):
             continue
         unit, metric = _canon_unit(m.group(3))
         quantities.append({"value": lo, "value_high": hi, "unit": unit, "metric": metric, "form": "range",
@@ -427,12 +436,14 @@ def extract_fields(text: str) -> ClaimFields:
         if not _free(m.start(), m.end()):
             continue
         a, b = _num(m.group(1)), _num(m.group(3))
+        if a is None or b is None:
+            continue
         unit, metric = _canon_unit(m.group(4) or m.group(2) or "points")
         quantities.append({"value": round(b - a, 6), "from": a, "to": b, "unit": unit, "metric": metric,
                            "form": "change", "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
     for m in (_Q_UNIT.finditer(text) if has_digit else ()):
-        if not _free(m.start(), m.end()):
+        if not _free(m.start(), m.end()) or _num(m.group(1)) is None:
             continue
         unit, metric = _canon_unit(m.group(2))
         quantities.append({"value": _num(m.group(1)), "unit": unit, "metric": metric,
@@ -440,13 +451,13 @@ def extract_fields(text: str) -> ClaimFields:
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
     for m in (_Q_BY.finditer(text) if has_digit and "by" in text else ()):
-        if not _free(m.start(1), m.end(1)):
+        if not _free(m.start(1), m.end(1)) or _num(m.group(1)) is None:
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "by",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
     for m in (_Q_METRIC_FIRST.finditer(text) if has_digit and _any_in(low, _METRIC_FIRST_KEYS) else ()):
-        if not _free(m.start(1), m.end(1)):
+        if not _free(m.start(1), m.end(1)) or _num(m.group(1)) is None:
             continue
         quantities.append({"value": _num(m.group(1)), "unit": None, "metric": None, "form": "level",
                            "span": [m.start(), m.end()], "text": m.group(0)})

@@ -14,6 +14,7 @@ file and the line.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date as _date
@@ -125,12 +126,16 @@ _FALSE_MARKS = {"\u00d7", "\u2717", "\u2718", "\u2612", "\u274c", "\u2715", "\u2
                 "unverified", "not verified", "unsupported", "0"}
 _NONE_MARKS = {"-", "\u2013", "\u2014", "?", "n/a", "na", "unknown"}
 
-_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+# Patterns run on lines of untrusted files: none has two unbounded quantifiers that can match the
+# same characters next to each other (the cause of cubic time on a few KB of spaces). The parts that
+# need such a split (trailing '#'s of a heading, the cells of a separator row, the text up to a
+# period) are done in Python. tests/test_ingest_hostile.py checks every pattern for linear time.
+_MD_HEADING_OPEN = re.compile(r"[ \t]{0,3}(#{1,6})(?:[ \t]|$)")
 _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.)\s+(\S.*)$")
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
-_PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_PIPE_SEP_CELL = re.compile(r":?-{3,}:?")
 _LOOSE_ROW = re.compile(
-    r"(?:[\u2713\u2714\u2611\u2705\u00d7\u2717\u2718\u2612\u274c]\s*[,;]?\s*(?:\d*\.\d+|\d+(?:\.\d+)?%?)\s*$)"
+    r"(?:[\u2713\u2714\u2611\u2705\u00d7\u2717\u2718\u2612\u274c]\s*(?:[,;]\s*)?(?:\.\d+|\d+(?:\.\d+)?%?)\s*$)"
     r"|(?:\S\s{2,}(?:\d*\.\d+|[01])\s*$)"
 )
 _NUM = re.compile(r"^[+]?(\d+(?:\.\d*)?|\.\d+)\s*(%?)$")
@@ -144,19 +149,33 @@ _DATE_DMY = re.compile(r"\b(\d{1,2})\s+([A-Z][a-z]{2,8})\.?,?\s+(\d{4})\b")
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 _RQ = re.compile(r"research question\s*[:\-\u2013\u2014]\s*(.+?)(?:(?<=\?)|\n|$)", re.IGNORECASE | re.DOTALL)
-_EXAMINES = re.compile(r"this (?:paper|report|review|synthesis) examines\s*:?\s*(.+?)\.(?:\s|$)", re.IGNORECASE)
+_EXAMINES = re.compile(r"this (?:paper|report|review|synthesis) examines[ \t]*(?::[ \t]*)?([^\n]*)", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _PAPERS = re.compile(r"\b(\d{1,6})\s+(?:papers|articles|studies|sources|publications|documents)\b", re.IGNORECASE)
 _CLAIMS_N = re.compile(r"\b(\d{1,6})\s+claims?\b(?!\s+(?:were\s+)?(?:independently\s+)?verified)", re.IGNORECASE)
 _VERIFIED_N = re.compile(r"\b(\d{1,6})\s+(?:claims?\s+)?(?:were\s+|are\s+)?(?:independently\s+|successfully\s+)?verified\b",
                          re.IGNORECASE)
-_QUALITY = re.compile(r"quality(?:\s+review)?\s+score(?:\s+of|\s+was|\s+is)?\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+(?:\.\d+)?))?",
+_QUALITY = re.compile(r"quality(?:\s+review)?\s+score(?:\s+(?:of|was|is)\b)?\s*(?:[:=]\s*)?(\d+(?:\.\d+)?)(?:\s*/\s*(\d+(?:\.\d+)?))?",
                       re.IGNORECASE)
 _ARXIV = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv\s*:\s*)"
     r"(\d{4}\.\d{4,5}|[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?",
     re.IGNORECASE,
 )
+_ABSTRACT_INLINE = re.compile(r"^[ \t]*abstract[ \t]*[:.\-\u2014][ \t]*(\S[^\n]*)$", re.IGNORECASE | re.MULTILINE)
 _ARXIV_BARE = re.compile(r"(?<![\w./])(\d{4}\.\d{4,5})(?:v(\d+))?(?![\w/])")
+
+
+MAX_NUMBER_DIGITS = 15  # a float keeps 15-17 significant digits; longer numbers are not data
+
+
+def _finite(digits: str) -> Optional[float]:
+    """A stated number as a float, or None when it has more digits than a float holds (a
+    400-digit "score" would be stored as infinity, which strict JSON cannot carry)."""
+    if len(digits.replace(".", "")) > MAX_NUMBER_DIGITS:
+        return None
+    v = float(digits)
+    return v if math.isfinite(v) else None
 
 
 def content_hash(data: bytes) -> str:
@@ -180,6 +199,41 @@ def _decode(data: bytes, path: str) -> str:
     if not text.strip():
         raise ParseError(path, None, "empty file (only whitespace)")
     return text
+
+
+def _md_heading(line: str) -> Optional[str]:
+    """The text of an ATX heading line ("## 2 Methods ##"), else None."""
+    m = _MD_HEADING_OPEN.match(line)
+    if m is None:
+        return None
+    rest = line[m.end():].strip()
+    text = rest.rstrip("#").rstrip()  # a closing run of '#'s
+    return (text or rest) or None
+
+
+def _is_pipe_separator(line: str) -> bool:
+    """`|---|:---:|`: every cell of a Markdown table's separator row is dashes with optional colons."""
+    s = line.strip()
+    if s.startswith("|"):
+        s = s[1:]
+    if s.endswith("|"):
+        s = s[:-1]
+    return all(_PIPE_SEP_CELL.fullmatch(c.strip()) for c in s.split("|"))
+
+
+def _examines(text: str) -> Optional[str]:
+    """What "This paper examines ..." names, up to the end of its sentence (on the same line)."""
+    pos = 0
+    while True:
+        m = _EXAMINES.search(text, pos)
+        if m is None:
+            return None
+        rest = m.group(1)
+        # the period ends the sentence when whitespace or the end of the line follows it
+        end = _SENTENCE_END.search(rest, 1)  # at least one character before it
+        if end is not None:
+            return rest[:end.start()].strip()
+        pos = m.end() + 1  # none on this line: a later mention on another line may have one
 
 
 def _cells(line: str) -> tuple[Optional[str], list[str]]:
@@ -212,9 +266,9 @@ def _canonical_section(title: str) -> Optional[str]:
 def _heading(lines: list[str], i: int) -> Optional[str]:
     """The heading text if line i is a section heading, else None."""
     line = lines[i]
-    m = _MD_HEADING.match(line)
-    if m:
-        return m.group(2).strip()
+    h = _md_heading(line)
+    if h is not None:
+        return h
     s = line.strip()
     if not s or "\t" in line or len(s) > 80 or s.startswith(("|", "-", "*", "+", ">")) and not s.startswith("**"):
         return None
@@ -308,8 +362,8 @@ def parse_text(text: str, path: str | Path, digest: Optional[str] = None) -> Par
             title_idx = i
             break
     if title_idx is not None:
-        m = _MD_HEADING.match(lines[title_idx])
-        cand = (m.group(2) if m else lines[title_idx]).strip().strip("*_").strip()
+        h = _md_heading(lines[title_idx])
+        cand = (h if h is not None else lines[title_idx]).strip().strip("*_").strip()
         if _canonical_section(cand) is None and "\t" not in lines[title_idx] and len(cand) <= 300:
             rep.title = cand
             heads.pop(title_idx, None)
@@ -362,7 +416,7 @@ def parse_text(text: str, path: str | Path, digest: Optional[str] = None) -> Par
     if "abstract" in by_name:
         rep.abstract = by_name["abstract"].text() or None
     else:
-        m = re.search(r"^\s*abstract\s*[:.\-\u2014]\s*(\S.*)$", text, re.IGNORECASE | re.MULTILINE)
+        m = _ABSTRACT_INLINE.search(text)
         if m:
             rep.abstract = m.group(1).strip()
     if rep.abstract:
@@ -377,9 +431,9 @@ def parse_text(text: str, path: str | Path, digest: Optional[str] = None) -> Par
         rep.research_question = rq.rstrip(" .") if not rq.endswith("?") else rq
     else:
         rep.warnings.append("no 'Research question:' sentence found")
-    m = _EXAMINES.search(text)
-    if m:
-        rep.meta["examines"] = m.group(1).strip()
+    examines = _examines(text)
+    if examines:
+        rep.meta["examines"] = examines
 
     # -- stated counts and quality score: Results first, then Methodology, then anywhere ---------
     scopes = [by_name[k].text() for k in ("results", "methodology") if k in by_name] + [text]
@@ -408,9 +462,13 @@ def parse_text(text: str, path: str | Path, digest: Optional[str] = None) -> Par
     for sc in scopes:
         mq = _QUALITY.search(sc)
         if mq:
-            rep.quality_score = float(mq.group(1))
-            if mq.group(2):
-                rep.meta["quality_scale"] = float(mq.group(2))
+            score, scale = _finite(mq.group(1)), _finite(mq.group(2)) if mq.group(2) else None
+            if score is None or (mq.group(2) and scale is None):
+                rep.warnings.append(f"quality score '{mq.group(0)[:60]}' is not a number that can be stored; ignored")
+                break
+            rep.quality_score = score
+            if scale is not None:
+                rep.meta["quality_scale"] = scale
             break
 
     # -- claims table -----------------------------------------------------------------------------
@@ -471,7 +529,7 @@ def _parse_claims(lines: list[str], heads: dict[int, str], by_name: dict[str, Se
     rep.meta["claims_table"] = {"format": fmt, "line": header_idx + 1,
                                 "columns": [k for k, _ in sorted(cols.items(), key=lambda kv: kv[1])]}
     i = header_idx + 1
-    if fmt == "pipe" and i < len(lines) and _PIPE_SEP.match(lines[i]):
+    if fmt == "pipe" and i < len(lines) and _is_pipe_separator(lines[i]):
         i += 1
     row = 0
     names = {"claim": "Claim", "mark": "Verified", "confidence": "Confidence"}
@@ -490,7 +548,7 @@ def _parse_claims(lines: list[str], heads: dict[int, str], by_name: dict[str, Se
             break
         if f != fmt:
             raise ParseError(path, i + 1, f"malformed row: mixes a {f} row into a {fmt} table")
-        if fmt == "pipe" and _PIPE_SEP.match(ln):
+        if fmt == "pipe" and _is_pipe_separator(ln):
             i += 1
             continue
         while len(cells) > ncells and cells[-1] == "":

@@ -11,8 +11,6 @@ _QUOTES = str.maketrans({
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     "\u00a0": " ", "\u2009": " ", "\u202f": " ",
 })
-_WS = re.compile(r"\s+")
-_TRAILING = re.compile(r"[\s.;:,!?]+$")
 
 # sentence-final punctuation, optionally followed by closing quotes/brackets
 TERMINAL = re.compile(r"[.!?\u2026\u3002](?:[\"'\u2019\u201d)\]]*)$")
@@ -24,9 +22,9 @@ def normalize_text(text: str) -> str:
     spaces, no trailing sentence punctuation. Two claims that differ only in these are the same."""
     # NFKC and the quote/dash/space table leave ASCII text unchanged
     t = text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    # = _WS.sub(" ", t).strip(): str.split() splits on the same whitespace as \s
+    # = re.sub(r"\s+", " ", t).strip(): str.split() splits on the same whitespace as \s
     t = " ".join(t.split()).lower()
-    # = _TRAILING.sub("", t): the only whitespace left is " "
+    # = re.sub(r"[\s.;:,!?]+$", "", t) in linear time: the only whitespace left is " "
     return t.rstrip(" .;:,!?")
 
 
