@@ -21,7 +21,7 @@ def main() -> None:
 
     from xlt_claims.experiments.train import RunSpec, train_and_evaluate
     from xlt_claims.reproduce.registry import load_registry
-    from xlt_claims.reproduce.runner import make_method
+    from xlt_claims.reproduce.kinds.paired_training import make_method
     from xlt_claims.reproduce.tasks import load_task_for
 
     exp = load_registry().get(a.experiment)

@@ -36,7 +36,7 @@ def main() -> None:
     from xlt_claims.reproduce import Options, load_registry, reproduce
     from xlt_claims.store import open_store
     from xlt_claims.store.models import Claim, Run
-    from xlt_claims.verdict import claim_verdict_view
+    from xlt_claims.verdict import claim_verdict_view, judge_plans
 
     db = args.db or str(Path(tempfile.mkdtemp()) / "claims.db")
     store = open_store(db)
@@ -45,6 +45,7 @@ def main() -> None:
         claim = s.exec(select(Claim).where(Claim.text.startswith("Robust training remarkably"))).one()
     t0 = time.perf_counter()
     res = reproduce(store, load_registry(), [claim.id], Options(n_seeds=args.seeds, device=args.device))
+    judge_plans(store, res)
     total = time.perf_counter() - t0
     with store.session() as s:
         runs = s.exec(select(Run).order_by(Run.id)).all()

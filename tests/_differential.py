@@ -38,7 +38,7 @@ TEXT_VERDICTS = (None, "supported-by-source", "contradicted-by-source", "not-in-
 
 # values that change from one execution to the next (never part of a verdict)
 VOLATILE_KEYS = {"generated_at", "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at", "at",
-                 "ingested_at", "fetched_at", "wall_s", "cpu_s", "pid", "host", "git", "python", "platform", "version", "xlt_claims_version",
+                 "ingested_at", "fetched_at", "wall_s", "wall_s_total", "cpu_s", "pid", "host", "git", "python", "platform", "version", "xlt_claims_version",
                  "db", "store", "store_url", "experiment_file", "source_path", "path", "seconds", "timings_s"}
 
 
@@ -198,6 +198,7 @@ def scenario_report(scenario: str, workdir: Path) -> dict[str, Any]:
     from xlt_claims.reproduce import Options, load_registry
     from xlt_claims.reproduce.runner import reproduce
     from xlt_claims.store import open_store
+    from xlt_claims.verdict.judge import judge_plans
 
     registry = load_registry([ROOT / "reproductions"])
     store = open_store(str(workdir / f"{scenario}.db"))
@@ -206,9 +207,13 @@ def scenario_report(scenario: str, workdir: Path) -> dict[str, Any]:
         n_seeds = {"one-seed": 1, "five-seeds": 5}.get(scenario)
         opts = Options(n_seeds=n_seeds, extended=True, heartbeat_s=3600.0, poll_s=0.01)
         with ExitStack() as stack:
+            # the manifest's git state names the commit under test: the same for old and new code
+            stack.enter_context(mock.patch("xlt_claims.experiments.manifest.git_state",
+                                           lambda *a, **k: {"commit": "synthetic", "dirty": False}))
             stack.enter_context(mock.patch("xlt_claims.experiments.train.train_and_evaluate", _fake_train(scenario)))
-            stack.enter_context(mock.patch("xlt_claims.experiments.probe_kind.probe_layers", _fake_probe(scenario)))
+            stack.enter_context(mock.patch("xlt_claims.experiments.probe.probe_layers", _fake_probe(scenario)))
             result = reproduce(store, registry, [], opts, all_claims=True)
+        judge_plans(store, result)
         report = build_report(store)
         out = {"verdicts": result.verdicts, "report": report}
     finally:

@@ -169,3 +169,14 @@ def add_claim(store, claim_id: str, text: str, *, report_key: str = "999_test", 
         s.add(Claim(id=claim_id, report_key=report_key, report_id=rep.id, row=1, line=1, text=text,
                     normalized=text.lower(), report_confidence=confidence, text_verdict=text_verdict,
                     kind="qualitative", value=value))
+
+
+def run_and_judge(store, registry, targets, opts, **kw):
+    """What `claims reproduce` does: run the targets' experiments, then judge them (verdict layer)."""
+    from xlt_claims.reproduce import reproduce
+    from xlt_claims.verdict import judge_plans
+
+    res = reproduce(store, registry, targets, opts, **kw)
+    if not kw.get("dry_run"):
+        judge_plans(store, res)
+    return res

@@ -80,7 +80,7 @@ def test_show_paws_x_and_truncated(run):
 
 
 def test_event_lines_say_what_happened():
-    from xlt_claims.ingest.commands import _event_summary
+    from xlt_claims.cli.ingest import _event_summary
 
     assert _event_summary({"report": "000_x", "version": 2, "row": 7}) == "report 000_x v2, row 7"
     assert _event_summary('{"reason": "stated in 2104.08645"}') == "stated in 2104.08645"

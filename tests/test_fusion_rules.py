@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from xlt_claims.experiments.suite_kind import TaskSuite
+from xlt_claims.verdict.task_suite import judge_task_suite
 from xlt_claims.reproduce.registry import parse_experiment
 
 ARMS = ["baseline", "aif-L3", "aif-L6", "aif-L9"]
@@ -74,7 +74,7 @@ def _runs(spec):
 
 
 def _judge(exp, runs):
-    return TaskSuite().judge(exp, None, runs, proxy_data=True, model="offline:multilingual-e5-small")
+    return judge_task_suite(exp, None, runs, proxy_data=True, model="offline:multilingual-e5-small")
 
 
 GAIN = 'baseline = "baseline"\ncandidates = ["aif-L3", "aif-L6", "aif-L9"]\nmin_effect = 1.0'

@@ -10,8 +10,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from tests._reproduce_util import TRAIN_OVERRIDES, add_claim, make_task, make_tiny_model  # noqa: E402
+from tests._reproduce_util import TRAIN_OVERRIDES, add_claim, make_task, make_tiny_model, run_and_judge  # noqa: E402
 from tests._layers_util import single_thread  # noqa: E402,F401 (autouse fixture)
+from xlt_claims.verdict.record import primary_verdict  # noqa: E402
 
 
 def _suite_toml(name: str, rule_block: str, overrides: dict) -> str:
@@ -76,7 +77,7 @@ def test_suite_runs_judges_and_shares_runs(store, suite_dir):
 
     add_claim(store, "c1", "A tiny layer fusion claim: fusing a lower layer improves every task.")
     reg = load_registry([suite_dir])
-    res = reproduce(store, reg, ["c1"], Options(device="cpu"))
+    res = run_and_judge(store, reg, ["c1"], Options(device="cpu"))
     assert res.failed == 0
     with store.session() as s:
         runs = s.exec(select(Run).where(Run.status == "FINISHED")).all()
@@ -93,10 +94,18 @@ def test_suite_runs_judges_and_shares_runs(store, suite_dir):
         assert set(by_exp) == {"suite-gain", "suite-gate"}
         g = by_exp["suite-gain"]
         assert g.proxy is True and set(g.detail["per_task"]) == {"tiny-a", "tiny-b"}
-        assert g.outcome in ("reproduced", "partially-reproduced", "not-reproduced", "inconclusive", "invalid")
-        assert s.get(Claim, "c1").status == g.outcome or s.get(Claim, "c1").status == by_exp["suite-gate"].outcome
+        # the claim is about every task: the verdict is the documented conjunction of the per-task outcomes
+        per_task = set(g.detail["task_outcomes"].values())
+        assert g.detail["task_outcomes"].keys() == {"tiny-a", "tiny-b"}
+        expected = ("not-reproduced" if "not-reproduced" in per_task else "invalid" if "invalid" in per_task
+                    else "reproduced" if per_task == {"reproduced"}
+                    else "partially-reproduced" if per_task <= {"reproduced", "partially-reproduced"}
+                    else "inconclusive")
+        assert g.outcome == expected
+        # the claim's status is the primary verdict's of its two experiments
+        assert s.get(Claim, "c1").status == primary_verdict(list(by_exp.values())).outcome
     assert res.ran == 12 and res.reused == 12
 
     # running again: nothing re-runs
-    res2 = reproduce(store, reg, ["c1"], Options(device="cpu"))
+    res2 = run_and_judge(store, reg, ["c1"], Options(device="cpu"))
     assert res2.ran == 0 and res2.reused == 24

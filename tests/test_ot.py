@@ -140,7 +140,7 @@ def test_ot_method_on_the_shared_loop_records_sweep_and_reuses_alignment(monkeyp
 
 
 def test_ot_sweep_table_from_stored_runs(store):
-    from xlt_claims.experiments.methods.ot import format_ot_table, ot_sweep_table
+    from xlt_claims.report.research import format_ot_table, ot_sweep_table
     from xlt_claims.store.models import Run
 
     def metrics(acc, blur=None):
@@ -166,7 +166,7 @@ def test_ot_sweep_table_from_stored_runs(store):
     assert r["effect"] == pytest.approx(2.0, abs=1e-6) and r["ci_low"] <= 2.0 <= r["ci_high"]
     assert rows[1]["invalid_runs"] == 1 and rows[1]["n_seeds"] == 2 and rows[1]["effect"] == pytest.approx(0.0, abs=1e-6)
     assert "logt-cls" in format_ot_table(rows)
-    from xlt_claims.report.data import research_table
+    from xlt_claims.report.research import research_table
 
     rows2, text = research_table(store, "ot-sweep")
     assert rows2 == rows and text == format_ot_table(rows)
@@ -174,7 +174,7 @@ def test_ot_sweep_table_from_stored_runs(store):
 
     from types import SimpleNamespace
 
-    from xlt_claims.reproduce.commands import _research_tables
+    from xlt_claims.cli.reproduce import _research_tables
 
     plan = SimpleNamespace(experiment=SimpleNamespace(name="ot-sweep"), error=None)
     other = SimpleNamespace(experiment=SimpleNamespace(name="robust-gxlt-rsda"), error=None)

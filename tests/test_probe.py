@@ -10,11 +10,11 @@ np = pytest.importorskip("numpy")
 from tests._layers_util import tiny_encoder, tiny_tokenizer, toy_bitext, single_thread  # noqa: E402,F401 (single_thread: autouse fixture)
 from xlt_claims.experiments.probe import (  # noqa: E402
     _bootstrap_stats,
-    decide_lower_layers,
     format_probe_table,
     probe_layers,
     retrieval_correct,
 )
+from xlt_claims.verdict.layer_probe import decide_lower_layers  # noqa: E402
 
 
 def test_retrieval_correct_identity_and_shuffle():

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from tests._reproduce_util import FILLER, KEYWORDS, XX, add_claim, make_tiny_model  # noqa: E402
+from tests._reproduce_util import FILLER, KEYWORDS, XX, add_claim, make_tiny_model, run_and_judge  # noqa: E402
 from tests._layers_util import single_thread  # noqa: E402,F401 (autouse fixture)
 
 PROBE_TOML = """
@@ -54,7 +54,7 @@ def test_probe_kind_end_to_end(store, tmp_path, monkeypatch):
               confidence=0.28)
     add_claim(store, "p2", "Upper layers carry language structure.")  # not linked
     reg = load_registry([tmp_path])
-    res = reproduce(store, reg, ["p1"], Options(device="cpu"))
+    res = run_and_judge(store, reg, ["p1"], Options(device="cpu"))
     assert res.failed == 0 and res.ran == 1
     with store.session() as s:
         run = s.exec(select(Run).where(Run.experiment == "probe-test")).one()
@@ -65,15 +65,21 @@ def test_probe_kind_end_to_end(store, tmp_path, monkeypatch):
         assert run.manifest["timing"]["wall_s"] > 0 and run.manifest["data"]["fingerprint"]
         v = s.exec(select(Verdict).where(Verdict.claim_id == "p1")).one()
         assert v.experiment == "probe-test" and v.proxy is True
-        assert v.outcome in ("reproduced", "partially-reproduced", "not-reproduced", "inconclusive", "invalid")
-        assert "lower" in v.detail["rule"] or v.detail["rule"] == "lower-layers"
+        # the verdict is the pre-registered rule applied to this run's D and its item-bootstrap CI (margin 2)
+        d = m["stats"]["d_lower_minus_last"]
+        assert (v.effect, v.ci_low, v.ci_high) == (d["value"], d["ci_low"], d["ci_high"])
+        expected = ("invalid" if max(m["avg"]) < 0.05 else "reproduced" if d["value"] >= 2 and d["ci_low"] > 0
+                    else "partially-reproduced" if d["ci_low"] > 0 else "not-reproduced" if d["ci_high"] < 2
+                    else "inconclusive")
+        assert v.outcome == expected
+        assert "lower" in v.detail["rule"]
         claim = s.get(Claim, "p1")
         assert claim.status == v.outcome
         ev = s.exec(select(ClaimEvent).where(ClaimEvent.claim_id == "p1", ClaimEvent.cause == "experiment")).all()
         assert ev and ev[-1].new_status == v.outcome
         assert s.get(Claim, "p2").status == "unverified"
     # a finished probe is not run again
-    assert reproduce(store, reg, ["p1"], Options(device="cpu")).ran == 0
+    assert run_and_judge(store, reg, ["p1"], Options(device="cpu")).ran == 0
 
     bad = tmp_path / "bad"
     bad.mkdir()

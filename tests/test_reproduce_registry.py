@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from conftest import REPORTS_DIR, ROOT
 from _reproduce_util import add_claim
 
 from xlt_claims.reproduce.links import link_table, reset_link, set_link, sync_links, untestable_reason, report_context
-from xlt_claims.reproduce.registry import RegistryError, ReportContext, load_registry, metric_value, parse_experiment
+from xlt_claims.metrics import metric_value
+from xlt_claims.reproduce.registry import RegistryError, ReportContext, load_registry, parse_experiment
 from xlt_claims.store.models import Claim, ExperimentLink
 
 SHIPPED = ROOT / "reproductions"
@@ -35,17 +37,49 @@ def test_shipped_registry_is_valid():
         assert e.arms[0].method == "baseline"
 
 
-def test_robust_experiments_share_one_quick_setup():
-    """Every robust-training experiment runs the same baseline (same task options and quick settings),
-    so its runs are computed once; a drift in one file would silently double the main job's cost."""
-    reg = load_registry([SHIPPED])
-    robust = [e for e in reg if e.name.startswith("robust-")]
-    assert len(robust) >= 5
-    first = robust[0]
-    for e in robust:
-        assert e.task.proxy == first.task.proxy and e.task.options == first.task.options, e.name
-        assert e.overrides.get("quick") == first.overrides.get("quick"), e.name
-        assert e.arms[0].name == "baseline" and e.arms[0].method == "baseline" and not e.arms[0].overrides
+def test_shared_setup_files_change_nothing_parsed():
+    """The shipped files share their setup through `include =` files; every parsed experiment equals the
+    snapshot taken before the includes existed (tests/golden/parsed_experiments.json)."""
+    snap = json.loads((ROOT / "tests" / "golden" / "parsed_experiments.json").read_text(encoding="utf-8"))
+    now = {}
+    for e in load_registry([SHIPPED]):
+        d = e.to_dict()
+        d["path"] = Path(d["path"]).name
+        now[e.name] = json.loads(json.dumps(d, sort_keys=True, default=str))
+    assert now == snap
+    assert sum("include =" in p.read_text(encoding="utf-8") for p in SHIPPED.glob("*.toml")) >= 12
+
+
+def test_include_merges_tables_and_the_file_wins(tmp_path):
+    (tmp_path / "_base.toml").write_text(
+        'description = "from base"\n[run]\nseeds = [4, 5]\nprofile = "quick"\n'
+        '[run.overrides.quick]\nmax_steps = 7\nlr = 0.1\n[task]\noptions = { langs = ["en", "de"] }\n')
+    body = GOOD.replace('description = "d"\n', "").replace("[task]\n", '[run.overrides.quick]\nlr = 0.5\n[task]\n')
+    e = parse_experiment(_write(tmp_path, 'include = "_base.toml"\n' + body))
+    assert e.description == "from base" and e.seeds == [4, 5]
+    assert e.overrides == {"quick": {"max_steps": 7, "lr": 0.5}}  # tables merge key by key, the file wins
+    assert e.task.proxy == "logt-pair" and e.task.options == {"langs": ["en", "de"]}
+    assert "include" not in e.raw
+    assert list(load_registry([tmp_path]).experiments) == ["x"]  # "_base.toml" is no experiment
+
+
+def test_include_errors_name_the_file_and_line_and_cycles_are_refused(tmp_path):
+    (tmp_path / "_base.toml").write_text('[run]\nseeds = [1]\nprofile = "fast"\n')
+    with pytest.raises(RegistryError, match=r"_base\.toml:3: profile 'fast'"):
+        parse_experiment(_write(tmp_path, 'include = "_base.toml"\n' + GOOD))
+    with pytest.raises(RegistryError, match=r"x\.toml:1: included file '_missing.toml' not found"):
+        parse_experiment(_write(tmp_path, 'include = "_missing.toml"\n' + GOOD))
+    (tmp_path / "_bad.toml").write_text("[[[")
+    with pytest.raises(RegistryError, match=r"_bad\.toml: invalid TOML"):
+        parse_experiment(_write(tmp_path, 'include = "_bad.toml"\n' + GOOD))
+    (tmp_path / "_a.toml").write_text('include = "_b.toml"\n')
+    (tmp_path / "_b.toml").write_text('include = "_a.toml"\n')
+    with pytest.raises(RegistryError, match=r"_b\.toml:1: include cycle: _a\.toml -> _b\.toml -> _a\.toml"):
+        parse_experiment(_write(tmp_path, 'include = "_a.toml"\n' + GOOD))
+    with pytest.raises(RegistryError, match=r"x\.toml:1: include cycle: x\.toml -> x\.toml"):
+        parse_experiment(_write(tmp_path, 'include = "x.toml"\n' + GOOD))
+    with pytest.raises(RegistryError, match=r"x\.toml:1: 'include' must be"):
+        parse_experiment(_write(tmp_path, "include = 3\n" + GOOD))
 
 
 def test_seed_report_000_matches():

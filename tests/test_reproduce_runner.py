@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from conftest import ROOT
-from _reproduce_util import add_claim, make_neighbours, make_task, make_tiny_model, write_experiment
+from _reproduce_util import add_claim, make_neighbours, make_task, make_tiny_model, run_and_judge, write_experiment
 
 from xlt_claims.experiments.methods import register_method
 from xlt_claims.experiments.types import Example, Method
@@ -58,7 +58,7 @@ def test_better_arm_reproduced_then_resume_reuses(store, exp_dir, tiny_model):
     write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir))
     add_claim(store, "c1", CLAIM, confidence=0.3)
     reg = load_registry([exp_dir])
-    res = reproduce(store, reg, ["c1"], Options())
+    res = run_and_judge(store, reg, ["c1"], Options())
     assert res.ran == 6 and res.failed == 0
     v = res.verdicts[0]
     assert v["outcome"] == "reproduced", v
@@ -79,7 +79,7 @@ def test_better_arm_reproduced_then_resume_reuses(store, exp_dir, tiny_model):
         assert vd["per_language"]["test"] and {r["key"] for r in vd["per_language"]["test"]} == {"en", "xx"}
         assert vd["per_seed"] and vd["decision_digest"]
     # resume: everything finished is reused, nothing re-runs, the verdict is not duplicated
-    res2 = reproduce(store, reg, ["c1"], Options())
+    res2 = run_and_judge(store, reg, ["c1"], Options())
     assert res2.ran == 0 and res2.reused == 6
     with store.session() as s:
         assert len(s.exec(select(Run)).all()) == 6
@@ -100,7 +100,7 @@ def test_better_arm_reproduced_then_resume_reuses(store, exp_dir, tiny_model):
 def test_identical_arms_never_reproduced(store, exp_dir, tiny_model):
     write_experiment(exp_dir, "same", model=tiny_model, metric="test:all:accuracy", min_effect=5.0)
     add_claim(store, "c2", CLAIM)
-    res = reproduce(store, load_registry([exp_dir]), ["c2"], Options())
+    res = run_and_judge(store, load_registry([exp_dir]), ["c2"], Options())
     v = res.verdicts[0]
     assert v["outcome"] != "reproduced" and v["outcome"] == "not-reproduced", v
     assert v["effect"] == 0
@@ -112,7 +112,7 @@ def test_identical_arms_never_reproduced(store, exp_dir, tiny_model):
 def test_collapsed_arm_is_invalid(store, exp_dir, tiny_model):
     write_experiment(exp_dir, "collapse", model=tiny_model, treatment={"method": "test-collapse"}, seeds=(1, 2))
     add_claim(store, "c3", CLAIM, confidence=0.4)
-    res = reproduce(store, load_registry([exp_dir]), ["c3"], Options())
+    res = run_and_judge(store, load_registry([exp_dir]), ["c3"], Options())
     v = res.verdicts[0]
     assert v["outcome"] == "invalid" and "collapsed" in v["reason"], v
     with store.session() as s:
@@ -133,7 +133,7 @@ def test_dry_run_and_untestable(store, exp_dir, tiny_model):
     assert "c5" in plan["untestable"] and "not an effect" in plan["untestable"]["c5"]
     with store.session() as s:
         assert not s.exec(select(Run)).all()
-    reproduce(store, reg, ["better"], Options(seeds=[1]))
+    run_and_judge(store, reg, ["better"], Options(seeds=[1]))
     plan = reproduce(store, reg, ["c4"], Options(), dry_run=True).to_dict()
     states = {(r["arm"], r["seed"]): r for r in plan["experiments"][0]["runs"]}
     assert states[("baseline", 1)]["state"] == "finished" and states[("baseline", 2)]["state"] == "pending"
@@ -152,7 +152,7 @@ def test_dead_running_row_becomes_killed_and_reruns(store, exp_dir, tiny_model):
     with store.session() as s:
         s.add(Run(experiment=sl.experiment, arm=sl.arm, seed=sl.seed, config_hash=sl.config_hash, status="RUNNING",
                   config=sl.config, pid=dead.pid, host=HOST))
-    res = reproduce(store, reg, ["better"], Options())
+    res = run_and_judge(store, reg, ["better"], Options())
     assert res.ran == 2
     with store.session() as s:
         rows = s.exec(select(Run).where(Run.arm == sl.arm, Run.seed == sl.seed).order_by(Run.id)).all()
@@ -197,7 +197,7 @@ def test_sigkill_then_resume_reruns_only_unfinished(store, db_path, exp_dir, tin
     proc.wait()
     finished_before = {(r[1], r[2]): r[0] for r in before if r[3] == "FINISHED"}
     assert set(finished_before) == {("baseline", 1), ("baseline", 2)}
-    res = reproduce(store, load_registry([exp_dir]), ["better"], Options())
+    res = run_and_judge(store, load_registry([exp_dir]), ["better"], Options())
     assert res.ran == 2 and res.reused == 2  # the killed seed and the one never started; baselines reused
     rows = _rows(db_path)
     killed = [r for r in rows if r[3] == "KILLED"]
@@ -231,7 +231,7 @@ def test_two_concurrent_processes_store_every_run(store, db_path, exp_dir, tiny_
 
 def test_several_treatments_selected_on_dev(tmp_path):
     from xlt_claims.reproduce.registry import parse_experiment
-    from xlt_claims.verdict.compute import select_treatment
+    from xlt_claims.verdict.paired import select_treatment
 
     p = write_experiment(tmp_path, "sweep", model="m", extra_decision='select_metric = "dev:en:accuracy"')
     text = p.read_text().replace('treatment = "treatment"', 'treatment = ["treatment", "other"]')
@@ -259,8 +259,9 @@ def test_several_treatments_selected_on_dev(tmp_path):
 
 
 def test_custom_experiment_kind_uses_runs_and_verdicts(store, tmp_path):
-    from xlt_claims.reproduce.kinds import ExperimentKind, Unit, register_kind
-    from xlt_claims.verdict.compute import VerdictResult
+    """A new kind is a module with an ExperimentKind (plan, execute) and its judging rule in the verdict layer."""
+    from xlt_claims.reproduce.kinds import ExperimentKind, Planned, RunOutput, Unit, register_kind
+    from xlt_claims.verdict import VerdictResult, register_judge
 
     calls = []
 
@@ -270,18 +271,20 @@ def test_custom_experiment_kind_uses_runs_and_verdicts(store, tmp_path):
             if "layers" not in exp.params:
                 raise ValueError("needs layers")
 
-        def units(self, exp, opts, model):
-            return [Unit("probe", s, {"layers": exp.params["layers"]}, estimate_s=2.0) for s in exp.seeds]
+        def plan(self, exp, opts, model, profile, seeds):
+            return Planned([Unit("probe", s, {"kind": exp.kind, "seed": s, "layers": exp.params["layers"]},
+                                 estimate_s=2.0) for s in exp.seeds], proxy_data=True)
 
         def execute(self, exp, unit, opts, progress=None):
             calls.append(unit.seed)
-            return {"summary": {"value": 0.5 + unit.seed}}, {"note": "probe"}
+            return RunOutput({"summary": {"value": 0.5 + unit.seed}}, {"note": "probe"})
 
-        def judge(self, exp, claim, runs, *, proxy_data, model):
-            vals = [r.metrics["summary"]["value"] for r in runs["probe"].values()]
-            return VerdictResult(outcome="reproduced", reason="probe says so", proxy=True, metric="summary.value",
-                                 effect=sum(vals) / len(vals), n_seeds=len(vals),
-                                 run_ids=[r.id for r in runs["probe"].values()], confidence=0.7)
+    @register_judge("test-probe")
+    def _judge(exp, claim, runs, *, proxy_data, model, scripts=None, data_guard=None):
+        vals = [r.metrics["summary"]["value"] for r in runs["probe"].values()]
+        return VerdictResult(outcome="reproduced", reason="probe says so", proxy=True, metric="summary.value",
+                             effect=sum(vals) / len(vals), n_seeds=len(vals),
+                             run_ids=[r.id for r in runs["probe"].values()], confidence=0.7)
 
     (tmp_path / "p.toml").write_text("""
 name = "probe-x"
@@ -302,9 +305,9 @@ metric = "summary.value"
     reg = load_registry([tmp_path])
     plan = reproduce(store, reg, ["k1"], Options(), dry_run=True).to_dict()
     assert [r["estimate_s"] for r in plan["experiments"][0]["runs"]] == [2.0, 2.0]
-    res = reproduce(store, reg, ["k1"], Options())
+    res = run_and_judge(store, reg, ["k1"], Options())
     assert calls == [1, 2] and res.verdicts[0]["outcome"] == "reproduced"
-    reproduce(store, reg, ["k1"], Options())
+    run_and_judge(store, reg, ["k1"], Options())
     assert calls == [1, 2]  # finished units are reused
     with store.session() as s:
         c = s.get(Claim, "k1")
@@ -318,7 +321,7 @@ metric = "summary.value"
 
 def test_both_arms_at_chance_is_invalid_and_keeps_the_arm_means(tmp_path):
     from xlt_claims.reproduce.registry import parse_experiment
-    from xlt_claims.verdict.compute import compute_verdict
+    from xlt_claims.verdict.paired import judge_paired
 
     exp = parse_experiment(write_experiment(tmp_path, "chance", model="m", metric="test:nonen:accuracy"))
     stats = {"task_type": "classification", "num_labels": 2, "test": {"xx": {"n": 400, "majority": 0.5}},
@@ -332,20 +335,20 @@ def test_both_arms_at_chance_is_invalid_and_keeps_the_arm_means(tmp_path):
 
     by_arm = {"baseline": {s: run(s, 0.51, 0.49) for s in (1, 2, 3)},
               "treatment": {s: run(10 + s, 0.50, 0.52) for s in (1, 2, 3)}}
-    v = compute_verdict(exp, None, by_arm, proxy_data=True, model="m")
+    v = judge_paired(exp, None, by_arm, proxy_data=True, model="m")
     assert v.outcome == "invalid" and "at chance" in v.reason and v.effect is None
     means = v.detail["arm_means"]["test"]
     assert means["xx"]["baseline"] == pytest.approx(0.51) and means["yy"]["treatment"] == pytest.approx(0.52)
     assert "per_language" not in v.detail  # no effect is computed from chance-level arms
     by_arm["treatment"] = {s: run(10 + s, 0.70, 0.72) for s in (1, 2, 3)}  # one arm transfers: compared
-    assert compute_verdict(exp, None, by_arm, proxy_data=True, model="m").outcome != "invalid"
+    assert judge_paired(exp, None, by_arm, proxy_data=True, model="m").outcome != "invalid"
 
 
 def test_auc_decision_metric_has_chance_one_half(tmp_path):
     """A rule on ROC-AUC: arms ranking at random (AUC ~0.5) are invalid even when the majority rate is
     far from 0.5; an arm that ranks well is compared, and per-language rows use AUC too."""
     from xlt_claims.reproduce.registry import parse_experiment
-    from xlt_claims.verdict.compute import compute_verdict
+    from xlt_claims.verdict.paired import judge_paired
 
     exp = parse_experiment(write_experiment(tmp_path, "auc", model="m", metric="test:nonen:auc", min_effect=1.0,
                                             extra_decision='per_language_measure = "auc"'))
@@ -360,10 +363,10 @@ def test_auc_decision_metric_has_chance_one_half(tmp_path):
 
     by_arm = {"baseline": {s: run(s, 0.50 + 0.01 * s) for s in (1, 2, 3)},
               "treatment": {s: run(10 + s, 0.52 - 0.01 * s) for s in (1, 2, 3)}}
-    v = compute_verdict(exp, None, by_arm, proxy_data=True, model="m")
+    v = judge_paired(exp, None, by_arm, proxy_data=True, model="m")
     assert v.outcome == "invalid" and "at chance" in v.reason and v.detail["metric_chance"] == 0.5
     by_arm["treatment"] = {s: run(10 + s, 0.70 + 0.01 * s) for s in (1, 2, 3)}
-    v = compute_verdict(exp, None, by_arm, proxy_data=True, model="m")
+    v = judge_paired(exp, None, by_arm, proxy_data=True, model="m")
     assert v.outcome == "reproduced" and v.effect == pytest.approx(20.0)
     rows = {r["key"]: r for r in v.detail["per_language"]["test"]}
     assert rows["xx"]["baseline"] == pytest.approx(52.0) and rows["en"]["effect"] == pytest.approx(0.0)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from xlt_claims.verdict import confidence as conf
-from xlt_claims.verdict.guards import chance_margin, check_run, metric_chance
-from xlt_claims.verdict.stats import decide, holm, paired_effect, per_language, seeds_needed
+from xlt_claims.reproduce.guards import chance_margin, check_run, metric_chance
+from xlt_claims.stats import holm, paired_by_language, paired_effect, seeds_needed
+from xlt_claims.verdict.decision import decide
 
 
 def test_paired_effect_interval_is_at_least_student_t():
@@ -20,9 +21,14 @@ def test_paired_effect_interval_is_at_least_student_t():
     assert e.ci_low <= 2.0 - 4.30 / math.sqrt(3) + 1e-6
     assert e.ci_high >= 2.0 + 4.30 / math.sqrt(3) - 1e-6
     assert e.boot_ci[0] >= e.ci_low and e.boot_ci[1] <= e.ci_high
+    # three differences: the percentile bootstrap lies inside [min, max], always inside the t interval
+    assert e.ci_method == "student-t" and (e.ci_low, e.ci_high) == e.t_ci
     big = paired_effect(list(np.random.default_rng(0).normal(1.0, 1.0, 200)))
-    assert big.ci_method in ("bootstrap", "bootstrap+t", "student-t")
     assert big.ci_low < 1.0 < big.ci_high
+    # many seeds: each end is the wider of the two intervals, and the label names where each end came from
+    assert (big.ci_low, big.ci_high) == (min(big.boot_ci[0], big.t_ci[0]), max(big.boot_ci[1], big.t_ci[1]))
+    from_boot = (big.ci_low == big.boot_ci[0], big.ci_high == big.boot_ci[1])
+    assert big.ci_method == {(True, True): "bootstrap", (False, False): "student-t"}.get(from_boot, "bootstrap+t")
 
 
 def test_sd_floor_prevents_zero_width_interval():
@@ -79,7 +85,7 @@ def test_holm():
 def test_per_language_holm_and_signs():
     base = [{"test": {"de": {"accuracy": 0.50 + 0.01 * s, "n": 500}, "fr": {"accuracy": 0.6, "n": 500}}} for s in range(3)]
     treat = [{"test": {"de": {"accuracy": 0.60 + 0.011 * s, "n": 500}, "fr": {"accuracy": 0.6, "n": 500}}} for s in range(3)]
-    rows = per_language(base, treat, split="test", measure="accuracy", sign=1, scale=100, alpha=0.05,
+    rows = paired_by_language(base, treat, split="test", measure="accuracy", sign=1, scale=100, alpha=0.05,
                         scripts={"de": "Latin", "fr": "Latin"})
     by = {r.key: r for r in rows}
     assert by["de"].effect == pytest.approx(10.1, abs=0.05) and by["de"].significant == "+"
@@ -136,7 +142,7 @@ def test_primary_verdict_order():
     """Core before extended, own data before proxy, decided before inconclusive before invalid, and
     between decided verdicts that disagree, the least supportive one (whatever the order they came in)."""
     from xlt_claims.store.models import Verdict
-    from xlt_claims.verdict.compute import primary_verdict
+    from xlt_claims.verdict.record import primary_verdict
 
     def v(i, outcome, proxy=True, tier="core", seeds=3):
         return Verdict(id=i, claim_id="c", experiment=f"e{i}", outcome=outcome, proxy=proxy, metric="m",

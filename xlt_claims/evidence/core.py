@@ -15,11 +15,12 @@ from ..papers import paper_text
 from ..papers.pdftext import REFERENCE_SECTIONS, section_at
 from ..store.events import set_status
 from ..store.models import Claim, Evidence, Flag, Paper, Reference, Report, utcnow
+from ..store.status import Status
 from .text import TextIndex, content_stems, split_sentences
 
 TOP_K = 5  # evidence rows stored per claim (plus the deciding one when ranked lower)
 JUDGE_N = 20  # candidates judged per claim
-SUPPORTED, CONTRADICTED, NOT_FOUND = "supported-by-source", "contradicted-by-source", "not-in-cited-sources"
+SUPPORTED, CONTRADICTED, NOT_FOUND = Status.SUPPORTED.value, Status.CONTRADICTED.value, Status.NOT_IN_SOURCES.value
 
 
 @dataclass

@@ -9,17 +9,9 @@ by their dominant Unicode script.
 
 The result (``probe_layers``) is a metrics dict stored as a Run row (experiment kind "probe"):
 per-language, per-layer accuracies in both directions, per-script and overall means, the best layer,
-and item-bootstrap statistics for the pre-registered decision rule of the claim "lower layers carry
-more cross-lingual information" (``decide_lower_layers``):
-
-  D = mean over languages of [ mean accuracy over the lower half of the transformer layers
-      (layers 1..floor(L/2)) ] - [ accuracy of the last layer L ], in points; accuracy = mean of the
-      two directions. 95% CI: bootstrap over items within each language (paired across layers).
-  reproduced             D >= margin (default 2 points) and CI low > 0
-  partially-reproduced   CI low > 0 but D < margin (direction holds, not the magnitude)
-  not-reproduced         CI high < margin (the last layer is as good or better)
-  inconclusive           otherwise
-  invalid                the best layer's mean accuracy < 0.05 (no cross-lingual signal to compare)
+and item-bootstrap statistics of D = (mean accuracy over the lower half of the transformer layers) -
+(accuracy of the last layer), which the pre-registered rule of the claim "lower layers carry more
+cross-lingual information" judges (xlt_claims.verdict.layer_probe; this module only measures).
 
 Only the first half of the claim (cross-lingual information) is measured; "upper layers provide more
 language structure information" is not tested by retrieval. Evidence from this probe is proxy
@@ -35,8 +27,6 @@ from typing import Any, Callable, Optional, Sequence
 
 DEFAULT_MODEL = "offline:multilingual-e5-small"
 DEFAULT_BITEXT = "logt-retrieval"
-DECISION_MARGIN = 2.0  # points
-INVALID_BELOW = 0.05
 
 
 # --- scripts -------------------------------------------------------------------------------------
@@ -234,44 +224,7 @@ def config_hash(cfg: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-# --- verdict -------------------------------------------------------------------------------------
-
-def decide_lower_layers(metrics: dict[str, Any], margin: float = DECISION_MARGIN, proxy: bool = True) -> dict[str, Any]:
-    """Pre-registered rule for "lower layers carry more cross-lingual information" (module docstring)."""
-    st = metrics["stats"]
-    d = st["d_lower_minus_last"]
-    best_acc = max(metrics["avg"])
-    detail = {
-        "rule": (f"D = mean over languages of (mean P@1 over layers {st['lower_layers'][0]}..{st['lower_layers'][-1]}) "
-                 f"- P@1 of the last layer ({st['last_layer']}), both directions averaged; reproduced if D >= {margin} "
-                 "points and CI low > 0; partially if CI low > 0; not-reproduced if CI high < margin; else inconclusive; "
-                 f"invalid if the best layer's mean P@1 < {INVALID_BELOW}"),
-        "margin_points": margin,
-        "d_lower_minus_last": d,
-        "best_layer": metrics["best_layer"],
-        "best_below_last": st["best_below_last"],
-        "d_best_below_minus_last": st["d_best_below_minus_last"],
-        "per_script_lower_minus_last": {s: r["lower_half_minus_last"] for s, r in metrics["per_script"].items()},
-        "avg_by_layer": metrics["avg"],
-        "model": metrics["model"],
-        "bitext": metrics["bitext"],
-        "tested_part": "cross-lingual information only (bitext retrieval); the 'language structure' half is not tested",
-        "proxy": proxy,
-        "proxy_reason": "model is not mBERT; LibreOffice bitext is not the paper's data" if proxy else None,
-    }
-    if best_acc < INVALID_BELOW:
-        outcome = "invalid"
-    elif d["value"] >= margin and d["ci_low"] > 0:
-        outcome = "reproduced"
-    elif d["ci_low"] > 0:
-        outcome = "partially-reproduced"
-    elif d["ci_high"] < margin:
-        outcome = "not-reproduced"
-    else:
-        outcome = "inconclusive"
-    return {"outcome": outcome, "metric": "retrieval P@1 (points)", "effect": d["value"], "ci_low": d["ci_low"],
-            "ci_high": d["ci_high"], "proxy": proxy, "detail": detail}
-
+# --- display -------------------------------------------------------------------------------------
 
 def format_probe_table(metrics: dict[str, Any], by: str = "script") -> str:
     """Plain-text table: rows = scripts (or languages), columns = layers, P@1 in percent."""

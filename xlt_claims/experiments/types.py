@@ -110,6 +110,10 @@ class Method:
     def describe(self) -> dict[str, Any]:
         return {"method": self.name, **self.params}
 
+    def cost_factor(self, profile: str) -> float:
+        """How many plain fine-tuning runs one run of this method costs (for time estimates only)."""
+        return 1.0
+
     def prepare(self, ctx: Any) -> None:
         return None
 

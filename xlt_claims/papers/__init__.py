@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 from sqlmodel import select
 
 from ..store.models import Paper, Reference, Report, utcnow
+from .pdftext import pdf_to_text
 
 ARXIV_ID = re.compile(r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$", re.I)
 
@@ -206,7 +207,7 @@ def fetch_papers(
     store already had (only its `last_error` is updated). Never raises for network failures: they are
     listed in `FetchResult.failed`, one reason per paper.
     """
-    from .client import PoliteClient, describe_error, pdf_base_url
+    from .client import PoliteClient, describe_error, pdf_base_url  # the arXiv/requests clients load only to fetch
 
     wanted: list[str] = []
     for raw in (ids if ids else referenced_ids(store, report)):
@@ -268,8 +269,7 @@ def _record_errors(store, errors: dict[str, str], res: FetchResult) -> None:
 
 
 def _fetch_pdf(store, client, pid: str, base: Optional[str], refresh: bool) -> str:
-    from .client import describe_error
-    from .pdftext import pdf_to_text
+    from .client import describe_error  # the arXiv/requests clients load only to fetch
 
     with store.session() as s:
         paper = s.get(Paper, pid)

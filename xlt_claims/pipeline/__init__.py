@@ -4,8 +4,8 @@
 and returns what each stage did. Every stage is idempotent and resumable: ingesting an unchanged
 report is a no-op, papers are upserted, evidence embeddings are cached, and the reproduce runner
 skips (experiment, arm, seed) runs that already FINISHED, so an interrupted job is resumed by
-running it again. A stage whose library function is missing says so ("unavailable") instead of
-being faked; later stages still run on what the store has.
+running it again. A stage that fails is reported as failed with its error; later stages still run
+on what the store has.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from .. import papers as P
+from ..evidence import compute_evidence
+from ..ingest import ingest_paths
 from ..paths import PACKAGE_DIR
+from ..report import build_report, render
+from ..reproduce import Options, load_registry
+from ..reproduce.runner import build_plans, run_plans
+from ..verdict.judge import judge_plans
 
 STAGES = ("ingest", "papers", "evidence", "reproduce", "report")
 
@@ -32,7 +39,7 @@ class PipelineInterrupted(KeyboardInterrupt):
 @dataclass
 class StageResult:
     name: str
-    status: str  # "done" | "skipped" | "unavailable" | "failed" | "interrupted" | "partial"
+    status: str  # "done" | "skipped" | "failed" | "interrupted" | "partial"
     summary: str = ""
     seconds: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
@@ -87,17 +94,9 @@ class Reporter:
         return None
 
 
-def _unavailable(name: str, exc: BaseException) -> StageResult:
-    return StageResult(name, "unavailable", f"stage unavailable in this installation: {type(exc).__name__}: {exc}")
-
-
 # --- stages ---------------------------------------------------------------------------------------
 
 def stage_ingest(store, paths: Sequence[Path | str], rep: Reporter) -> StageResult:
-    try:
-        from ..ingest import ingest_paths
-    except ImportError as exc:
-        return _unavailable("ingest", exc)
     if not paths:
         return StageResult("ingest", "failed", "no report paths given and no examples/reports folder found")
     res = ingest_paths(store, [str(p) for p in paths])
@@ -111,24 +110,15 @@ def stage_ingest(store, paths: Sequence[Path | str], rep: Reporter) -> StageResu
 
 
 def stage_papers(store, rep: Reporter, *, online: bool, fixtures_dir: Optional[Path]) -> StageResult:
-    try:
-        from .. import papers as P
-        referenced_ids, import_atom = P.referenced_ids, P.import_atom
-    except (ImportError, AttributeError) as exc:
-        return _unavailable("papers", exc)
-    ids = referenced_ids(store)
+    ids = P.referenced_ids(store)
     if not ids:
         return StageResult("papers", "skipped", "no references in the store")
     detail: dict[str, Any] = {"referenced": ids, "mode": "online" if online else "offline"}
     failed: dict[str, str] = {}
     fetched: list[str] = []
     if online:
-        try:
-            fetch_papers = P.fetch_papers
-        except AttributeError as exc:
-            return _unavailable("papers", exc)
         tick = rep.bar("fetching papers from arXiv", len(ids))
-        res = fetch_papers(store, ids, progress=lambda pid, msg: tick(advance=0, description=f"{pid}: {msg}"))
+        res = P.fetch_papers(store, ids, progress=lambda pid, msg: tick(advance=0, description=f"{pid}: {msg}"))
         rep.bar_done()
         fetched = list(res.fetched)
         failed = dict(res.failed)
@@ -149,7 +139,7 @@ def stage_papers(store, rep: Reporter, *, online: bool, fixtures_dir: Optional[P
             for pid in todo:
                 f = Path(fixtures_dir) / f"{pid}.atom"
                 if f.is_file():
-                    imported += import_atom(store, f)
+                    imported += P.import_atom(store, f)
                 else:
                     missing.append(pid)
     detail.update(imported=imported, missing=missing, fixtures_dir=str(fixtures_dir) if fixtures_dir else None)
@@ -165,10 +155,6 @@ def stage_papers(store, rep: Reporter, *, online: bool, fixtures_dir: Optional[P
 
 
 def stage_evidence(store, rep: Reporter) -> StageResult:
-    try:
-        from ..evidence import compute_evidence
-    except ImportError as exc:
-        return _unavailable("evidence", exc)
     tick = rep.bar("evidence (embedding claims and sentences)", None)
 
     def progress(done: int, total: int) -> None:
@@ -188,11 +174,6 @@ def stage_evidence(store, rep: Reporter) -> StageResult:
 
 def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: Optional[list[int]],
                     n_seeds: Optional[int], extended: bool) -> StageResult:
-    try:
-        from ..reproduce import Options, load_registry
-        from ..reproduce.runner import build_plans, judge, run_plans
-    except ImportError as exc:
-        return _unavailable("reproduce", exc)
     registry = load_registry()
     opts = Options(seeds=seeds, n_seeds=n_seeds, profile=profile, device=device, extended=extended)
     result = build_plans(store, registry, [], opts, all_claims=True)
@@ -205,7 +186,7 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
              f"{len(todo)} run(s) to do, {done} already finished; estimated {est / 60:.0f} min "
              f"({measured} of {len(todo)} estimates measured on this machine)")
     run_plans(store, result, opts, reporter=rep.reproduce_reporter())
-    judge(store, result)
+    judge_plans(store, result)
     d = result.to_dict()
     runnable = [p for p in result.plans if not (p.error or p.data_guard)]
     cannot = {p.experiment.name: (p.error or f"data guard: {p.data_guard}") for p in result.plans
@@ -228,8 +209,6 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
 
 
 def stage_report(store, output: Path | str, fmt: Optional[str]) -> StageResult:
-    from ..report import build_report, render
-
     fmt_name = fmt or {"md": "md", "markdown": "md", "json": "json"}.get(Path(output).suffix.lower().lstrip("."), "html")
     data = build_report(store)
     text = render(data, fmt_name)

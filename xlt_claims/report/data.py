@@ -31,33 +31,24 @@ from typing import Any, Iterable, Optional
 from sqlmodel import Session, select
 
 from .. import __version__
+from ..papers import paper_text
 from ..paths import PACKAGE_DIR
+from ..reproduce.registry import RegistryError, load_registry
 from ..store import models as m
-from ..verdict.compute import primary_verdict
-from .scripts import find_scripts, script_of
+from ..store.db import current_version
+from ..store.status import Status, StatusGroup
+from ..verdict.record import primary_verdict
+from .research import RESEARCH_TABLES, research_table
+from .scripts import find_scripts, script_with_source
 
 REPORT_SCHEMA = "xlt-claims-report/1"
 
-# status -> (label, group, explanation). Groups: holds / partial / problem / open.
-STATUS_INFO: dict[str, tuple[str, str, str]] = {
-    "unverified": ("Unverified", "open", "not checked against sources or experiments yet"),
-    "supported-by-source": ("Supported by source", "holds",
-                            "a cited paper's sentence states it (numbers, data sets and names agree)"),
-    "contradicted-by-source": ("Contradicted by source", "problem", "a cited paper's sentence disagrees with it"),
-    "not-in-cited-sources": ("Not in cited sources", "problem", "no cited paper text we have states it"),
-    "reproduced": ("Reproduced", "holds", "our runs measured the claimed effect (pre-registered rule)"),
-    "partially-reproduced": ("Partially reproduced", "partial",
-                             "our runs show the claimed direction, not the claimed magnitude"),
-    "not-reproduced": ("Not reproduced", "problem", "our runs did not show the claimed effect"),
-    "inconclusive": ("Inconclusive", "open", "our runs cannot decide it with the seeds run so far"),
-    "invalid": ("Invalid", "open", "no valid comparison: an arm collapsed or did not learn, both arms stayed at "
-                "chance, or a data guard refused; the runs do not count as evidence"),
-}
+# status -> (label, group, explanation), from the one Status definition (store/status.py)
+STATUS_INFO: dict[str, tuple[str, str, str]] = {st.value: (st.label, st.group.value, st.explanation) for st in Status}
 STATUS_ORDER = list(STATUS_INFO)
-GROUP_LABEL = {"holds": "holds", "partial": "partly holds", "problem": "problem", "open": "open"}
+GROUP_LABEL = {g.value: g.label for g in StatusGroup}
 
-PROBLEM_STATUSES = {"not-in-cited-sources": "unsupported", "contradicted-by-source": "contradicted",
-                    "not-reproduced": "not reproduced"}
+PROBLEM_STATUSES = {st.value: st.problem for st in Status if st.problem}
 PROBLEM_FLAG_KINDS = {"invented-entity": "invented entity", "off-topic-citation": "off-topic citation"}
 RELIABILITY_FORMULA = (
     "problem share = claims with a problem / claims of the report; a claim has a problem when it is "
@@ -129,22 +120,6 @@ def status_info(status: str) -> dict[str, str]:
     return {"status": status, "label": label, "group": group, "explanation": expl}
 
 
-def _paper_text(paper: m.Paper, text_source: str) -> Optional[str]:
-    """The text evidence offsets index: the papers area's own function when present."""
-    try:
-        from ..papers import paper_text  # type: ignore[attr-defined]
-
-        try:
-            return paper_text(paper, text_source)  # type: ignore[call-arg]
-        except TypeError:
-            return paper_text(paper)  # type: ignore[call-arg]
-    except Exception:  # noqa: BLE001 - the papers area may not provide it
-        pass
-    if text_source == "full-text" and paper.full_text:
-        return paper.full_text
-    return paper.abstract
-
-
 _HEX = re.compile(r"^(sha256:)?[0-9a-f]{16,}$")
 
 
@@ -204,7 +179,7 @@ def _sd(xs: list[float]) -> Optional[float]:
     return (sum((x - mu) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
 
 
-def per_language(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None,
+def language_table(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None,
                  measure: Optional[str] = None) -> Optional[dict[str, Any]]:
     """Mean per language (and per language pair) and arm over the finished runs, grouped by script;
     `measure` (the decision rule's per-language measure, e.g. "auc") is shown where the runs have it."""
@@ -239,12 +214,12 @@ def per_language(runs: list[dict[str, Any]], baseline_arm: Optional[str] = None,
         rows = []
         for lang in values:
             if section == "langs":
-                script, src = script_of(lang, known_scripts)
+                script, src = script_with_source(lang, known_scripts)
                 group = script
             else:
                 l1, _, l2 = lang.partition("-")
-                s1, src1 = script_of(l1, known_scripts)
-                s2, src2 = script_of(l2, known_scripts)
+                s1, src1 = script_with_source(l1, known_scripts)
+                s2, src2 = script_with_source(l2, known_scripts)
                 src = src1 if src1 == src2 else "mixed"
                 script = f"{s1}/{s2}" if s1 != s2 else s1
                 group = "same script" if s1 == s2 else "different scripts"
@@ -447,7 +422,7 @@ def _verdict_dict(v: m.Verdict, claim: m.Claim, runs_by_id: dict[int, dict[str, 
         "claim_model": detail.get("claim_model"),
         "run_ids": list(v.run_ids or []),
         "lang_stats": _lang_stats(detail, factor),
-        "per_language": per_language(runs, baseline_arm, dec.get("per_language_measure")),
+        "per_language": language_table(runs, baseline_arm, dec.get("per_language_measure")),
         "created_at": _iso(v.created_at),
         "detail": detail,
     }
@@ -476,32 +451,11 @@ def build_report(store, report: Optional[str] = None, *, generated_at: Optional[
     return data
 
 
-# Experiments that answer a report's research question (not one claim): experiment name -> (module,
-# function(store, experiment) -> rows, function(rows) -> the plain text `claims reproduce` prints).
-RESEARCH_TABLES: dict[str, tuple[str, str, str]] = {
-    "ot-sweep": ("xlt_claims.experiments.methods.ot", "ot_sweep_table", "format_ot_table"),
-}
-
-
-def research_table(store, experiment: str) -> Optional[tuple[list[dict[str, Any]], str]]:
-    """(rows, plain text) of an experiment's research-question table; None if it has none."""
-    import importlib
-
-    if experiment not in RESEARCH_TABLES:
-        return None
-    mod, rows_fn, text_fn = RESEARCH_TABLES[experiment]
-    module = importlib.import_module(mod)
-    rows = getattr(module, rows_fn)(store, experiment)
-    return rows, getattr(module, text_fn)(rows)
-
-
 def _research_question_matches(exp_name: str, research_question: str) -> bool:
     """The experiment's own match rule (its `all` patterns) applied to the research question."""
     try:
-        from ..reproduce import load_registry
-
         exp = load_registry().experiments.get(exp_name)
-    except Exception:  # noqa: BLE001 - no registry: attach to no report, show under Experiments
+    except RegistryError:  # a malformed reproduction file: attach to no report, show under Experiments
         return False
     pats = list(getattr(getattr(exp, "match", None), "all", []) or []) if exp is not None else []
     return bool(pats) and all(re.search(p, research_question or "", re.I) for p in pats)
@@ -657,7 +611,7 @@ def _claim_dict(c: m.Claim, papers, evs, events, verdicts, links, cflags, rflags
         paper = papers.get(ev.arxiv_id)
         offsets_ok = None
         if paper is not None:
-            txt = _paper_text(paper, ev.text_source)
+            txt = paper_text(paper, ev.text_source)
             if txt is not None:
                 offsets_ok = txt[ev.char_start:ev.char_end] == ev.quote
         ev_rows.append({
@@ -882,12 +836,10 @@ def _experiment_dict(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         })
     return {"name": name, "anchor": f"exp-{name}", "arms": arms,
             "summary_keys": sorted({k for a in arms for k in a["summary"]}),
-            "per_language": per_language(runs)}
+            "per_language": language_table(runs)}
 
 
 def _provenance(s: Session, store, reports, papers, run_rows, evidence) -> dict[str, Any]:
-    from ..store.db import current_version
-
     schema = current_version(s.connection())  # same transaction: a second connection would wait on its lock
     model_ids = sorted({ev.model_id for evs in evidence.values() for ev in evs})
     run_hashes: dict[str, set[str]] = defaultdict(set)

@@ -10,6 +10,8 @@ import io
 import re
 from typing import Any, Optional
 
+from .scripts import script_with_source
+
 # Colour-blind-safe palette (Okabe-Ito) for arms; outcome colours match the CSS badges.
 ARM_COLOURS = ["#7a7a7a", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
 OUTCOME_COLOURS = {
@@ -262,8 +264,6 @@ def _group_summary_chart(pl, data, salt: str, title: str) -> Optional[str]:
 def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, pairs: bool = False) -> Optional[str]:
     """The verdict's own per-language (or per-pair) tests: mean paired effect with CI per item, grouped by
     script (pairs: same language / same script / different scripts); * = significant after Holm."""
-    from .scripts import script_of
-
     if not rows:
         return None
     items = []
@@ -271,10 +271,10 @@ def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, p
         key = str(r["key"])
         if pairs and "-" in key:
             l1, _, l2 = key.partition("-")
-            s1, s2 = script_of(l1)[0], script_of(l2)[0]
+            s1, s2 = script_with_source(l1)[0], script_with_source(l2)[0]
             group = "same language" if l1 == l2 else ("same script" if s1 == s2 else "different scripts")
         else:
-            group = r.get("script") or script_of(key)[0]
+            group = r.get("script") or script_with_source(key)[0]
         items.append({**r, "group": group, "lang": key})
     if pairs:
         order = {"same language": 0, "same script": 1, "different scripts": 2}

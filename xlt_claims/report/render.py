@@ -10,6 +10,9 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
+from .data import build_report, status_info
+from .figures import effect_chart, forest_plot, language_chart, sweep_chart
+
 FORMATS = ("html", "md", "json")
 
 
@@ -106,8 +109,6 @@ def _env():
     env.filters.update(fmt=fmt, signed=signed, ci=ci, share=share, metric_value=metric_value,
                        metric_diff=metric_diff, mark=mark, seconds=seconds, to_json=to_json,
                        md_cell=md_cell, md_text=md_text)
-    from .data import status_info
-
     env.globals["status_info"] = status_info
     env.globals["ci"] = ci
     return env
@@ -115,8 +116,6 @@ def _env():
 
 def _figures(report: dict[str, Any]) -> dict[str, Any]:
     """Inline SVG figures keyed by claim id / experiment name (not part of the JSON report)."""
-    from .figures import effect_chart, forest_plot, language_chart
-
     figs: dict[str, Any] = {"claims": {}, "experiments": {}}
     for c in report["claims"]:
         if not c["verdicts"]:
@@ -137,8 +136,6 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
                           if ls.get("test_pairs") else None) or (language_chart(pl, salt, t2, "pairs") if pl else None),
             }
         figs["claims"][c["id"]] = entry
-    from .figures import sweep_chart
-
     figs["research"] = {t["experiment"]: sweep_chart(t["rows"], t["experiment"], f"{t['experiment']}: effect by "
                                                      f"regularisation strength, 95% CI")
                         for t in report.get("research_tables", [])}
@@ -173,8 +170,6 @@ def render(report: dict[str, Any], fmt_name: str) -> str:
 
 def write_report(store, path: Path | str, fmt_name: Optional[str] = None, report: Optional[str] = None) -> Path:
     """Build and write the report; the format follows the suffix unless given. Written atomically."""
-    from .data import build_report
-
     path = Path(path)
     if fmt_name is None:
         suffix = path.suffix.lower().lstrip(".")

@@ -32,7 +32,7 @@ def find_scripts(obj: Any, depth: int = 0) -> dict[str, str]:
     return {}
 
 
-def script_of(lang: str, known: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
+def script_with_source(lang: str, known: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
     """(script, where the answer came from: "data" | "fallback" | "unknown")."""
     if known and lang in known:
         return known[lang], "data"

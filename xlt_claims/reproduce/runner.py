@@ -9,10 +9,11 @@ BEGIN IMMEDIATE, so check-then-insert is atomic across processes):
   run       train_and_evaluate in this process; a heartbeat thread refreshes heartbeat_at.
   finish    FINISHED with config, manifest, metrics (per language and per language pair), guards;
             an exception -> FAILED with the error; Ctrl-C / SIGTERM -> KILLED.
-  judge     per linked claim: verdict from the FINISHED runs of this exact configuration, stored
-            with the status/confidence change (cause "experiment").
 
-A KILLED or FAILED run never counts; the next invocation re-runs it.
+Judging the finished runs is the verdict layer's (xlt_claims.verdict.judge.judge_plans): callers run
+`reproduce(...)` and then judge its result. Every kind (train, task suite, probe) goes through the same
+steps; what differs is in its ExperimentKind (reproduce/kinds/). A KILLED or FAILED run never counts;
+the next invocation re-runs it.
 """
 
 from __future__ import annotations
@@ -32,16 +33,15 @@ from sqlmodel import select
 
 from ..store.db import Store, lock_key
 from ..store.models import Claim, ExperimentLink, Run, utcnow
-from .registry import Arm, Experiment, Registry
-from .tasks import DataGuardRefused, TaskError, load_task_for, task_source
+from .experiment import Experiment
+from .guards import check_run
+from .kinds import ReproduceError, Unit, get_kind
+from .links import report_context, resolve_claim, sync_links, untestable_reason
+from .registry import Registry
+from .tasks import DataGuardRefused, TaskError, task_source
 
 HOST = socket.gethostname()
-CONFIG_SCHEMA = 1
 _ACTIVE: set[int] = set()  # run ids this process is executing right now
-
-
-class ReproduceError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -72,6 +72,7 @@ class Slot:
     estimate_source: str = ""
     wall_s: Optional[float] = None
     error: Optional[str] = None
+    unit: Optional[Unit] = None  # what the experiment's kind planned for this run
 
     def label(self) -> str:
         return f"{self.experiment}/{self.arm}/seed {self.seed}"
@@ -151,32 +152,11 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def make_method(arm: Arm):
-    """A fresh instance of the arm's registered method (xlt_claims.experiments.methods registry)."""
-    from ..experiments.methods import get_method
-
-    try:
-        return get_method(arm.method, **arm.params)
-    except KeyError as exc:
-        raise ReproduceError(f"arm {arm.name!r}: {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise ReproduceError(f"arm {arm.name!r}: bad params for method {arm.method!r}: {exc}") from None
-
-
-def _describe(method) -> dict[str, Any]:
-    try:
-        return json.loads(json.dumps(method.describe(), sort_keys=True, default=str))
-    except Exception:  # noqa: BLE001
-        return {"method": getattr(method, "name", type(method).__name__), **getattr(method, "params", {})}
-
-
 # --- planning --------------------------------------------------------------------------------------
 
 def targets_to_experiments(store: Store, registry: Registry, targets: list[str], *, all_claims: bool,
                            extended: bool) -> tuple[dict[str, list[str]], list[str]]:
     """{experiment: [claim ids]} and the claim ids that have no experiment."""
-    from .links import resolve_claim, sync_links
-
     with store.session() as s:
         sync_links(s, registry)
     exp_claims: dict[str, list[str]] = {}
@@ -218,8 +198,7 @@ def _seeds(exp: Experiment, opts: Options) -> list[int]:
 
 
 def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Options) -> ExperimentPlan:
-    from ..verdict.guards import label_stats
-
+    """The experiment's runs under these options, with their states in the store and time estimates."""
     profile = opts.profile or exp.profile
     model = opts.model or exp.model.default
     seeds = _seeds(exp, opts)
@@ -228,68 +207,26 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     except TaskError as exc:
         return ExperimentPlan(exp, claims, exp.task.proxy, True, model, profile, seeds, error=str(exc))
     plan = ExperimentPlan(exp, claims, src["name"], True, model, profile, seeds)
-    if exp.kind != "train":
-        return _plan_other_kind(store, plan, opts)
+    kind = get_kind(exp.kind)
     try:
-        task = load_task_for(exp, opts.data_dir)
+        planned = kind.plan(exp, opts, model, profile, seeds)
     except DataGuardRefused as exc:
         plan.data_guard = str(exc)
         return plan
-    except TaskError as exc:
+    except (TaskError, ReproduceError) as exc:
         plan.error = str(exc)
         return plan
-    plan.proxy_data = bool(task.proxy)
-    plan.scripts = dict(task.scripts or {})
-    plan.label_stats = label_stats(task)
-    fp = task.fingerprint()
-    for arm in exp.arms:
-        try:
-            method = make_method(arm)
-        except ReproduceError as exc:
-            plan.error = str(exc)
-            return plan
-        desc = _describe(method)
-        overrides = {**exp.overrides.get(profile, {}), **arm.overrides, **opts.overrides}
-        for seed in seeds:
-            core = {"schema": CONFIG_SCHEMA, "task": task.name, "proxy": bool(task.proxy), "data_fingerprint": fp,
-                    "data_dir": src["data_dir"], "model": model, "method": desc, "seed": seed, "profile": profile,
-                    "overrides": overrides}
-            h = config_hash(core)
-            cfg = {**core, "experiment": exp.name, "arm": arm.name, "decision_digest": exp.decision.digest(),
-                   "device_requested": opts.device}
-            plan.slots.append(Slot(exp.name, arm.name, seed, cfg, h))
-    refresh_states(store, plan, opts)
-    estimate(store, plan, task)
-    return plan
-
-
-def _plan_other_kind(store: Store, plan: ExperimentPlan, opts: Options) -> ExperimentPlan:
-    from .kinds import get_kind
-
-    exp = plan.experiment
-    handler = get_kind(exp.kind)
-    plan.proxy_data = bool(getattr(handler, "proxy_task", True)) if not opts.data_dir else False
-    try:
-        units = handler.units(exp, opts, plan.model)
-    except Exception as exc:  # noqa: BLE001
-        plan.error = f"{type(exc).__name__}: {exc}"
-        return plan
-    for u in units:
-        core = {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": plan.model, "seed": u.seed, **u.config}
-        cfg = {**core, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision.digest(),
+    plan.proxy_data = planned.proxy_data
+    plan.scripts = dict(planned.scripts)
+    plan.label_stats = planned.label_stats
+    for u in planned.units:
+        cfg = {**u.config, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision.digest(),
                "device_requested": opts.device}
-        sl = Slot(exp.name, u.arm, u.seed, cfg, config_hash(core))
-        sl.unit = u  # type: ignore[attr-defined]
-        plan.slots.append(sl)
+        plan.slots.append(Slot(exp.name, u.arm, u.seed, cfg, config_hash(u.config), unit=u))
     refresh_states(store, plan, opts)
     with store.read() as s:
-        for sl in plan.slots:
-            done = [r.wall_s for r in s.exec(select(Run).where(Run.experiment == exp.name, Run.arm == sl.arm,
-                                                               Run.status == "FINISHED")).all() if r.wall_s]
-            if done:
-                sl.estimate_s, sl.estimate_source = sorted(done)[len(done) // 2], f"measured ({len(done)} run(s))"
-            else:
-                sl.estimate_s, sl.estimate_source = getattr(sl, "unit").estimate_s or 60.0, "kind's estimate"
+        finished = s.exec(select(Run).where(Run.status == "FINISHED")).all()
+    kind.estimate([(sl.unit, sl) for sl in plan.slots], finished, exp.name)
     return plan
 
 
@@ -314,47 +251,6 @@ def refresh_states(store: Store, plan: ExperimentPlan, opts: Options) -> None:
             last = mine[-1] if mine else None
             sl.state = {"FAILED": "failed", "KILLED": "killed"}.get(last.status, "pending") if last else "pending"
             sl.run_id = last.id if last else None
-
-
-# --- time estimates --------------------------------------------------------------------------------
-
-_FALLBACK_S = {"quick": 60.0, "paper": 3600.0}
-
-
-def estimate(store: Store, plan: ExperimentPlan, task) -> None:
-    """Per-run time: median wall time of finished runs with the same task/model/method/profile
-    (measured), else the same method on the same task, else a rough size-based guess."""
-    with store.read() as s:
-        done = s.exec(select(Run).where(Run.status == "FINISHED", Run.reused_from == None, Run.wall_s != None)).all()  # noqa: E711
-    for sl in plan.slots:
-        c = sl.config
-        same = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
-                and r.config.get("profile") == c["profile"] and r.config.get("method") == c["method"]
-                and r.config.get("overrides") == c["overrides"]]
-        if same:
-            sl.estimate_s, sl.estimate_source = sorted(same)[len(same) // 2], f"measured ({len(same)} run(s))"
-            continue
-        near = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
-                and r.config.get("profile") == c["profile"]
-                and (r.config.get("method") or {}).get("method") == (c["method"] or {}).get("method")]
-        if near:
-            sl.estimate_s, sl.estimate_source = sorted(near)[len(near) // 2], "same method, other params/settings"
-            continue
-        base = [r.wall_s for r in done if r.config.get("task") == c["task"] and r.config.get("model") == c["model"]
-                and r.config.get("profile") == c["profile"]]
-        meth = c["method"] or {}
-        factor = 1.0
-        if meth.get("method") == "rs-da" and c["profile"] == "paper":  # epochs over N copies (quick caps steps)
-            factor = float(meth.get("copies", 1) or 1)
-        elif meth.get("method") == "adv":  # ascent steps + the clean and adversarial forwards
-            factor = 1.0 + float(meth.get("steps", 1))
-        elif meth.get("method") == "rs-rp":
-            factor = float(meth.get("samples", 1) or 1)
-        if base:
-            sl.estimate_s, sl.estimate_source = sorted(base)[len(base) // 2] * factor, "scaled from other arms"
-        else:
-            sl.estimate_s = _FALLBACK_S.get(c["profile"], 600.0) * factor
-            sl.estimate_source = "rough guess (no finished run to measure from)"
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -435,37 +331,19 @@ def _jsonable(x: Any) -> Any:
 
 def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts: Options,
                  progress: Optional[Callable[..., None]] = None) -> None:
-    """Train and evaluate one claimed run; always leaves the row FINISHED, FAILED or KILLED."""
-    from ..verdict.guards import check_run
-
+    """Run one claimed unit through its kind; always leaves the row FINISHED, FAILED or KILLED."""
     exp = plan.experiment
     hb = _Heartbeat(store, run_id, opts.heartbeat_s)
     hb.start()
     t0 = time.time()
     try:
-        if exp.kind != "train":
-            from .kinds import get_kind
-
-            m, man = get_kind(exp.kind).execute(exp, getattr(sl, "unit"), opts, progress)
-
-            class _R:  # the same shape as RunResult
-                metrics, manifest, history = m, man, []
-
-            result = _R()
-        else:
-            from ..experiments.train import RunSpec, train_and_evaluate
-
-            task = load_task_for(exp, opts.data_dir)
-            method = make_method(exp.arm(sl.arm))
-            spec = RunSpec(model=plan.model, profile=plan.profile, seed=sl.seed, device=opts.device,
-                           overrides=dict(sl.config["overrides"]))
-            result = train_and_evaluate(spec, task, method, progress=progress)
+        result = get_kind(exp.kind).execute(exp, sl.unit, opts, progress)
     except (KeyboardInterrupt, SystemExit) as exc:
         hb.stop()
         _finish(store, run_id, status="KILLED", error=f"interrupted ({type(exc).__name__})", wall_s=time.time() - t0)
         _ACTIVE.discard(run_id)
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a run that crashes is recorded FAILED with its traceback, never lost
         hb.stop()
         tb = traceback.format_exc(limit=6)
         sl.error = f"{type(exc).__name__}: {exc}"
@@ -507,8 +385,6 @@ class ReproduceResult:
 
 def build_plans(store: Store, registry: Registry, targets: list[str], opts: Options, *,
                 all_claims: bool = False) -> ReproduceResult:
-    from .links import report_context, untestable_reason
-
     exp_claims, unlinked = targets_to_experiments(store, registry, targets, all_claims=all_claims, extended=opts.extended)
     plans = [plan_experiment(store, registry.get(name), cl, opts) for name, cl in sorted(exp_claims.items())]
     seen: dict[str, str] = {}
@@ -578,56 +454,14 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
     return result
 
 
-def judge(store: Store, result: ReproduceResult) -> list[dict[str, Any]]:
-    """Compute and store the verdict of every planned experiment for each of its claims."""
-    from ..verdict.compute import compute_verdict, record_verdict
-
-    out = []
-    for p in result.plans:
-        if p.error:
-            continue
-        if any(sl.state == "failed" for sl in p.slots):
-            out.append({"experiment": p.experiment.name, "skipped": "some runs FAILED; fix and re-run"})
-            continue
-        for cid in p.claims:
-            with store.session() as s:
-                # the claim row is locked for the transaction, so two processes judging the same
-                # claim store one verdict (the second finds it identical), not two
-                claim = s.exec(select(Claim).where(Claim.id == cid).with_for_update()).one()
-                by_arm: dict[str, dict[int, Run]] = {}
-                for sl in p.slots:
-                    if sl.run_id is None or sl.state not in ("finished", "reuse", "shared"):
-                        continue
-                    r = s.exec(select(Run).where(Run.experiment == sl.experiment, Run.arm == sl.arm,
-                                                 Run.config_hash == sl.config_hash, Run.status == "FINISHED")
-                               .order_by(Run.id)).first()
-                    if r is not None:
-                        by_arm.setdefault(sl.arm, {})[sl.seed] = r
-                if p.experiment.kind != "train":
-                    from .kinds import get_kind
-
-                    res = get_kind(p.experiment.kind).judge(p.experiment, claim, by_arm, proxy_data=p.proxy_data,
-                                                            model=p.model)
-                else:
-                    res = compute_verdict(p.experiment, claim, by_arm, proxy_data=p.proxy_data, model=p.model,
-                                          scripts=p.scripts, data_guard=p.data_guard)
-                res.detail.update({"task": p.task_name, "profile": p.profile})
-                v, created = record_verdict(s, claim, p.experiment, res)
-                out.append({"claim_id": cid, "experiment": p.experiment.name, "outcome": v.outcome, "proxy": v.proxy,
-                            "effect": v.effect, "ci": [v.ci_low, v.ci_high], "n_seeds": v.n_seeds,
-                            "confidence": (v.detail or {}).get("confidence"), "reason": (v.detail or {}).get("reason"),
-                            "verdict_id": v.id, "new": created})
-    result.verdicts = out
-    return out
-
-
 def reproduce(store: Store, registry: Registry, targets: list[str], opts: Options, *, all_claims: bool = False,
               dry_run: bool = False, reporter: Optional["Reporter"] = None) -> ReproduceResult:
+    """Plan the targets' experiments and (unless dry_run) run every unit that is not finished yet.
+    Judging is separate: xlt_claims.verdict.judge.judge_plans(store, result)."""
     result = build_plans(store, registry, targets, opts, all_claims=all_claims)
     if dry_run:
         return result
     run_plans(store, result, opts, reporter=reporter)
-    judge(store, result)
     return result
 
 

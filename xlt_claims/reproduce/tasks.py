@@ -11,8 +11,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Optional
 
+from ..experiments.data import DataError, PlaceholderLabelsError, load_task
 from ..experiments.types import Example, TaskData
-from .registry import Experiment
+from .experiment import Experiment
 
 _CACHE: dict[tuple, TaskData] = {}
 
@@ -79,19 +80,15 @@ def load_task_for(exp: Experiment, data_dir: Optional[str] = None) -> TaskData:
     if key in _CACHE:
         return _CACHE[key]
     try:
-        from ..experiments.data import load_task
-    except ImportError as exc:  # the data package is another area's; say what is missing
-        raise TaskError(f"cannot load task {name!r}: xlt_claims.experiments.data.load_task unavailable ({exc})") from None
-    try:
-        from ..experiments.data import PlaceholderLabelsError
-    except ImportError:  # pragma: no cover - older data package
-        PlaceholderLabelsError = ()  # type: ignore[assignment]
-    try:
         task = load_task(name, **opts)
     except PlaceholderLabelsError as exc:  # the data guard: one label everywhere in a test split
         raise DataGuardRefused(f"{name}: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001
+    except (DataError, OSError, ValueError, LookupError) as exc:  # missing or unreadable data, unknown name
         raise TaskError(f"cannot load task {name!r}: {type(exc).__name__}: {exc}") from exc
+    except ImportError as exc:
+        if (exc.name or "").startswith("xlt_claims"):
+            raise  # a broken module of ours must fail loudly
+        raise TaskError(f"cannot load task {name!r}: needs the optional package {exc.name!r} ({exc})") from exc
     _CACHE[key] = task
     return task
 

@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from .models import EXPERIMENT_STATUSES, Claim, ClaimEvent, utcnow
+from .models import Claim, ClaimEvent, utcnow
+from .status import EXPERIMENT_STATUSES
 
 _KEEP = object()
 

@@ -16,16 +16,15 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from .status import EXPERIMENT_STATUSES, STATUSES, TEXT_STATUSES, UNVERIFIED, Status  # noqa: F401 (re-exported)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-# Claim status vocabulary. Textual verdicts come from evidence, experimental ones from runs.
-UNVERIFIED = "unverified"
-TEXT_STATUSES = ("supported-by-source", "contradicted-by-source", "not-in-cited-sources")
-EXPERIMENT_STATUSES = ("reproduced", "partially-reproduced", "not-reproduced", "inconclusive", "invalid")
-STATUSES = (UNVERIFIED, *TEXT_STATUSES, *EXPERIMENT_STATUSES)
+# Claim status vocabulary (defined once in store/status.py). Textual verdicts come from evidence,
+# experimental ones from runs.
 CLAIM_KINDS = ("quantitative", "qualitative", "descriptive")
 
 

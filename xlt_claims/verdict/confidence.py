@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from .stats import Effect, _t_quantile
+from ..stats import Effect, t_quantile
+from ..store.status import Status
 
 REPORT_WEIGHT = 0.5  # the report's own confidence is machine-written: trust half its log-odds
 TEXT_SHIFT = {  # log-odds shift from the textual (paper-evidence) verdict
-    "supported-by-source": 1.0,
-    "contradicted-by-source": -1.5,
-    "not-in-cited-sources": -0.5,
+    Status.SUPPORTED.value: 1.0,
+    Status.CONTRADICTED.value: -1.5,
+    Status.NOT_IN_SOURCES.value: -0.5,
 }
 W_PROXY_DATA = 0.5  # evidence from the proxy benchmark instead of the claim's own data set
 W_OTHER_MODEL = 0.5  # evidence from a different encoder than the claim's
@@ -71,7 +72,7 @@ def directional_log_bf(d: float, se: float, mu1: float, n: Optional[int] = None,
 
     infl = 1.0
     if n is not None and n >= 2:
-        infl = _t_quantile(1 - alpha / 2, n - 1) / _t_quantile(1 - alpha / 2, 10_000)
+        infl = t_quantile(1 - alpha / 2, n - 1) / t_quantile(1 - alpha / 2, 10_000)
     s = max(float(se), 1e-9) * infl
     tau = max(float(mu1), 1e-9) / 2
     v = s * s + tau * tau

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from sqlmodel import Session, select
 
 from ..store.models import ExperimentLink, Run, Verdict
-from .compute import latest_verdicts, primary_verdict
+from .record import latest_verdicts, primary_verdict
 
 
 def _runs(session: Session, ids: list[int]) -> list[dict[str, Any]]:

@@ -11,18 +11,24 @@ benchmark LOGT (LibreOffice translations, 32 languages, 23 scripts).
     load_bitext(name, langs=None) -> {lang: [(english, translation), ...]}   ("logt-*", "tatoeba")
     list_datasets() -> [ {name, kind, task_type, languages, status, location, license, ...}, ... ]
     add_dataset(name, folder) / remove_dataset(name): the registry of the user's folders
+
+Every data set is a DatasetSpec in REGISTRY, the generic registry (xlt_claims.registry); its loader is a
+lazy "module:function" entry. A new data set is one module of this package that calls
+`register_dataset(DatasetSpec(...))`: the registry imports the package's modules on the first miss.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
+from ...registry import Registry, import_object
 from ..types import TaskData
 from .common import DataError, PlaceholderLabelsError, check_test_labels
 
 __all__ = ["load_task", "load_bitext", "list_datasets", "add_dataset", "remove_dataset", "DataError",
-           "PlaceholderLabelsError", "check_test_labels", "REGISTRY", "DatasetSpec", "BITEXTS"]
+           "PlaceholderLabelsError", "check_test_labels", "REGISTRY", "DatasetSpec", "BITEXTS",
+           "register_dataset"]
 
 
 @dataclass
@@ -31,75 +37,79 @@ class DatasetSpec:
     kind: str  # "proxy" | "real"
     task_type: str
     description: str
-    loader: Callable[..., TaskData]
+    loader: str  # "package.module:function", called as function(**loader_options, **opts)
     source: str
     license: str
     aliases: tuple = ()
     info: dict = field(default_factory=dict)
+    loader_options: dict = field(default_factory=dict)
+
+    def load(self, **opts: Any) -> TaskData:
+        return import_object(self.loader)(**self.loader_options, **opts)
 
 
-def _lazy(modname: str, fn: str, **fixed: Any) -> Callable[..., TaskData]:
-    def call(**opts: Any) -> TaskData:
-        import importlib
+REGISTRY: Registry[DatasetSpec] = Registry("data set", discover=__name__)
 
-        mod = importlib.import_module(f"{__name__}.{modname}")
-        return getattr(mod, fn)(**fixed, **opts)
 
-    return call
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    return REGISTRY.register(spec.name, spec, aliases=tuple(spec.aliases))
 
 
 _LOGT_SOURCE = "LibreOffice 7.4 UI catalogs, Debian 12 libreoffice-l10n-* (shipped; `python -m tools.logt` rebuilds)"
 
-REGISTRY: dict[str, DatasetSpec] = {
-    "logt-cls": DatasetSpec(
+_BUILTIN = (
+    DatasetSpec(
         "logt-cls", "proxy", "classification",
         "Which LibreOffice module (7 classes) a UI message belongs to; English train/dev, test per language",
-        _lazy("proxy", "load_logt_cls"), _LOGT_SOURCE, "MPL-2.0"),
-    "logt-pair": DatasetSpec(
+        f"{__name__}.proxy:load_logt_cls", _LOGT_SOURCE, "MPL-2.0"),
+    DatasetSpec(
         "logt-pair", "proxy", "pair-classification",
         "Is text_pair the extended tip (description) of the UI control labelled text? Standard + generalized setting",
-        _lazy("proxy", "load_logt_pair"), _LOGT_SOURCE, "MPL-2.0"),
-    "logt-retrieval": DatasetSpec(
+        f"{__name__}.proxy:load_logt_pair", _LOGT_SOURCE, "MPL-2.0"),
+    DatasetSpec(
         "logt-retrieval", "proxy", "bitext",
         "Bitext retrieval sets (English <-> language, up to 500 test messages per language)",
-        _lazy("proxy", "load_bitext_task", name="logt-retrieval"), _LOGT_SOURCE, "MPL-2.0"),
-    "logt-align": DatasetSpec(
+        f"{__name__}.proxy:load_bitext_task", _LOGT_SOURCE, "MPL-2.0",
+        loader_options={"name": "logt-retrieval"}),
+    DatasetSpec(
         "logt-align", "proxy", "bitext",
         "Parallel training pairs for alignment methods (up to 1500 per language), disjoint from every test item",
-        _lazy("proxy", "load_bitext_task", name="logt-align"), _LOGT_SOURCE, "MPL-2.0"),
-    "pawsx": DatasetSpec(
+        f"{__name__}.proxy:load_bitext_task", _LOGT_SOURCE, "MPL-2.0",
+        loader_options={"name": "logt-align"}),
+    DatasetSpec(
         "pawsx", "real", "pair-classification",
         "PAWS-X: paraphrase identification (English train, dev/test in 7 languages)",
-        _lazy("real", "load_pawsx"),
+        f"{__name__}.real:load_pawsx",
         "embedded (XTREME TSV + PAWS-Wiki English pairs), or a folder: x-final/<lang>/*.tsv or XTREME TSV",
         "free for any purpose (Google), attribution appreciated", aliases=("paws-x",),
         info={"sizes": {"train": 49401, "dev": 2000, "test_per_lang": 2000}}),
-    "xnli": DatasetSpec(
+    DatasetSpec(
         "xnli", "real", "pair-classification",
         "XNLI: natural language inference (MultiNLI English train, XNLI dev/test in 15 languages)",
-        _lazy("real", "load_xnli"),
+        f"{__name__}.real:load_xnli",
         "a folder (never shipped): XNLI-1.0/xnli.{dev,test}.tsv (+ MultiNLI train) or XTREME TSV + test-labels.txt",
         "CC BY-NC 4.0 (XNLI); MultiNLI: OANC/CC BY-SA 3.0 mix",
         info={"sizes": {"train": 392702, "dev": 2490, "test_per_lang": 5010}}),
-    "xquad": DatasetSpec(
+    DatasetSpec(
         "xquad", "real", "span-extraction",
         "XQuAD: extractive QA (English train: SQuAD v1.1, or TyDi QA GoldP English offline; 1190 test questions)",
-        _lazy("real", "load_xquad"),
+        f"{__name__}.real:load_xquad",
         "embedded (+ TyDi QA GoldP English train), or a folder: xquad.<lang>.json (+ SQuAD v1.1 train/dev)",
         "CC BY-SA 4.0", info={"sizes": {"train": 87599, "dev": 10570, "test_per_lang": 1190}}),
-    "tatoeba": DatasetSpec(
+    DatasetSpec(
         "tatoeba", "real", "bitext",
         "Tatoeba (LASER v1): ~1000 English-aligned sentences per language, 36 XTREME languages",
-        _lazy("real", "load_tatoeba_task"),
+        f"{__name__}.real:load_tatoeba_task",
         "embedded, or a folder: tatoeba.<xxx>-eng.{xxx,eng}", "CC BY 2.0 FR",
         info={"sizes": {"test_per_lang": 1000}}),
-}
-_ALIASES = {a: s.name for s in REGISTRY.values() for a in s.aliases}
+)
+for _builtin in _BUILTIN:
+    register_dataset(_builtin)
 BITEXTS = ("logt-retrieval", "logt-align", "tatoeba")
 
 
 def _spec(name: str) -> DatasetSpec:
-    key = _ALIASES.get(name, name)
+    key = REGISTRY.canonical(name)
     if key not in REGISTRY:
         raise DataError(f"unknown data set {name!r}; known: {', '.join(REGISTRY)}")
     return REGISTRY[key]
@@ -107,7 +117,7 @@ def _spec(name: str) -> DatasetSpec:
 
 def load_task(name: str, **opts: Any) -> TaskData:
     """Load a registered data set as a TaskData (see the module docstring for options)."""
-    return _spec(name).loader(**opts)
+    return _spec(name).load(**opts)
 
 
 def load_bitext(name: str, langs=None, max_per_lang: Optional[int] = None, data_dir: Optional[str] = None,
@@ -128,14 +138,14 @@ def add_dataset(name: str, folder: str) -> dict[str, Any]:
     from .real import validate
     from .sources import add_folder
 
-    key = _ALIASES.get(name, name)
+    key = REGISTRY.canonical(name)
     return add_folder(key, folder, lambda src: validate(key, src))
 
 
 def remove_dataset(name: str) -> Optional[dict[str, Any]]:
     from .sources import real_set, remove_folder
 
-    key = _ALIASES.get(name, name)
+    key = REGISTRY.canonical(name)
     real_set(key)
     return remove_folder(key)
 

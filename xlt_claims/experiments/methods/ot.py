@@ -27,13 +27,19 @@ returned by ``extra_metrics()`` so that they are stored with the run.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from . import register_method
+from ...paths import cache_dir
+from .. import data
+from ..models import encoder_info
+from ..models.runtime import autocast_context, autocast_dtype
 from ..types import Method
+from . import register_method
 
 SWEPT_QUANTITY = "blur"
 PAPER_BLUR = 0.05  # GeomLoss default blur; the paper's "epsilon = 0.05"
@@ -223,8 +229,6 @@ def _encode_units(encoder, tokenizer, texts: list[str], cfg: AlignConfig, device
 
 def _autocast(device_type: str, precision: str):
     """The train loop's precision policy (models.runtime): bf16 autocast where native, else fp32."""
-    from ..models.runtime import autocast_context, autocast_dtype
-
     dtype = autocast_dtype(device_type, precision)
     return autocast_context(device_type, enabled=dtype is not None, dtype=dtype)
 
@@ -372,11 +376,6 @@ def _train_alignment(encoder, cfg: AlignConfig, device, stats: AlignStats, langs
 # downstream task, so the two tasks of a sweep share one alignment per (blur, seed).
 
 def alignment_cache_key(encoder: Any, cfg: AlignConfig, bitext: str, pairs: dict, device: Any) -> str:
-    import hashlib
-    import json
-
-    from ..models import encoder_info
-
     info = encoder_info(encoder)
     h = hashlib.sha256()
     trainable = sorted(n for n, p in encoder.named_parameters() if p.requires_grad)
@@ -396,8 +395,6 @@ def alignment_cache_key(encoder: Any, cfg: AlignConfig, bitext: str, pairs: dict
 
 
 def _cache_path(key: str):
-    from ...paths import cache_dir
-
     return cache_dir("ot-align") / f"{key}.pt"
 
 
@@ -471,11 +468,9 @@ class OTAlign(Method):
         return AlignConfig(**kw)
 
     def prepare(self, ctx: Any) -> None:
-        from ..data import load_bitext
-
         bitext = self.params.get("bitext", "logt-align")
         langs = self.params.get("langs")
-        pairs = load_bitext(bitext, langs=langs)
+        pairs = data.load_bitext(bitext, langs=langs)
         cfg = self.align_config(
             profile=getattr(ctx, "profile", "quick"), seed=int(getattr(ctx, "seed", 0)),
             prefix=getattr(ctx, "text_prefix", "") or "",
@@ -503,90 +498,3 @@ class OTAlign(Method):
         if self.stats is not None:
             out["ot"].update(self.stats.as_dict())
         return out
-
-
-# --- the research-question table ----------------------------------------------------------------------
-
-def ot_sweep_table(store: Any, experiment: str = "ot-sweep", metric: str = "summary.test_avg_nonen",
-                   baseline: str = "baseline") -> list[dict[str, Any]]:
-    """Effect of OT alignment vs regularisation strength, per task, from the FINISHED runs of a sweep.
-
-    One row per (task, OT arm): the swept quantity (blur) and epsilon = blur**p, the mean metric of the
-    arm and of the baseline (points), the paired per-seed effect with its CI (xlt_claims.verdict.stats),
-    and the alignment's own numbers (held-out Sinkhorn divergence before -> after at the run's blur and
-    at the reference blur 0.05, steps, cache hits). Invalid (collapsed) runs are left out and counted.
-    """
-    from sqlmodel import select
-
-    from ...reproduce.registry import metric_value
-    from ...store.models import Run
-    from ...verdict.stats import paired_effect
-
-    with store.session() as s:
-        runs = s.exec(select(Run).where(Run.experiment == experiment, Run.status == "FINISHED").order_by(Run.id)).all()
-        runs = [(r.arm, r.seed, r.id, r.valid, r.metrics or {}, r.config or {}, r.wall_s) for r in runs]
-    by: dict[str, dict[str, dict[int, tuple]]] = {}
-    for arm_key, seed, rid, valid, metrics, config, wall in runs:
-        task, _, arm = arm_key.partition("/")
-        by.setdefault(task, {}).setdefault(arm, {})[seed] = (rid, valid, metrics, config, wall)
-    rows: list[dict[str, Any]] = []
-    for task in sorted(by):
-        arms = by[task]
-        base = {s: v for s, v in (arms.get(baseline) or {}).items() if v[1] is not False}
-        for arm in sorted(a for a in arms if a != baseline):
-            rs = arms[arm]
-            ok = {s: v for s, v in rs.items() if v[1] is not False and v[2].get("ot")}
-            if not ok:
-                continue
-            ot0 = next(iter(ok.values()))[2]["ot"]
-            seeds = sorted(set(ok) & set(base))
-            diffs = []
-            for sd in seeds:
-                a, b = metric_value(ok[sd][2], metric), metric_value(base[sd][2], metric)
-                if a is not None and b is not None:
-                    diffs.append(100.0 * (a - b))
-            eff = paired_effect(diffs, n_boot=10000) if diffs else None
-            vals = [metric_value(v[2], metric) for v in ok.values()]
-            bvals = [metric_value(v[2], metric) for v in base.values()]
-            ots = [v[2]["ot"] for v in ok.values()]
-
-            def mean_of(key: str) -> Optional[float]:
-                xs = [o.get(key) for o in ots if isinstance(o.get(key), (int, float))]
-                return round(sum(xs) / len(xs), 4) if xs else None
-
-            rows.append({
-                "task": task, "arm": arm, "swept": ot0.get("swept", SWEPT_QUANTITY), "blur": ot0.get("blur"),
-                "epsilon": ot0.get("epsilon"), "p": ot0.get("p"), "n_seeds": len(ok), "paired_seeds": len(diffs),
-                "invalid_runs": sum(1 for v in rs.values() if v[1] is False),
-                "metric": metric,
-                "mean": round(100 * sum(v for v in vals if v is not None) / max(1, sum(v is not None for v in vals)), 3),
-                "baseline_mean": (round(100 * sum(v for v in bvals if v is not None) / max(1, sum(v is not None for v in bvals)), 3)
-                                  if bvals else None),
-                "effect": round(eff.mean, 3) if eff else None,
-                "ci_low": round(eff.ci_low, 3) if eff and math.isfinite(eff.ci_low) else None,
-                "ci_high": round(eff.ci_high, 3) if eff and math.isfinite(eff.ci_high) else None,
-                "heldout_before": mean_of("heldout_before"), "heldout_after": mean_of("heldout_after"),
-                "heldout_ref_before": mean_of("heldout_ref_before"), "heldout_ref_after": mean_of("heldout_ref_after"),
-                "align_steps": ot0.get("steps"), "align_wall_s": mean_of("wall_s"),
-                "cache_hits": sum(1 for o in ots if o.get("cache_hit")),
-                "run_wall_s": round(sum(v[4] or 0 for v in ok.values()) / len(ok), 1),
-                "run_ids": sorted(v[0] for v in ok.values()),
-            })
-    rows.sort(key=lambda r: (r["task"], r["blur"] if r["blur"] is not None else 0))
-    return rows
-
-
-def format_ot_table(rows: list[dict[str, Any]]) -> str:
-    """Plain-text rendering of ot_sweep_table (one line per task x blur)."""
-    head = (f"{'task':<10} {'blur':>6} {'eps':>8} {'seeds':>5} {'acc':>7} {'base':>7} {'effect':>7} "
-            f"{'CI':>17} {'S_ho before->after (ref 0.05)':>32}")
-    out = [head]
-    for r in rows:
-        ci = f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]" if r["ci_low"] is not None else "-"
-        ho = (f"{r['heldout_ref_before']:.3f}->{r['heldout_ref_after']:.3f}"
-              if r["heldout_ref_before"] is not None and r["heldout_ref_after"] is not None else "-")
-        eff = f"{r['effect']:+.2f}" if r["effect"] is not None else "-"
-        base = f"{r['baseline_mean']:.2f}" if r["baseline_mean"] is not None else "-"
-        out.append(f"{r['task']:<10} {r['blur']:>6g} {r['epsilon']:>8.4g} {r['n_seeds']:>5} {r['mean']:>7.2f} "
-                   f"{base:>7} {eff:>7} {ci:>17} {ho:>32}")
-    return "\n".join(out)

@@ -163,6 +163,10 @@ class RSDA(Method):
         self.table: dict[str, list[str]] = {}
         self.stats: dict[str, Any] = {}
 
+    def cost_factor(self, profile: str) -> float:
+        """The paper profile trains epochs over N copies; quick caps the steps, so copies cost nothing."""
+        return float(self.params["copies"]) if profile == "paper" else 1.0
+
     def prepare(self, ctx: Any) -> None:
         self._ctx = ctx
 
@@ -271,6 +275,10 @@ class RSRP(_EmbeddingNoise):
             raise ValueError("samples must be >= 1")
         super().__init__(radius, scale, distribution=distribution, samples=int(samples), **params)
 
+    def cost_factor(self, profile: str) -> float:
+        """`samples` noisy forwards per step."""
+        return float(self.params["samples"])
+
     def noise(self, shape, device, mask):
         import torch
 
@@ -315,6 +323,10 @@ class AdversarialEmbeddings(_EmbeddingNoise):
             raise ValueError("adv_weight must be in [0, 1]")
         super().__init__(radius, scale, norm=norm, steps=int(steps), step_size=step_size, init=init,
                          adv_weight=float(adv_weight), **params)
+
+    def cost_factor(self, profile: str) -> float:
+        """The ascent steps plus the clean and adversarial forwards."""
+        return 1.0 + float(self.params["steps"])
 
     def _project(self, delta, eps: float):
         import torch

@@ -1,38 +1,23 @@
-"""From finished runs to a verdict on one claim, and from verdicts to the claim's status.
+"""Kind "train": judge one claim from an experiment's paired runs (baseline vs the treatment arm, per seed).
 
-`compute_verdict` is pure (runs in, a VerdictResult out); `record_verdict` stores it as a Verdict
-row and moves the claim's status and confidence through `store.events.set_status(cause="experiment")`.
+`judge_paired` is pure (runs in, a VerdictResult out): guards, the pre-registered metric per seed, the
+paired effect and its interval, the decision against 0 and the magnitude bar, per-language rows with
+Holm, and the Bayesian confidence update. Documented in docs/verdicts.md.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
-from sqlmodel import Session, select
-
-from ..reproduce.registry import Experiment, metric_items, metric_value
-from ..store.events import set_status
-from ..store.models import Claim, ExperimentLink, Run, Verdict, utcnow
+from ..metrics import metric_items, metric_value
+from ..reproduce.experiment import Experiment
+from ..reproduce.guards import chance_margin, check_run, metric_chance
+from ..stats import by_script, paired_by_language, paired_effect, seeds_needed
+from ..store.models import Claim, Run
 from . import confidence as conf
-from .guards import chance_margin, check_run, metric_chance
-from .stats import by_script, decide, paired_effect, per_language, seeds_needed
-
-
-@dataclass
-class VerdictResult:
-    outcome: str
-    reason: str
-    proxy: bool
-    metric: str
-    effect: Optional[float] = None
-    ci_low: Optional[float] = None
-    ci_high: Optional[float] = None
-    n_seeds: int = 0
-    run_ids: list[int] = field(default_factory=list)
-    confidence: Optional[float] = None  # posterior; None = leave the claim's confidence unchanged
-    detail: dict[str, Any] = field(default_factory=dict)
+from .decision import decide
+from .result import VerdictResult
 
 
 def claimed_number(exp: Experiment, claim: Optional[Claim]) -> tuple[Optional[float], str]:
@@ -65,7 +50,7 @@ def select_treatment(exp: Experiment, by_arm: dict[str, dict[int, Run]]) -> tupl
     return best, {"select_metric": d.select_metric, "candidates": table, "selected": best}
 
 
-def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, dict[int, Run]], *,
+def judge_paired(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, dict[int, Run]], *,
                     proxy_data: bool, model: str, scripts: Optional[dict[str, str]] = None,
                     data_guard: Optional[str] = None) -> VerdictResult:
     """Judge one claim from an experiment's FINISHED runs ({arm: {seed: Run}}): the baseline against
@@ -168,7 +153,7 @@ def compute_verdict(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, d
     trs = [treat[s].metrics or {} for s in seeds]
     langs: dict[str, Any] = {}
     for split in ("test", "test_pairs"):
-        rows = per_language(brs, trs, split=split, measure=d.per_language_measure, sign=d.sign, scale=d.scale,
+        rows = paired_by_language(brs, trs, split=split, measure=d.per_language_measure, sign=d.sign, scale=d.scale,
                             alpha=d.alpha, scripts=scripts)
         if rows:
             langs[split] = [r.__dict__ for r in rows]
@@ -204,73 +189,3 @@ def _arm_means(base_runs: list[dict], treat_runs: list[dict], split: str, measur
         row["n"] = next((((r.get(split) or {}).get(k) or {}).get("n") for r in treat_runs), None)
         out[k] = row
     return out
-
-
-# --- storing -------------------------------------------------------------------------------------
-
-_RANK = {"reproduced": 0, "partially-reproduced": 0, "not-reproduced": 0, "inconclusive": 1, "invalid": 2}
-# when decided verdicts of equal standing disagree, the one that supports the claim least sets the status
-_SUPPORT = {"not-reproduced": 0, "partially-reproduced": 1, "reproduced": 2}
-
-
-def latest_verdicts(session: Session, claim_id: str) -> list[Verdict]:
-    """The newest verdict per experiment that is still actively linked to the claim."""
-    active = {l.experiment for l in session.exec(select(ExperimentLink).where(
-        ExperimentLink.claim_id == claim_id, ExperimentLink.active == True)).all()}  # noqa: E712
-    out: dict[str, Verdict] = {}
-    for v in session.exec(select(Verdict).where(Verdict.claim_id == claim_id).order_by(Verdict.id)).all():
-        if v.experiment in active:
-            out[v.experiment] = v
-    return list(out.values())
-
-
-def primary_verdict(verdicts: Sequence[Verdict]) -> Optional[Verdict]:
-    """The verdict that sets the status: core tier first, then claim's own data/model over proxy,
-    then decisive over inconclusive over invalid; among decided verdicts that disagree, the least
-    supportive (two pre-registered rules that disagree do not make a claim reproduced); then the most
-    seeds, then the newest."""
-    if not verdicts:
-        return None
-    return sorted(verdicts, key=lambda v: ((v.detail or {}).get("tier", "core") != "core", v.proxy,
-                                           _RANK.get(v.outcome, 3), _SUPPORT.get(v.outcome, 0),
-                                           -v.n_seeds, -(v.id or 0)))[0]
-
-
-def record_verdict(session: Session, claim: Claim, exp: Experiment, res: VerdictResult) -> tuple[Verdict, bool]:
-    """Store a verdict (unless the newest one for this claim and experiment is identical) and move the
-    claim's status and confidence from the primary verdict. Returns (verdict, created)."""
-    res.detail["tier"] = exp.tier
-    last = session.exec(select(Verdict).where(Verdict.claim_id == claim.id, Verdict.experiment == exp.name)
-                        .order_by(Verdict.id.desc())).first()
-    same = (last is not None and last.outcome == res.outcome and sorted(last.run_ids or []) == sorted(res.run_ids)
-            and (last.detail or {}).get("decision_digest") == res.detail.get("decision_digest")
-            and (last.detail or {}).get("bayes", {}).get("prior") == res.detail.get("bayes", {}).get("prior"))
-    if same:
-        v, created = last, False
-    else:
-        v = Verdict(claim_id=claim.id, experiment=exp.name, outcome=res.outcome, proxy=res.proxy, metric=res.metric,
-                    effect=res.effect, ci_low=res.ci_low, ci_high=res.ci_high, n_seeds=res.n_seeds,
-                    run_ids=list(res.run_ids), detail={**res.detail, "reason": res.reason, "confidence": res.confidence},
-                    created_at=utcnow())
-        session.add(v)
-        session.flush()
-        created = True
-    apply_status(session, claim)
-    return v, created
-
-
-def apply_status(session: Session, claim: Claim) -> None:
-    prim = primary_verdict(latest_verdicts(session, claim.id))
-    if prim is None:
-        return
-    det = prim.detail or {}
-    post = det.get("confidence")
-    event_detail = {
-        "verdict_id": prim.id, "experiment": prim.experiment, "outcome": prim.outcome, "proxy": prim.proxy,
-        "metric": prim.metric, "effect": prim.effect, "ci": [prim.ci_low, prim.ci_high], "n_seeds": prim.n_seeds,
-        "reason": det.get("reason"), "bayes": det.get("bayes"),
-    }
-    kwargs: dict[str, Any] = {"status": prim.outcome, "detail": event_detail}
-    if post is not None:
-        kwargs["confidence"] = round(float(post), 4)
-    set_status(session, claim, cause="experiment", **kwargs)

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from typing import Any, Optional
 
-from ..reproduce.registry import parse_metric, select_keys
+from ..metrics import parse_metric, select_keys
 
 COLLAPSE_SHARE = 0.95  # one predicted label on >= 95% of items = collapsed
 MIN_MARGIN = 0.02  # accuracy must beat chance by > max(2 points, 2 standard errors)

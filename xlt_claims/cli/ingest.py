@@ -1,5 +1,5 @@
 """CLI verbs for ingest and the read side: `claims ingest`, `claims list`, `claims show`, `claims reports`.
-Thin wrappers over the library functions of this package."""
+Thin wrappers over the library functions of xlt_claims.ingest (and verdict.display for `show`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,18 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from typing_extensions import Annotated
 
-from ..cli_common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json
+from ..ingest import ingest_paths
+from ..ingest.ingest import expand_paths
+from ..ingest.read import NotFound, list_claims, list_reports, show_claim
+from ..store import open_store, resolve_url
+from ..verdict.display import claim_verdict_view, render_claim_verdicts
+from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json
 
 _MARK = {True: "\u2713", False: "\u00d7", None: "-"}
 _KIND_SHORT = {"quantitative": "quant", "qualitative": "qual", "descriptive": "desc"}
@@ -54,8 +63,6 @@ def _event_summary(detail: Any) -> str:
 
 def _dry_run_store(db: Optional[str]):
     """--dry-run never creates a database: plan against the real store when it exists, else an empty one."""
-    from ..store import open_store, resolve_url
-
     url = resolve_url(db)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return open_store("sqlite://")
@@ -70,11 +77,6 @@ def ingest_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest literature reports (idempotent; a changed file becomes a new version of its report)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from . import ingest_paths
-    from .ingest import expand_paths
-
     store = _dry_run_store(db) if dry_run else open_store_or_fail(db)
     try:
         files, _ = expand_paths(paths)
@@ -149,9 +151,6 @@ def list_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """List claims (filters: report, status, kind)."""
-    from rich.table import Table
-
-    from .read import NotFound, list_claims
 
     store = open_store_or_fail(db)
     try:
@@ -193,19 +192,12 @@ def show_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Show one claim with its report, references, fields, events and everything attached to it."""
-    from rich.markup import escape
-    from rich.panel import Panel
-    from rich.table import Table
-
-    from .read import NotFound, show_claim
 
     store = open_store_or_fail(db)
     vview = None
     try:
         d = show_claim(store, claim_id)
         if not as_json and (d.get("verdicts") or d.get("experiment_links")):  # reproduce area's rich view
-            from ..verdict.display import claim_verdict_view
-
             with store.read() as s:
                 vview = claim_verdict_view(s, d["id"])
     except NotFound as exc:
@@ -275,8 +267,6 @@ def show_cmd(
                       f"  {conf}  [dim]{escape(_short(_event_summary(e.get('detail') or ''), 200))}[/]", highlight=False)
     skip = {"id", "claim", "fields", "report", "references", "sources", "events"}
     if vview is not None:
-        from ..verdict.display import render_claim_verdicts
-
         render_claim_verdicts(vview, console)
         skip |= {"verdicts", "runs", "experiment_links"}
     for name, rows in d.items():
@@ -297,9 +287,6 @@ def reports_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """List ingested reports with their versions and counts."""
-    from rich.table import Table
-
-    from .read import list_reports
 
     store = open_store_or_fail(db)
     try:
@@ -327,11 +314,3 @@ def reports_cmd(
         t.add_row(*(cells + [r["title"] or ""] if wide else cells))
 
     console.print(t)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this area's verbs to the `claims` app."""
-    app.command("ingest")(ingest_cmd)
-    app.command("list")(list_cmd)
-    app.command("show")(show_cmd)
-    app.command("reports")(reports_cmd)

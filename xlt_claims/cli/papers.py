@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..cli_common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json
+from ..papers import PapersError, fetch_papers, get_paper, import_paths, list_papers, paper_dict
+from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json
 
 papers_app = typer.Typer(help="Cited arXiv papers: fetch, import, list, show.", no_args_is_help=True)
 
@@ -29,8 +30,6 @@ def fetch_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Fetch metadata, abstract, versions (and PDF text) of the cited papers through the arXiv API."""
-    from . import PapersError, fetch_papers
-
     store = open_store_or_fail(db)
     try:
         if json_out:
@@ -68,8 +67,6 @@ def import_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Store papers from saved arXiv API Atom responses (air-gapped machines; e.g. examples/arxiv/)."""
-    from . import PapersError, import_paths
-
     store = open_store_or_fail(db)
     try:
         out = import_paths(store, files)
@@ -86,8 +83,6 @@ def import_cmd(
 def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Papers in the store."""
     from rich.table import Table
-
-    from . import list_papers, paper_dict
 
     store = open_store_or_fail(db)
     papers = list_papers(store)
@@ -110,8 +105,6 @@ def show_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """One paper: metadata, versions, abstract (and full text)."""
-    from . import PapersError, get_paper, paper_dict
-
     store = open_store_or_fail(db)
     try:
         p = get_paper(store, arxiv_id)
@@ -133,8 +126,3 @@ def show_cmd(
     console.print("\n" + (p.abstract or ""), highlight=False)
     if text and p.full_text:
         console.print("\n" + p.full_text, highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this area's verbs to the `claims` app."""
-    app.add_typer(papers_app, name="papers")

@@ -7,9 +7,12 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..cli_common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json
+from ..evidence import compute_evidence
+from ..store.models import Flag
+from ..store.status import Status
+from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json
 
-VERDICT_STYLE = {"supported-by-source": "green", "contradicted-by-source": "red", "not-in-cited-sources": "yellow"}
+VERDICT_STYLE = {Status.SUPPORTED: "green", Status.CONTRADICTED: "red", Status.NOT_IN_SOURCES: "yellow"}
 
 
 def evidence_cmd(
@@ -26,8 +29,6 @@ def evidence_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Find each claim's evidence in the cited papers; store top sentences, a textual verdict, and flags."""
-    from . import compute_evidence
-
     if not ids and not all_:
         fail("name claim ids / report keys, or pass --all")
     store = open_store_or_fail(db)
@@ -83,8 +84,6 @@ def flags_cmd(
     """Stored report/claim flags (unfound entities, off-topic citations, truncated claims, ...)."""
     from sqlmodel import select
 
-    from ..store.models import Flag
-
     store = open_store_or_fail(db)
     with store.read() as s:
         q = select(Flag).order_by(Flag.report_key, Flag.kind, Flag.id)
@@ -103,9 +102,3 @@ def flags_cmd(
     for f in rows:
         t.add_row(f.report_key, f.kind, f.subject, f.message)
     console.print(t)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this area's verbs to the `claims` app."""
-    app.command("evidence")(evidence_cmd)
-    app.command("flags")(flags_cmd)

@@ -1,8 +1,9 @@
-"""Statistics for paired multi-seed comparisons: effect, bootstrap CI, per-language Holm, decision,
+"""Pure statistics for paired multi-seed comparisons (leaf module: numpy/scipy, nothing of ours):
+effect with a conservative interval, Student-t quantiles, Holm correction, per-language paired rows,
 and how many more seeds would likely settle an undecided comparison.
 
 Conventions: every effect is already signed in the *claimed* direction and scaled (points), so a
-positive number always means "the claim's direction". Pure numpy/scipy, no torch.
+positive number always means "the claim's direction".
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-OUTCOMES = ("reproduced", "partially-reproduced", "not-reproduced", "inconclusive", "invalid")
 MAX_SEEDS = 50  # the seeds-needed search stops here
 POWER = 0.8  # "would likely decide it" = decisive in at least 80% of simulated continuations
 
 
-def _t_quantile(q: float, df: int) -> float:
+def t_quantile(q: float, df: int) -> float:
     from scipy.stats import t as student_t
 
     return float(student_t.ppf(q, df))
 
 
-def _t_sf(x: float, df: int) -> float:
+def t_sf(x: float, df: int) -> float:
     from scipy.stats import t as student_t
 
     return float(student_t.sf(x, df))
@@ -74,7 +74,7 @@ def paired_effect(diffs: Sequence[float], *, alpha: float = 0.05, n_boot: int = 
     sd = float(d.std(ddof=1))
     sd_eff = max(sd, sd_floor)
     se = sd_eff / math.sqrt(n)
-    tq = _t_quantile(1 - alpha / 2, n - 1)
+    tq = t_quantile(1 - alpha / 2, n - 1)
     t_lo, t_hi = mean - tq * se, mean + tq * se
     if n_boot > 0:
         rng = np.random.default_rng(rng_seed)
@@ -84,32 +84,8 @@ def paired_effect(diffs: Sequence[float], *, alpha: float = 0.05, n_boot: int = 
         b_lo, b_hi = t_lo, t_hi
     lo, hi = min(b_lo, t_lo), max(b_hi, t_hi)
     method = "bootstrap" if (lo, hi) == (b_lo, b_hi) else ("student-t" if (lo, hi) == (t_lo, t_hi) else "bootstrap+t")
-    p = 2 * _t_sf(abs(mean) / se, n - 1) if se > 0 else (1.0 if mean == 0 else 0.0)
+    p = 2 * t_sf(abs(mean) / se, n - 1) if se > 0 else (1.0 if mean == 0 else 0.0)
     return Effect(n, d.tolist(), mean, sd, sd_floor, se, lo, hi, (b_lo, b_hi), (t_lo, t_hi), method, min(1.0, p), alpha)
-
-
-def decide(effect: Effect, min_effect: float) -> tuple[str, str]:
-    """Pre-registered decision on an effect in the claimed direction with magnitude bar `min_effect`.
-
-    reproduced            CI excludes 0 on the claimed side and the mean reaches the magnitude bar
-    partially-reproduced  CI excludes 0 on the claimed side, the mean falls short of the bar
-    not-reproduced        CI lies entirely below the bar and does not exclude 0 on the claimed side
-                          (no effect, an effect of the wrong sign, or one too small to be the claim's)
-    inconclusive          CI contains both 0 and the bar (underpowered), or fewer than 2 seeds
-    """
-    if min_effect <= 0:
-        raise ValueError("min_effect must be > 0")
-    if effect.n < 2 or not math.isfinite(effect.ci_low):
-        return "inconclusive", f"{effect.n} paired seed(s): no variance estimate"
-    lo, hi, m = effect.ci_low, effect.ci_high, effect.mean
-    if lo > 0 and m >= min_effect:
-        return "reproduced", f"CI [{lo:.2f}, {hi:.2f}] excludes 0 and the mean {m:+.2f} reaches the bar {min_effect:.2f}"
-    if lo > 0:
-        return "partially-reproduced", (f"direction holds (CI [{lo:.2f}, {hi:.2f}] excludes 0) but the mean {m:+.2f} "
-                                        f"falls short of the bar {min_effect:.2f}")
-    if hi < min_effect:
-        return "not-reproduced", f"CI [{lo:.2f}, {hi:.2f}] lies below the bar {min_effect:.2f} and includes 0 or less"
-    return "inconclusive", f"CI [{lo:.2f}, {hi:.2f}] contains both 0 and the bar {min_effect:.2f}"
 
 
 def seeds_needed(effect: Effect, min_effect: float, *, alpha: float = 0.05, power: float = POWER,
@@ -128,7 +104,7 @@ def seeds_needed(effect: Effect, min_effect: float, *, alpha: float = 0.05, powe
         x = rng.normal(effect.mean, sd, size=(sims, n))
         m = x.mean(axis=1)
         se = np.maximum(x.std(axis=1, ddof=1), effect.sd_floor) / math.sqrt(n)
-        tq = _t_quantile(1 - alpha / 2, n - 1)
+        tq = t_quantile(1 - alpha / 2, n - 1)
         lo, hi = m - tq * se, m + tq * se
         decisive = (lo > 0) | (hi < min_effect)
         p = float(decisive.mean())
@@ -171,7 +147,7 @@ class LanguageRow:
     script: Optional[str] = None
 
 
-def per_language(base_runs: Sequence[dict], treat_runs: Sequence[dict], *, split: str, measure: str, sign: int,
+def paired_by_language(base_runs: Sequence[dict], treat_runs: Sequence[dict], *, split: str, measure: str, sign: int,
                  scale: float, alpha: float, scripts: Optional[dict[str, str]] = None) -> list[LanguageRow]:
     """Paired per-seed differences per language (or language pair) with a Holm-corrected family.
 

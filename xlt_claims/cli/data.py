@@ -6,7 +6,8 @@ from __future__ import annotations
 import typer
 from typing_extensions import Annotated
 
-from ...cli_common import JsonOption, console, fail, print_json
+from ..experiments.data import DataError, add_dataset, list_datasets, remove_dataset
+from .common import JsonOption, console, fail, print_json
 
 data_app = typer.Typer(help="Data sets: real benchmarks (PAWS-X, XNLI, XQuAD, Tatoeba) and the offline LOGT proxy.",
                        no_args_is_help=True)
@@ -18,8 +19,6 @@ _STATUS_STYLE = {"embedded": "green", "registered": "cyan", "missing": "red"}
 def list_cmd(json_out: JsonOption = False) -> None:
     """Every data set the tool knows: kind, where it is read from (embedded / registered folder /
     missing), languages and licence."""
-    from . import list_datasets
-
     rows = list_datasets()
     if json_out:
         print_json(rows)
@@ -58,8 +57,6 @@ def add_cmd(
 ) -> None:
     """Register a folder of a real benchmark: every file is parsed (all languages) and its sha256
     recorded; later runs re-check the hashes. On bad input nothing is registered."""
-    from . import DataError, add_dataset
-
     try:
         with console.status(f"checking {name} files in {folder}…"):
             entry = add_dataset(name, folder)
@@ -79,8 +76,6 @@ def add_cmd(
 @data_app.command("remove")
 def remove_cmd(name: Annotated[str, typer.Argument(help="a registered set")], json_out: JsonOption = False) -> None:
     """Forget a registered folder (the files are not touched)."""
-    from . import DataError, remove_dataset
-
     try:
         entry = remove_dataset(name)
     except DataError as exc:
@@ -89,7 +84,3 @@ def remove_cmd(name: Annotated[str, typer.Argument(help="a registered set")], js
         print_json({"name": name, "removed": entry is not None, "path": entry and entry["path"]})
         return
     console.print(f"{name}: " + (f"forgot {entry['path']}" if entry else "was not registered"), highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(data_app, name="data")

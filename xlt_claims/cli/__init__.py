@@ -1,0 +1,48 @@
+"""`claims` command line: the top layer. Every verb is a module-level function in this package (one
+module per area), a thin wrapper over a library function, importable and testable on its own:
+
+    from xlt_claims.cli.report import report_cmd      # call it, or invoke `app` with typer's CliRunner
+
+Options shared between verbs are Annotated types in `cli.common` (DbOption, JsonOption, SeedsOption, ...).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from . import data, evidence, ingest, papers, report, reproduce, verify
+
+app = typer.Typer(
+    name="claims",
+    help="Check claims of machine-written literature reports against cited papers and re-run experiments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xlt-claims {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show version.")) -> None:
+    """xlt-claims."""
+
+
+# the verbs, in the order `claims --help` lists them
+app.command("ingest")(ingest.ingest_cmd)
+app.command("list")(ingest.list_cmd)
+app.command("show")(ingest.show_cmd)
+app.command("reports")(ingest.reports_cmd)
+app.add_typer(papers.papers_app, name="papers")
+app.command("evidence")(evidence.evidence_cmd)
+app.command("flags")(evidence.flags_cmd)
+app.add_typer(data.data_app, name="data")
+app.command("reproduce")(reproduce.reproduce_cmd)
+app.command("link")(reproduce.link_cmd)
+app.command("report")(report.report_cmd)
+app.command("verify")(verify.verify_cmd)

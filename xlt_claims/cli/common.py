@@ -1,0 +1,84 @@
+"""Options and helpers shared by every CLI verb (each verb is a thin wrapper over a library call)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, List, NoReturn, Optional
+
+import typer
+from rich.console import Console
+from typing_extensions import Annotated
+
+from ..store import StoreError, open_store
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", envvar="XLT_CLAIMS_DB", help="Claim store: a path or any SQLAlchemy URL [default: ./claims.db]"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+
+
+SeedsOption = Annotated[Optional[str], typer.Option("--seeds", help="Seed count (e.g. 5) or list (e.g. 1,2,3).")]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N]")]
+ExtendedOption = Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments (e.g. RS-RP, "
+                                                                 "adversarial).")]
+RegistryOption = Annotated[
+    Optional[List[str]],
+    typer.Option("--reproductions", envvar="XLT_CLAIMS_REPRODUCTIONS",
+                 help="Registry folder(s) of experiment TOML files [default: ./reproductions of the project]"),
+]
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def open_store_or_fail(db: Optional[str]):
+    try:
+        return open_store(db)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def parse_seeds(value: Optional[str]) -> tuple[Optional[list[int]], Optional[int]]:
+    """--seeds: '3' -> the first 3 seeds (None, 3); '1,2,7' -> exactly those ([1, 2, 7], None)."""
+    if value is None or value == "":
+        return None, None
+    try:
+        if "," in value:
+            seeds = [int(x) for x in value.split(",") if x.strip()]
+            if not seeds:
+                raise ValueError
+            return seeds, None
+        n = int(value)
+        if n < 1:
+            raise ValueError
+        return None, n
+    except ValueError:
+        fail(f"--seeds {value!r}: give a count (e.g. 3) or a comma-separated list (e.g. 1,2,3)")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C inside the block (the current run is marked KILLED), restored after."""
+
+    def _term(signum, frame):  # noqa: ANN001
+        raise KeyboardInterrupt
+
+    prev = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, prev)

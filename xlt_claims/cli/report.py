@@ -1,0 +1,63 @@
+"""`claims report`: write the verification report (a thin wrapper over xlt_claims.report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ..report import FORMATS, build_report, render
+from ..report.browser import BrowserUnavailable, check_html
+from .common import DbOption, err_console, fail, open_store_or_fail
+
+
+def report_cmd(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="html | md | json")] = "html",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o",
+                                                   help="File to write; '-' prints to stdout "
+                                                        "(default: report.<format>)")] = None,
+    report: Annotated[Optional[str], typer.Option("--report", "-r",
+                                                  help="Only this source report (key, file name or id)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Open the written HTML in headless Chromium and fail "
+                                                       "on console errors, missing claim cards or empty figures")] = False,
+    db: DbOption = None,
+) -> None:
+    """Write the verification report: self-contained HTML, Markdown, or JSON (the same numbers)."""
+    fmt_l = fmt.lower()
+    if fmt_l not in FORMATS:
+        fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    store = open_store_or_fail(db)
+    try:
+        data = build_report(store, report)
+    except LookupError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if not data["claims"]:
+        err_console.print("[yellow]warning:[/] the store has no claims yet; run `claims ingest` (or `claims verify`).")
+    text = render(data, fmt_l)
+    if output is not None and str(output) == "-":
+        typer.echo(text, nl=False)
+        return
+    path = output or Path(f"report.{fmt_l}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    t = data["totals"]
+    err_console.print(f"wrote {path} ({fmt_l}, {len(text.encode('utf-8')) / 1024:.0f} KiB): {t['reports']} report(s), "
+                      f"{t['claims']} claims, {t['with_problem']} with a problem, "
+                      f"{t['reproduced_claims']} re-measured", highlight=False)
+    if check:
+        if fmt_l != "html":
+            fail("--check needs --format html")
+        try:
+            res = check_html(path, [c["id"] for c in data["claims"]])
+        except BrowserUnavailable as exc:
+            fail(str(exc))
+        if not res.ok:
+            fail("the report does not render cleanly: " + "; ".join(res.problems))
+        err_console.print(f"checked in {res.browser}: {len(res.claim_cards)} claim cards, "
+                          f"{len(res.figures)} figures, no console errors", highlight=False)

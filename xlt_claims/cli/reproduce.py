@@ -1,0 +1,261 @@
+"""CLI verbs `claims reproduce` and `claims link` (thin wrappers over reproduce.runner, verdict.judge and
+reproduce.links)."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typing_extensions import Annotated
+
+from ..report.research import research_table
+from ..reproduce.links import LinkError, link_table, reset_link, resolve_claim, set_link, sync_links
+from ..reproduce.registry import RegistryError, load_registry
+from ..reproduce.runner import Options, ReproduceError, reproduce
+from ..reproduce.tasks import TaskError
+from ..verdict.judge import judge_plans
+from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, RegistryOption, SeedsOption, console,
+                     err_console, fail, open_store_or_fail, parse_seeds, print_json, sigterm_as_interrupt)
+
+
+def _registry(dirs: Optional[List[str]]):
+    try:
+        if dirs and len(dirs) == 1 and ":" in dirs[0]:
+            dirs = [d for d in dirs[0].split(":") if d]
+        return load_registry(dirs or None)
+    except RegistryError as exc:
+        fail(str(exc))
+
+
+class RichReporter:
+    """Rich progress on stderr: one bar over runs, one for the current run's training steps."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err_console, transient=False)
+        self.total = None
+        self.run_task = None
+
+    def start(self, total: int) -> None:
+        self.progress.start()
+        self.total = self.progress.add_task("runs", total=total)
+
+    def begin_run(self, slot) -> None:
+        if self.run_task is not None:
+            self.progress.remove_task(self.run_task)
+        self.run_task = self.progress.add_task(f"  {slot.label()}", total=None)
+
+    def train_progress(self, *args: Any, **kwargs: Any) -> None:
+        if self.run_task is None:
+            return
+        nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        label = next((a for a in args if isinstance(a, str)), None)
+        upd: dict[str, Any] = {}
+        if len(nums) >= 2 and nums[1]:
+            upd.update(completed=nums[0], total=nums[1])
+        for k in ("step", "completed"):
+            if k in kwargs:
+                upd["completed"] = kwargs[k]
+        if "total" in kwargs and kwargs["total"]:
+            upd["total"] = kwargs["total"]
+        if label:
+            desc = self.progress.tasks[[t.id for t in self.progress.tasks].index(self.run_task)].description.split(" [")[0]
+            upd["description"] = f"{desc} [{label}]"
+        if upd:
+            self.progress.update(self.run_task, **upd)
+
+    def advance(self, message: str) -> None:
+        self.progress.console.print(message, highlight=False)
+        if self.total is not None:
+            self.progress.advance(self.total)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(message, highlight=False)
+
+    def stop(self) -> None:
+        if self.run_task is not None:
+            self.progress.remove_task(self.run_task)
+            self.run_task = None
+        self.progress.stop()
+
+
+def _fmt_s(s: Optional[float]) -> str:
+    if s is None:
+        return "?"
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def _print_plan(result, console) -> None:
+    total = 0.0
+    for p in result.plans:
+        d = p.to_dict()
+        head = (f"[bold]{p.experiment.name}[/] ({p.experiment.tier}) task {p.task_name}"
+                f"{' [proxy]' if p.proxy_data else ''}, model {p.model}, profile {p.profile}, seeds {p.seeds}")
+        console.print(head, highlight=False)
+        for cid in p.claims:
+            console.print(f"  claim {cid}: {p.claim_texts.get(cid, '')[:100]}", highlight=False)
+        if not p.claims:
+            console.print("  (no claim linked)")
+        console.print(f"  metric {p.experiment.decision.metric}, bar: "
+                      f"{'the claim' + chr(39) + 's number x ' + str(p.experiment.decision.magnitude_fraction) if p.experiment.decision.claimed else p.experiment.decision.min_effect}",
+                      highlight=False)
+        if p.error:
+            console.print(f"  [red]cannot run: {p.error}", highlight=False)
+            continue
+        if p.data_guard:
+            console.print(f"  [red]data guard refused: {p.data_guard} -> verdict invalid", highlight=False)
+            continue
+        t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for c in ("arm", "seed", "state", "estimate", "basis"):
+            t.add_column(c)
+        for r in d["runs"]:
+            todo = r["state"] in ("pending", "stale", "killed", "failed", "shared")
+            t.add_row(r["arm"], str(r["seed"]), r["state"], _fmt_s(r["estimate_s"]) if todo else "-",
+                      r["estimate_source"] if todo else (f"run {r['run_id']}" if r["run_id"] else ""))
+        console.print(t)
+        console.print(f"  to run: {_fmt_s(d['estimate_s'])}", highlight=False)
+        total += d["estimate_s"]
+    if result.unlinked:
+        console.print("[bold]Claims no experiment tests[/] (they keep their textual verdict):")
+        for cid, why in result.unlinked.items():
+            console.print(f"  {cid} {result.unlinked_texts.get(cid, '')[:90]!r}\n      -> {why}", highlight=False)
+    console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
+
+
+def _research_tables(store, result) -> dict[str, tuple[list, str]]:
+    """Research-question tables of the experiments just run (e.g. the OT sweep's effect vs blur)."""
+    out = {}
+    for p in result.plans:
+        name = p.experiment.name
+        if name not in out and not p.error:
+            table = research_table(store, name)
+            if table is not None and table[0]:
+                out[name] = table
+    return out
+
+
+def reproduce_cmd(
+    targets: Annotated[Optional[List[str]], typer.Argument(help="Claim ids (or unique prefixes) or experiment names.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every claim in the store.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan, run states and time estimates; run nothing.")] = False,
+    seeds: SeedsOption = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="quick | paper [default: the file's]")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Encoder id or path [default: the file's, offline e5-small]")] = None,
+    data: Annotated[Optional[str], typer.Option("--data", help="Folder with the claim's real benchmark (XNLI/PAWS-X/XQuAD files).")] = None,
+    device: DeviceOption = "auto",
+    extended: ExtendedOption = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the registered experiments and exit.")] = False,
+    reproductions: RegistryOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Re-run the experiments linked to claims and move their status from what was measured."""
+    registry = _registry(reproductions)
+    if list_:
+        rows = [e.to_dict() for e in registry]
+        if json_out:
+            print_json(rows)
+            return
+        t = Table("tier", "task (proxy / real)", "arms", "metric")
+        t.add_column("experiment", no_wrap=True)
+        for e in registry:
+            t.add_row(e.tier, f"{e.task.proxy} / {e.task.real or '-'}", ", ".join(a.name for a in e.arms),
+                      e.decision.metric, e.name)
+        console.print(t)
+        return
+    if profile and profile not in ("quick", "paper"):
+        fail(f"--profile {profile!r}: use quick or paper")
+    if not targets and not all_:
+        fail("give claim ids or experiment names, or --all")
+    seed_list, n_seeds = parse_seeds(seeds)
+    opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, device=device,
+                   extended=extended)
+    store = open_store_or_fail(db)
+    try:
+        with sigterm_as_interrupt():
+            reporter = None if (json_out or dry_run) else RichReporter()
+            result = reproduce(store, registry, list(targets or []), opts, all_claims=all_, dry_run=dry_run,
+                               reporter=reporter)
+            if not dry_run:
+                judge_plans(store, result)
+            tables = {} if dry_run else _research_tables(store, result)
+    except (LinkError, ReproduceError, TaskError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted: the current run is marked KILLED; re-run to resume[/]")
+        raise typer.Exit(130)
+    finally:
+        store.close()
+    if json_out:
+        out = result.to_dict()
+        if tables:
+            out["research_tables"] = {k: rows for k, (rows, _) in tables.items()}
+        print_json(out)
+        return
+    if dry_run:
+        _print_plan(result, console)
+        return
+    for v in result.verdicts:
+        if "skipped" in v:
+            console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
+            continue
+        ci = v["ci"]
+        eff = "n/a" if v["effect"] is None else f"{v['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+        conf = v["confidence"]
+        console.print(f"[bold]{v['claim_id']}[/] {v['experiment']}: [bold]{v['outcome']}[/]"
+                      f"{' (proxy)' if v['proxy'] else ''}, effect {eff}, {v['n_seeds']} seed(s)"
+                      f"{'' if conf is None else f', confidence {conf:.2f}'} - {v['reason']}", highlight=False)
+    for name, (_, text) in tables.items():
+        console.print(f"\n[bold]{name}[/]: research-question table (effect vs the swept quantity, per task)")
+        console.print(text, highlight=False, markup=False)
+    if result.unlinked and not all_:
+        for cid, why in result.unlinked.items():
+            console.print(f"{cid}: no experiment: {why}", highlight=False)
+    for p in result.plans:
+        if p.error:
+            err_console.print(f"[red]{p.experiment.name}: not run: {p.error}", highlight=False)
+    if result.failed or any(p.error for p in result.plans):
+        raise typer.Exit(1)
+
+
+def link_cmd(
+    claim: Annotated[Optional[str], typer.Argument(help="Claim id (or unique prefix).")] = None,
+    experiment: Annotated[Optional[str], typer.Argument(help="Experiment name to link (or unlink).")] = None,
+    unlink: Annotated[bool, typer.Option("--unlink", help="Unlink by hand (wins over the match rule).")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget the manual decision; the match rule applies again.")] = False,
+    reproductions: RegistryOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Show claim-experiment links (from match rules and by hand) and edit them."""
+    registry = _registry(reproductions)
+    store = open_store_or_fail(db)
+    try:
+        with store.session() as s:
+            sync_links(s, registry)
+            cid = resolve_claim(s, claim).id if claim else None
+            if experiment:
+                if reset:
+                    reset_link(s, cid, experiment)
+                else:
+                    set_link(s, registry, cid, experiment, active=not unlink)
+                sync_links(s, registry)
+            elif unlink or reset:
+                fail("--unlink/--reset need a claim and an experiment")
+            rows = link_table(s, registry, cid)
+    except (LinkError, RegistryError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if json_out:
+        print_json(rows)
+        return
+    t = Table("claim", "experiment", "origin", "active", "tier", "description")
+    for r in rows:
+        t.add_row(r["claim_id"], r["experiment"], r["origin"], "yes" if r["active"] else "no (unlinked)",
+                  r["tier"] or "?", r["description"][:70])
+    console.print(t)
+    if not rows:
+        console.print("no links (ingest reports first, or add experiments to reproductions/)")

@@ -1,0 +1,212 @@
+"""Experiment kind "task-suite": the same arms x seeds on SEVERAL tasks through the shared train loop,
+judged by a rule that looks across tasks (e.g. "improves all four tasks", "the best fusion layer
+differs between tasks"). Used for report 004's feature-aggregation claims and the OT sweep.
+
+File layout (reproductions/*.toml)::
+
+    kind = "task-suite"
+    [task]
+    proxy = "logt-cls"                          # required by the registry; the suite's tasks are below
+    [params]
+    tasks = ["logt-cls", "logt-pair"]           # offline (proxy) tasks
+    real_tasks = ["xnli", "pawsx"]              # used instead with --data DIR (optional)
+    task_options = {}                           # passed to load_task for every task
+    [[arms]]                                    # as in training experiments
+    name = "baseline"
+    method = "baseline"
+    [[arms]]
+    name = "aif-L6"
+    method = "aif"
+    params = { layer = 6 }
+    [run]
+    seeds = [1, 2, 3]
+    profile = "quick"
+    [decision]
+    rule = "best-gain"                          # one of RULES below, with its own keys
+    ...
+
+Every (task, arm, seed) is one Run (arm stored as "<task>/<arm>"). Its config hash covers the task,
+data fingerprint, model, method (+ params), profile, overrides and seed -- not the experiment -- so
+identical runs are shared between suites (the baseline of the aggregation suite is the OT sweep's).
+
+Rules (all pre-registered in the file; metrics are "summary.<key>" or "<split>:<selector>:<measure>"
+as in training experiments, effects in points = 100 x accuracy):
+
+best-gain
+    Per task, the candidate arm with the best mean ``select_metric`` (English dev; never test) is
+    compared with ``baseline`` on ``metric`` (paired over seeds; mean, bootstrap/t CI). Per task:
+    reproduced (CI > 0 and mean >= min_effect; with ``range = [lo, hi]``: lo <= mean <= hi),
+    partially-reproduced (CI > 0, magnitude short of / outside the bar), not-reproduced (CI high <
+    min_effect, or < lo), inconclusive otherwise. Across tasks (the claims say "all tasks"):
+    not-reproduced if any validly measured task is (the conjunction fails whatever the others show);
+    else invalid if any task is invalid; reproduced if all are; partially-reproduced if all are
+    reproduced or partially; else inconclusive. The headline effect/CI is the weakest valid task's.
+best-layer-differs
+    Per task, the fusion layer (``layer`` param of the candidate arms) with the best mean ``metric``;
+    seeds are bootstrapped (per task) to get P(the tasks' best layers are not all equal).
+    reproduced: best layers differ and P >= ``min_probability`` (0.8); not-reproduced: they are equal
+    and P(equal) >= 0.8; else inconclusive.
+gate-differs
+    AIF's learned weight on the lower layer (metrics["fusion"]["lower_weight_mean"], measured on test
+    items after training) compared between two tasks, per fused layer, paired over seeds, Holm across
+    layers. reproduced: some layer's difference is significant with |mean| >= ``min_difference`` and
+    the gate varies across inputs (mean across-example std >= ``min_input_spread``); not-reproduced:
+    every layer's CI lies inside +-min_difference, or the gate does not vary across inputs; else
+    inconclusive.
+
+Judging (the rules below, guards and confidence) is xlt_claims.verdict.task_suite; this module plans
+and runs the units and validates the file.
+
+Guards: a run that collapsed (one predicted label) or is invalid by the verdict guards never counts;
+any such run makes the verdict invalid. Evidence is proxy when a task is a proxy or the model is not
+the claim's. Confidence: the documented Bayesian update of xlt_claims.verdict.confidence, with the
+likelihood from ``directional_log_bf`` (H0 = no effect or the opposite direction); best-gain
+sums the per-task log Bayes factors (cap +-ln 100); the two structural rules use the bootstrap
+probability as a likelihood ratio P/(1-P), clipped to [1/20, 20] (a heuristic, stated on the verdict).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from typing import Any, Callable, Optional
+
+from ..experiment import Experiment, TaskSpec
+from ..guards import label_stats
+from ..tasks import TaskError, load_task_for
+from . import ExperimentKind, Planned, RunOutput, Unit
+
+CONFIG_SCHEMA = 1
+RULES = ("best-gain", "best-layer-differs", "gate-differs")
+_PARAM_KEYS = {"tasks", "real_tasks", "task_options"}
+_RULE_KEYS = {
+    "best-gain": {"baseline", "candidates", "metric", "select_metric", "min_effect", "range", "expected_effect",
+                  "alpha", "min_seeds", "n_boot"},
+    "best-layer-differs": {"candidates", "metric", "min_probability", "n_boot", "min_seeds"},
+    "gate-differs": {"candidates", "tasks", "min_difference", "min_input_spread", "alpha", "min_seeds", "n_boot",
+                     "expected_effect"},
+}
+
+
+def suite_arms(exp: Experiment) -> list[dict[str, Any]]:
+    """The file's [[arms]] as plain dicts (name, method, params, overrides)."""
+    raw = (exp.raw or {}).get("arms") or []
+    out = []
+    for a in raw:
+        if not isinstance(a, dict) or "name" not in a:
+            raise ValueError("every [[arms]] entry needs a 'name'")
+        extra = set(a) - {"name", "method", "params", "overrides"}
+        if extra:
+            raise ValueError(f"unknown arm key {sorted(extra)[0]!r}")
+        out.append({"name": a["name"], "method": a.get("method", "baseline"), "params": dict(a.get("params", {})),
+                    "overrides": dict(a.get("overrides", {}))})
+    return out
+
+
+def suite_decision(exp: Experiment) -> dict[str, Any]:
+    """The file's [decision] table as written (the rule and its keys)."""
+    return dict((exp.raw or {}).get("decision") or {})
+
+
+def suite_tasks(exp: Experiment, data_dir: Optional[str]) -> list[str]:
+    if data_dir:
+        real = exp.params.get("real_tasks")
+        if not real:
+            raise TaskError(f"experiment {exp.name} has no real_tasks; run it without --data")
+        return list(real)
+    return list(exp.params["tasks"])
+
+
+def load_suite_task(exp: Experiment, name: str, data_dir: Optional[str]):
+    spec = TaskSpec(proxy=name, real=name, options=dict(exp.params.get("task_options") or {}))
+    return load_task_for(replace(exp, task=spec), data_dir)
+
+
+class TaskSuite(ExperimentKind):
+    default_seeds = (1,)
+
+    def validate(self, exp: Experiment) -> None:
+        from ...experiments.methods import get_method  # method modules import torch
+
+        bad = set(exp.params) - _PARAM_KEYS
+        if bad:
+            raise ValueError(f"unknown params {sorted(bad)} (allowed: {sorted(_PARAM_KEYS)})")
+        tasks = exp.params.get("tasks")
+        if not isinstance(tasks, list) or len(tasks) < 1 or not all(isinstance(t, str) for t in tasks):
+            raise ValueError("params.tasks must be a list of task names")
+        arms = suite_arms(exp)
+        names = [a["name"] for a in arms]
+        if len(arms) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"need at least two [[arms]] with distinct names (got {names})")
+        for a in arms:
+            get_method(a["method"], **a["params"])  # unknown method / bad params fail at load time
+        dec = suite_decision(exp)
+        rule = dec.get("rule")
+        if rule not in RULES:
+            raise ValueError(f"decision.rule must be one of {RULES} (got {rule!r})")
+        extra = set(dec) - _RULE_KEYS[rule] - {"rule"}
+        if extra:
+            raise ValueError(f"unknown decision key(s) {sorted(extra)} for rule {rule!r}")
+        cands = dec.get("candidates")
+        if not isinstance(cands, list) or not cands or not set(cands) <= set(names):
+            raise ValueError(f"decision.candidates must list arms of this file ({names})")
+        if rule == "best-gain":
+            if dec.get("baseline") not in names or dec.get("baseline") in cands:
+                raise ValueError("decision.baseline must be an arm that is not a candidate")
+            sel = dec.get("select_metric", "dev:en:accuracy")
+            if not (str(sel).startswith("dev:") or sel == "summary.dev_en"):
+                raise ValueError("select_metric must use the dev split (choosing on test is biased)")
+            if float(dec.get("min_effect", 1.0)) <= 0:
+                raise ValueError("min_effect must be > 0")
+            rng = dec.get("range")
+            if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and 0 < rng[0] < rng[1]):
+                raise ValueError("range must be [lo, hi] with 0 < lo < hi (points)")
+        if rule in ("best-layer-differs", "gate-differs"):
+            by = {a["name"]: a for a in arms}
+            if any("layer" not in by[c]["params"] for c in cands):
+                raise ValueError(f"rule {rule!r}: every candidate arm needs params.layer")
+            if len(tasks) < 2:
+                raise ValueError(f"rule {rule!r} compares tasks: params.tasks needs at least two")
+
+    # --- units ------------------------------------------------------------------------------------
+    def plan(self, exp: Experiment, opts: Any, model: str, profile: str, seeds: list[int]) -> Planned:
+        from ...experiments.methods import get_method  # method modules import torch
+
+        data_dir = opts.data_dir
+        run_over = (exp.raw.get("run") or {}).get("overrides") or {}
+        units = []
+        for tname in suite_tasks(exp, data_dir):
+            task = load_suite_task(exp, tname, data_dir)
+            fp = task.fingerprint()
+            for a in suite_arms(exp):
+                method = get_method(a["method"], **a["params"])
+                desc = json.loads(json.dumps(method.describe(), sort_keys=True, default=str))
+                overrides = {**run_over.get(profile, {}), **a["overrides"], **(opts.overrides or {})}
+                for seed in seeds:
+                    cfg = {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": model, "seed": int(seed),
+                           "task": task.name, "task_spec": tname, "proxy": bool(task.proxy), "data_fingerprint": fp,
+                           "data_dir": data_dir, "method": desc, "method_name": a["method"], "method_params": a["params"],
+                           "profile": profile, "overrides": overrides, "suite_arm": a["name"]}
+                    units.append(Unit(f"{task.name}/{a['name']}", int(seed), cfg, estimate_s=60.0,
+                                      cost_factor=method.cost_factor(profile)))
+        return Planned(units, proxy_data=not data_dir)
+
+    def execute(self, exp: Experiment, unit: Unit, opts: Any,
+                progress: Optional[Callable[..., None]] = None) -> RunOutput:
+        from ...experiments.methods import get_method  # method modules import torch
+        from ...experiments.train import RunSpec, train_and_evaluate  # the train loop imports torch
+
+        c = unit.config
+        cpu0 = time.process_time()
+        task = load_suite_task(exp, c.get("task_spec", c["task"]), c.get("data_dir"))
+        method = get_method(c["method_name"], **c["method_params"])
+        model = opts.model or exp.model.default
+        spec = RunSpec(model=model, profile=c["profile"], seed=unit.seed, device=opts.device or "auto",
+                       overrides=dict(c["overrides"]))
+        res = train_and_evaluate(spec, task, method, progress=progress)
+        manifest = dict(res.manifest)
+        manifest["suite"] = {"task": task.name, "arm": c["suite_arm"], "label_stats": label_stats(task),
+                             "cpu_s": round(time.process_time() - cpu0, 2)}
+        # the suite keeps no per-step history on the Run row (the manifest has the timings)
+        return RunOutput(res.metrics, manifest)
