@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import data, evidence, ingest, papers, report, reproduce, verify
+from . import data, db, evidence, ingest, papers, report, reproduce, verify
 
 app = typer.Typer(
     name="claims",
@@ -46,3 +46,4 @@ app.command("reproduce")(reproduce.reproduce_cmd)
 app.command("link")(reproduce.link_cmd)
 app.command("report")(report.report_cmd)
 app.command("verify")(verify.verify_cmd)
+app.add_typer(db.db_app, name="db")

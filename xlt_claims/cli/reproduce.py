@@ -124,6 +124,19 @@ def _print_plan(result, console) -> None:
     console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
 
 
+def print_verdicts(result, console) -> None:
+    for v in result.verdicts:
+        if "skipped" in v:
+            console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
+            continue
+        ci = v["ci"]
+        eff = "n/a" if v["effect"] is None else f"{v['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+        conf = v["confidence"]
+        console.print(f"[bold]{v['claim_id']}[/] {v['experiment']}: [bold]{v['outcome']}[/]"
+                      f"{' (proxy)' if v['proxy'] else ''}, effect {eff}, {v['n_seeds']} seed(s)"
+                      f"{'' if conf is None else f', confidence {conf:.2f}'} - {v['reason']}", highlight=False)
+
+
 def _research_tables(store, result) -> dict[str, tuple[list, str]]:
     """Research-question tables of the experiments just run (e.g. the OT sweep's effect vs blur)."""
     out = {}
@@ -147,12 +160,33 @@ def reproduce_cmd(
     device: DeviceOption = "auto",
     extended: ExtendedOption = False,
     list_: Annotated[bool, typer.Option("--list", help="List the registered experiments and exit.")] = False,
+    executor: Annotated[str, typer.Option("--executor", help="local (this process) | slurm (one job array)")] = "local",
+    partition: Annotated[Optional[str], typer.Option("--partition", help="slurm: partition [default: the config's, else the cluster's]")] = None,
+    gpus_per_task: Annotated[Optional[int], typer.Option("--gpus-per-task", help="slurm: GPUs per array task")] = None,
+    time_min: Annotated[Optional[int], typer.Option("--time-min", help="slurm: time limit per task, minutes [60]")] = None,
+    array_parallelism: Annotated[Optional[int], typer.Option("--array-parallelism", help="slurm: tasks running at once")] = None,
+    sbatch: Annotated[Optional[List[str]], typer.Option("--sbatch", help="slurm: extra sbatch option KEY=VALUE (repeatable)")] = None,
+    slurm_config: Annotated[Optional[str], typer.Option("--slurm-config", help="slurm: TOML file with a [slurm] table")] = None,
+    slurm_folder: Annotated[Optional[str], typer.Option("--slurm-folder", help="slurm: job folder on the shared filesystem [slurm-jobs]")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="slurm: submit and return; --status follows it")] = False,
+    status: Annotated[bool, typer.Option("--status", help="slurm: where the latest job array stands")] = False,
     reproductions: RegistryOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Re-run the experiments linked to claims and move their status from what was measured."""
     registry = _registry(reproductions)
+    if executor not in ("local", "slurm"):
+        fail(f"--executor {executor!r}: use local or slurm")
+    if (executor == "slurm" and not dry_run and not list_) or status:  # a dry run plans the same with either
+        from .slurm import reproduce_slurm_cmd
+
+        reproduce_slurm_cmd(registry, targets=list(targets or []), all_=all_, seeds=seeds, profile=profile,
+                            model=model, data=data, device=device, extended=extended, partition=partition,
+                            gpus_per_task=gpus_per_task, time_min=time_min, array_parallelism=array_parallelism,
+                            sbatch=sbatch, slurm_config=slurm_config, slurm_folder=slurm_folder, no_wait=no_wait,
+                            status=status, db=db, json_out=json_out)
+        return
     if list_:
         rows = [e.to_dict() for e in registry]
         if json_out:
@@ -197,16 +231,7 @@ def reproduce_cmd(
     if dry_run:
         _print_plan(result, console)
         return
-    for v in result.verdicts:
-        if "skipped" in v:
-            console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
-            continue
-        ci = v["ci"]
-        eff = "n/a" if v["effect"] is None else f"{v['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
-        conf = v["confidence"]
-        console.print(f"[bold]{v['claim_id']}[/] {v['experiment']}: [bold]{v['outcome']}[/]"
-                      f"{' (proxy)' if v['proxy'] else ''}, effect {eff}, {v['n_seeds']} seed(s)"
-                      f"{'' if conf is None else f', confidence {conf:.2f}'} - {v['reason']}", highlight=False)
+    print_verdicts(result, console)
     for name, (_, text) in tables.items():
         console.print(f"\n[bold]{name}[/]: research-question table (effect vs the swept quantity, per task)")
         console.print(text, highlight=False, markup=False)

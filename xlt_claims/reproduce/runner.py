@@ -276,8 +276,13 @@ class _Heartbeat(threading.Thread):
         self.stop_evt.set()
 
 
-def claim_slot(store: Store, sl: Slot, opts: Options) -> tuple[str, Optional[int]]:
-    """One transaction: ('finished'|'reused'|'busy'|'claimed', run_id).
+def claim_slot(store: Store, sl: Slot, opts: Options, *, executor: Optional[dict[str, Any]] = None,
+               claim: bool = True) -> tuple[str, Optional[int]]:
+    """One transaction: ('finished'|'reused'|'busy'|'claimed'|'pending', run_id).
+
+    `executor` (e.g. the SLURM job and array task) is kept on the RUNNING row's manifest, so a run
+    whose task left the queue can be found; claim=False only reuses or copies a finished run and
+    never starts one ('pending').
 
     Atomic across processes: SQLite's BEGIN IMMEDIATE admits one writer at a time; on PostgreSQL a
     transaction-scoped lock on the slot's config hash does (taken without waiting: a slot another
@@ -308,8 +313,11 @@ def claim_slot(store: Store, sl: Slot, opts: Options) -> tuple[str, Optional[int
                 s.add(r)
             else:
                 return "busy", r.id
+        if not claim:
+            return "pending", None
         new = Run(experiment=sl.experiment, arm=sl.arm, seed=sl.seed, config_hash=sl.config_hash, status="RUNNING",
-                  config=sl.config, pid=os.getpid(), host=HOST, started_at=utcnow(), heartbeat_at=utcnow())
+                  config=sl.config, pid=os.getpid(), host=HOST, started_at=utcnow(), heartbeat_at=utcnow(),
+                  manifest={"executor": executor} if executor else None)
         s.add(new)
         s.flush()
         _ACTIVE.add(new.id)
@@ -330,8 +338,9 @@ def _jsonable(x: Any) -> Any:
 
 
 def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts: Options,
-                 progress: Optional[Callable[..., None]] = None) -> None:
-    """Run one claimed unit through its kind; always leaves the row FINISHED, FAILED or KILLED."""
+                 progress: Optional[Callable[..., None]] = None, *, executor: Optional[dict[str, Any]] = None) -> None:
+    """Run one claimed unit through its kind; always leaves the row FINISHED, FAILED or KILLED.
+    `executor` (e.g. the SLURM job and array task) is recorded on the run's manifest."""
     exp = plan.experiment
     hb = _Heartbeat(store, run_id, opts.heartbeat_s)
     hb.start()
@@ -340,7 +349,8 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
         result = get_kind(exp.kind).execute(exp, sl.unit, opts, progress)
     except (KeyboardInterrupt, SystemExit) as exc:
         hb.stop()
-        _finish(store, run_id, status="KILLED", error=f"interrupted ({type(exc).__name__})", wall_s=time.time() - t0)
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        _finish(store, run_id, status="KILLED", error=f"interrupted ({why})", wall_s=time.time() - t0)
         _ACTIVE.discard(run_id)
         raise
     except Exception as exc:  # noqa: BLE001 - a run that crashes is recorded FAILED with its traceback, never lost
@@ -359,6 +369,8 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
     manifest["history"] = _jsonable(list(result.history or []))[-200:]
     manifest["reproduce"] = {"pid": os.getpid(), "host": HOST, "experiment": exp.name, "arm": sl.arm,
                              "experiment_file": str(exp.path)}
+    if executor:
+        manifest["executor"] = executor
     g = check_run(metrics, plan.label_stats)
     device = manifest.get("device") if isinstance(manifest.get("device"), str) else opts.device
     _finish(store, run_id, status="FINISHED", metrics=metrics, manifest=manifest, wall_s=wall, device=device,
