@@ -75,8 +75,8 @@ def _wait_for(pred, timeout: float, what: str, cluster=None):
     raise AssertionError(f"{what} not seen within {timeout} s\n{cluster.log_tail() if cluster else ''}")
 
 
-def test_array_scancel_and_sigkill_then_resubmission_finishes_the_grid(slurm_cluster, pg_store, exp_dir, tiny_model,
-                                                                      tmp_path):
+def test_array_scancel_and_sigkill_then_resubmission_finishes_the_grid(slurm_cluster, pg_server, pg_store, exp_dir,
+                                                                      tiny_model, tmp_path):
     write_experiment(exp_dir, "better", model=tiny_model, seeds=(1, 2), extra_decision="min_seeds = 2",
                      treatment={"method": "rs-da", "params": {"copies": 2, "neighbours_file": str(exp_dir / "nb.json")}},
                      overrides={"max_steps": 60, "eval_every": 30})
@@ -88,6 +88,8 @@ def test_array_scancel_and_sigkill_then_resubmission_finishes_the_grid(slurm_clu
     sub = out.submission
     assert sub is not None and sub.n_tasks == 4 and not out.judged
     assert latest_submission(sopts.folder).job_id == sub.job_id
+    job_files = [f for f in Path(sopts.folder).rglob("*") if f.is_file()]
+    assert job_files and not [f for f in job_files if pg_server.password.encode() in f.read_bytes()]
 
     # two runs start (2 CPUs: two tasks at a time): cancel one task, SIGKILL the other's worker
     running = _wait_for(lambda: [r for r in _runs(pg_store) if r.status == "RUNNING"][:2] if len(

@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import select
 
-from ..store.db import Store, display_url, open_store
+from ..store.db import ENV_VAR, Store, display_url, open_store, resolve_url
 from ..store.models import Run, utcnow
 from .runner import (HOST, ExperimentPlan, Options, ReproduceError, ReproduceResult, Reporter, Slot, build_plans,
                      claim_slot, execute_slot, refresh_states)
@@ -170,6 +170,18 @@ def _on_scheduler_signal(signum, frame):  # noqa: ANN001
     raise SchedulerStop(f"SLURM sent {signal.Signals(signum).name}")
 
 
+def _task_db_url(masked: str) -> str:
+    """The store's URL inside a task. The job folder's pickles carry it without its password; the
+    full URL comes through the task's environment (sbatch exports the submitter's), or the password
+    from ~/.pgpass when the environment does not carry it."""
+    env = os.environ.get(ENV_VAR)
+    if env and display_url(resolve_url(env)) == masked:
+        return resolve_url(env)
+    if "***" in masked:
+        return masked.replace(":***@", "@", 1)  # psycopg then reads the password from ~/.pgpass
+    return masked
+
+
 def run_array_task(payload: TaskPayload) -> dict[str, Any]:
     """One array task: claim the first free slot (from this task's index on), run it, report it.
 
@@ -181,7 +193,7 @@ def run_array_task(payload: TaskPayload) -> dict[str, Any]:
     idx = int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
     executor = {"executor": "slurm", "job_id": job_id, "array_task": idx, "node": HOST,
                 "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
-    store = open_store(payload.db_url)
+    store = open_store(_task_db_url(payload.db_url))
     try:
         n = len(payload.items)
         for k in range(n):
@@ -266,12 +278,19 @@ def submit(store: Store, result: ReproduceResult, opts: Options, sopts: SlurmOpt
     check_partition(sopts.partition)
     import submitit
 
-    payload = TaskPayload(store.url, items, opts, "")
+    payload = TaskPayload(display_url(store.url), items, opts, "")
     ex = _make_executor(sopts)
+    old_env = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = store.url  # to the tasks through sbatch's exported environment, not a file
     try:
         jobs = ex.map_array(run_array_task, [payload] * len(items))
     except (submitit.core.utils.FailedJobError, subprocess.CalledProcessError, OSError) as exc:
         raise SlurmError(f"sbatch refused the job array: {' '.join(str(exc).split())[:800]}") from None
+    finally:
+        if old_env is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = old_env
     job_id = str(jobs[0].job_id).split("_", 1)[0]
     sub = Submission(job_id=job_id, n_tasks=len(jobs), folder=str(Path(sopts.folder).resolve()),
                      db=display_url(store.url), submitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -405,8 +424,6 @@ class SlurmOutcome:
 def _attach(store: Store, result: ReproduceResult, opts: Options, sopts: SlurmOptions,
             reporter: Optional[Reporter]) -> None:
     """Slots another process or an earlier array is running: wait for them like the local runner."""
-    from .runner import is_stale
-
     waiting = [sl for p in result.plans for sl in p.slots if sl.state == "running"]
     if not waiting:
         return
@@ -432,6 +449,9 @@ def reproduce_on_slurm(store: Store, registry, targets: list[str], opts: Options
         if sweep_lost_runs(store, prior.job_id, queue_states(prior.job_id)):
             for p in result.plans:
                 refresh_states(store, p, opts)
+    if store.path is not None and reporter and runnable_items(result):
+        reporter.note("[yellow]the store is a SQLite file: fine on one node, unsafe on a network filesystem; "
+                      "use a postgresql:// store on a cluster")
     sub = submit(store, result, opts, sopts, targets)
     out = SlurmOutcome(result, sub)
     if sub is not None and reporter:
