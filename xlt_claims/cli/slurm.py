@@ -61,8 +61,6 @@ def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Opti
             else:
                 _print_status(st, console)
             return
-        if dry_run:
-            fail("--dry-run plans without an executor: run it without --executor slurm")
         if profile and profile not in ("quick", "paper"):
             fail(f"--profile {profile!r}: use quick or paper")
         if not targets and not all_:
