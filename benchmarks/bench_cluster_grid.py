@@ -33,6 +33,7 @@ from _servers import start_postgres, start_slurm  # noqa: E402
 from xlt_claims.reproduce import Options, load_registry  # noqa: E402
 from xlt_claims.reproduce.slurm import SlurmOptions, reproduce_on_slurm, wait  # noqa: E402
 from xlt_claims.store import open_store  # noqa: E402
+from xlt_claims.verdict.judge import judge_plans  # noqa: E402
 from xlt_claims.store.models import Run, Verdict  # noqa: E402
 
 CLAIM = "Our tiny keyword method improves transfer."
@@ -106,7 +107,7 @@ def main() -> None:
         codes = [p.returncode for p in locals_]
         print(f"array left the queue; local processes exited with {codes}")
         sopts.wait = True
-        out2 = reproduce_on_slurm(store, reg, ["c1"], Options(), sopts)
+        out2 = reproduce_on_slurm(store, reg, ["c1"], Options(), sopts, judge=judge_plans)
         print(f"resubmission: {out2.submission.n_tasks if out2.submission else 0} task(s); "
               f"unfinished {len(out2.unfinished)}; verdict {[v.get('outcome', v.get('skipped')) for v in out2.result.verdicts]}")
         rows = runs(store)
