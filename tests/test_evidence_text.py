@@ -87,10 +87,7 @@ def test_stem_groups_inflections():
 
 
 def _judge(claim, sentence, sim, prev=""):
-    from xlt_claims.evidence.text import content_stems
-
-    c, s = analyse(claim), analyse(sentence)
-    return judge(c, s, sim, TH, TextIndex([prev, sentence]), set(s.stems) | set(content_stems(prev)))
+    return judge(analyse(claim), analyse(sentence), sim, TH, analyse(prev) if prev else None)
 
 
 def test_similarity_alone_is_not_support():

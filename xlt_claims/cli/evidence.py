@@ -8,11 +8,9 @@ import typer
 from typing_extensions import Annotated
 
 from ..evidence import compute_evidence
+from ..evidence.display import VERDICT_STYLE
 from ..store.models import Flag
-from ..store.status import Status
 from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json
-
-VERDICT_STYLE = {Status.SUPPORTED: "green", Status.CONTRADICTED: "red", Status.NOT_IN_SOURCES: "yellow"}
 
 
 def evidence_cmd(
@@ -21,7 +19,8 @@ def evidence_cmd(
     model: Annotated[Optional[str], typer.Option("--model", envvar="XLT_CLAIMS_EMBED_MODEL",
                                                  help="sentence-transformers id or path [default: bundled all-MiniLM-L6-v2]")] = None,
     nli_model: Annotated[Optional[str], typer.Option("--nli-model", envvar="XLT_CLAIMS_NLI_MODEL",
-                                                     help="Optional NLI cross-encoder id or path for stance")] = None,
+                                                     help="NLI cross-encoder (sentence-transformers CrossEncoder id or local path) as the "
+                                                          "'states it' test; number/entity/scope rules stay as guards")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Evidence sentences stored per claim")] = 5,
     no_flags: Annotated[bool, typer.Option("--no-flags", help="Skip report-level flags")] = False,
     device: Annotated[Optional[str], typer.Option(help="cpu | cuda [default: cuda when available]")] = None,
@@ -68,6 +67,8 @@ def evidence_cmd(
         console.print(f"[cyan]repaired[/] {cid}: {txt}", highlight=False)
     for f in res.flags:
         console.print(f"[magenta]flag[/] {f['report']} {f['kind']}: {f['message']}", highlight=False)
+    for note in res.notes:
+        console.print(f"[yellow]note[/] {note}", highlight=False)
     v = dict(res.verdicts)
     console.print(f"{res.claims} claims: " + ", ".join(f"{k} {n}" for k, n in sorted(v.items()))
                   + f"  (model {res.model_id}; {res.timings.get('total', 0):.1f} s, model load "

@@ -265,7 +265,11 @@ def show_cmd(
             f"{e['old_confidence']}\u2192{e['new_confidence']}" if e["old_confidence"] is not None else str(e["new_confidence"]))
         console.print(f"  {e['at'][:16].replace('T', ' ')}  {e['cause']:<10}  \u2192 [bold]{e['new_status'] or ''}[/]"
                       f"  {conf}  [dim]{escape(_short(_event_summary(e.get('detail') or ''), 200))}[/]", highlight=False)
-    skip = {"id", "claim", "fields", "report", "references", "sources", "events"}
+    skip = {"id", "claim", "fields", "report", "references", "sources", "events", "evidence"}
+    if d.get("evidence") or c.get("text_verdict_detail"):
+        from ..evidence.display import render_evidence
+
+        render_evidence(console, d.get("evidence") or [], c.get("text_verdict_detail"))
     if vview is not None:
         render_claim_verdicts(vview, console)
         skip |= {"verdicts", "runs", "experiment_links"}

@@ -1,8 +1,13 @@
 """compute_evidence: for each claim, rank the sentences of the papers its report cites, judge their
-stance, store the top evidence rows, a textual verdict with its reason, and the report-level flags."""
+stance, decide a textual verdict (the strongest evidence decides), store the top evidence rows, the
+verdict with its reason, and the report-level flags.
+
+Read `compute_evidence` top to bottom: each step is one named function below it, in the order called.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,16 +16,32 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 from sqlmodel import delete, select
 
+from ..lexicon import english_words, lexicon_status, wordnet_status
 from ..papers import paper_text
 from ..papers.pdftext import REFERENCE_SECTIONS, section_at
 from ..store.events import set_status
 from ..store.models import Claim, Evidence, Flag, Paper, Reference, Report, utcnow
-from ..store.status import Status
-from .text import TextIndex, content_stems, split_sentences
+from .aggregate import (
+    CONTESTED,
+    CONTRADICTED,
+    NOT_FOUND,
+    SUPPORTED,
+    UNCHECKED,
+    Decision,
+    Judgement,
+    decide,
+)
+from .text import STOPWORDS, TextIndex, content_stems, split_sentences
 
-TOP_K = 5  # evidence rows stored per claim (plus the deciding one when ranked lower)
+TOP_K = 5  # evidence rows stored per claim (plus the deciding / opposing ones when ranked lower)
 JUDGE_N = 20  # candidates judged per claim
-SUPPORTED, CONTRADICTED, NOT_FOUND = Status.SUPPORTED.value, Status.CONTRADICTED.value, Status.NOT_IN_SOURCES.value
+NLI_N = 8  # candidates an NLI model reads per claim (the most similar ones)
+MAX_CLAIM_CHARS = 1000  # longer "claims" are paragraphs, not one statement
+MIN_ENGLISH_SHARE = 0.5  # below this share of English words a claim is not judged by English rules
+CONTEXT_SENTENCES = 3  # sentences before a candidate that a reference in it ("our method") may point to
+
+__all__ = ["compute_evidence", "EvidenceSummary", "paper_sentences", "SUPPORTED", "CONTRADICTED", "CONTESTED",
+           "NOT_FOUND", "UNCHECKED"]
 
 
 @dataclass
@@ -57,12 +78,117 @@ class EvidenceSummary:
     skipped: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     cache: dict[str, int] = field(default_factory=dict)
+    lexicon: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what could not be checked this run (e.g. no WordNet)
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model_id, "thresholds": self.thresholds, "claims": self.claims,
                 "verdicts": dict(self.verdicts), "per_claim": self.per_claim, "repaired": self.repaired,
-                "flags": self.flags, "citations": self.citations, "skipped": self.skipped, "timings_s": self.timings, "embedding_cache": self.cache}
+                "flags": self.flags, "citations": self.citations, "skipped": self.skipped, "timings_s": self.timings,
+                "embedding_cache": self.cache, "lexicon": self.lexicon, "notes": self.notes}
 
+
+@dataclass
+class Sources:
+    """Everything the claims are checked against, loaded once."""
+
+    reports: dict[int, Report]
+    refs_by_report: dict[int, list[Reference]]
+    papers: dict[str, PaperCtx]  # only papers with readable sentences... and those without (empty list)
+    report_claims: list[Claim]  # every current claim of the touched reports (flags look at all of them)
+
+
+@dataclass
+class Vectors:
+    sentences: list[Sent]
+    position: dict[int, int]  # id(Sent) -> row
+    S: np.ndarray  # sentence vectors
+    W: np.ndarray  # sentence read with the one before it (ranking only)
+    claim: dict[str, np.ndarray]
+    question: dict[int, np.ndarray]
+    title: dict[str, np.ndarray]
+
+
+def compute_evidence(
+    store,
+    claim_ids: Optional[Iterable[str]] = None,
+    *,
+    model: Optional[str] = None,
+    nli_model: Optional[str] = None,
+    top_k: int = TOP_K,
+    device: Optional[str] = None,
+    flags: bool = True,
+    embedder=None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> EvidenceSummary:
+    """Evidence for the given claims (ids or report keys; default every current claim). One transaction
+    for all evidence rows, verdicts, events and flags; the embedding cache is written as it fills."""
+    from .calibrate import calibrate
+    from .embed import Embedder
+
+    t0 = time.perf_counter()
+    summary = EvidenceSummary()
+    claims = select_claims(store, claim_ids)
+    emb = embedder or Embedder(store, model, device=device)
+    summary.model_id = emb.model_id
+    summary.lexicon = lexicon_status()
+    if not wordnet_status().get("available"):
+        summary.notes.append(f"WordNet unavailable ({wordnet_status().get('reason')}): antonyms and synonyms "
+                             "were not checked, so reversals by an opposite word are not found")
+    if not claims:
+        return summary
+    sources = load_sources(store, claims)
+    repairs = repair_truncated_claims(claims, sources, summary)
+    thresholds = calibrate(emb)
+    summary.thresholds = thresholds.as_dict()
+    claim_text = claim_texts(claims, sources)
+    vectors = embed_everything(emb, sources, claim_text, summary)
+    nli = load_nli(nli_model, device)
+
+    now = utcnow()
+    t_judge = time.perf_counter()
+    cache: dict[int, Any] = {}
+    results: dict[str, dict[str, Any]] = {}
+    for n, c in enumerate(claims):
+        if progress:
+            progress(n, len(claims))
+        res = judge_claim(c, claim_text[c.id], sources, vectors, thresholds, nli, cache, top_k=top_k)
+        res["detail"].update(model=emb.model_id, nli_model=nli_model, thresholds=summary.thresholds,
+                             computed_at=now.isoformat(), lexicon=_lexicon_note(summary))
+        res["detail"].update(truncation_detail(c, repairs))
+        results[c.id] = res
+        summary.verdicts[res["verdict"]] += 1
+        summary.per_claim[c.id] = {k: res["detail"][k] for k in ("verdict", "reason", "checked_against", "evidence")}
+        if res["detail"].get("opposing_evidence"):
+            summary.per_claim[c.id]["opposing_evidence"] = res["detail"]["opposing_evidence"]
+    summary.timings["judge"] = round(time.perf_counter() - t_judge, 3)
+
+    flag_rows = report_level_flags(sources, claim_text, vectors, thresholds, cache, summary) if flags else []
+    write_results(store, results, flag_rows, sources, emb.model_id, now, flags, summary)
+    summary.claims = len(results)
+    summary.timings["total"] = round(time.perf_counter() - t0, 3)
+    summary.timings["model_load"] = round(emb.load_s, 3)
+    summary.cache = {"hits": emb.hits, "misses": emb.misses}
+    return summary
+
+
+# --- 1. which claims -------------------------------------------------------------------------------
+
+def select_claims(store, ids: Optional[Iterable[str]]) -> list[Claim]:
+    """Current claims by id or report key (all current claims when `ids` is empty)."""
+    with store.session() as s:
+        claims = list(s.exec(select(Claim).where(Claim.retired == False)).all())  # noqa: E712
+    if not ids:
+        return claims
+    ids = list(ids)
+    chosen = [c for c in claims if c.id in ids or c.report_key in ids]
+    unknown = [i for i in ids if not any(c.id == i or c.report_key == i for c in claims)]
+    if unknown:
+        raise LookupError(f"no claim or report with id {', '.join(unknown)}")
+    return chosen
+
+
+# --- 2. what they are checked against ----------------------------------------------------------------
 
 def paper_sentences(paper: Paper) -> tuple[str, list[Sent]]:
     """Sentences of the text evidence is taken from (full text when present, else the abstract).
@@ -85,57 +211,16 @@ def paper_sentences(paper: Paper) -> tuple[str, list[Sent]]:
     return source, out
 
 
-def _targets(store, ids: Optional[Iterable[str]]) -> list[Claim]:
-    with store.session() as s:
-        q = select(Claim).where(Claim.retired == False)  # noqa: E712
-        claims = list(s.exec(q).all())
-    if not ids:
-        return claims
-    ids = list(ids)
-    chosen = [c for c in claims if c.id in ids or c.report_key in ids]
-    unknown = [i for i in ids if not any(c.id == i or c.report_key == i for c in claims)]
-    if unknown:
-        raise LookupError(f"no claim or report with id {', '.join(unknown)}")
-    return chosen
-
-
-def compute_evidence(
-    store,
-    claim_ids: Optional[Iterable[str]] = None,
-    *,
-    model: Optional[str] = None,
-    nli_model: Optional[str] = None,
-    top_k: int = TOP_K,
-    device: Optional[str] = None,
-    flags: bool = True,
-    embedder=None,
-    progress: Optional[Callable[[int, int], None]] = None,
-) -> EvidenceSummary:
-    """Evidence for the given claims (ids or report keys; default every current claim). One transaction
-    for all evidence rows, verdicts, events and flags; the embedding cache is written as it fills."""
-    from .calibrate import calibrate
-    from .embed import Embedder
-    from .flags import report_flags
-    from .repair import find_continuation
-    from .stance import analyse, judge
-
-    t0 = time.perf_counter()
-    summary = EvidenceSummary()
-    claims = _targets(store, claim_ids)
-    emb = embedder or Embedder(store, model, device=device)
-    summary.model_id = emb.model_id
-    if not claims:
-        return summary
-
-    # reports, references, papers
+def load_sources(store, claims: list[Claim]) -> Sources:
+    """The claims' reports, their references and the cited papers split into sentences."""
     report_ids = sorted({c.report_id for c in claims})
     with store.session() as s:
         reports = {r.id: r for r in s.exec(select(Report).where(Report.id.in_(report_ids))).all()}
         refs = s.exec(select(Reference).where(Reference.report_id.in_(report_ids)).order_by(Reference.position)).all()
         pids = sorted({r.arxiv_id for r in refs})
         papers = {p.arxiv_id: p for p in s.exec(select(Paper).where(Paper.arxiv_id.in_(pids))).all()}
-        all_report_claims = list(s.exec(select(Claim).where(Claim.report_id.in_(report_ids),
-                                                          Claim.retired == False)).all())  # noqa: E712
+        report_claims = list(s.exec(select(Claim).where(Claim.report_id.in_(report_ids),
+                                                      Claim.retired == False)).all())  # noqa: E712
     refs_by_report: dict[int, list[Reference]] = {}
     for r in refs:
         refs_by_report.setdefault(r.report_id, []).append(r)
@@ -144,152 +229,252 @@ def compute_evidence(
         source, sents = paper_sentences(p)
         ctx[pid] = PaperCtx(p, source, sents, TextIndex([p.title or "", p.abstract or "", p.full_text or ""]),
                             set(content_stems(p.title or "")))
+    return Sources(reports, refs_by_report, ctx, report_claims)
 
-    # truncated claims: restore from a continuing source sentence before matching
+
+# --- 3. truncated claims ---------------------------------------------------------------------------
+
+def repair_truncated_claims(claims: list[Claim], sources: Sources, summary: EvidenceSummary) -> dict[str, dict]:
+    """Restore a truncated claim from a cited sentence that continues it, before matching."""
+    from .repair import find_continuation
+
     repairs: dict[str, dict[str, Any]] = {}
     for c in claims:
-        if c.looks_truncated and not c.repaired_text:
-            cands = [(pid, st.index, st.text, st.start, st.end, st.source)
-                     for r in refs_by_report.get(c.report_id, []) if (pid := r.arxiv_id) in ctx
-                     for st in ctx[pid].sentences]
-            rep = find_continuation(c.text, cands)
-            if rep:
-                c.repaired_text = rep.text
-                summary.repaired[c.id] = rep.text
-                repairs[c.id] = {"arxiv_id": rep.arxiv_id, "sentence_index": rep.sentence_index,
-                                 "char_start": rep.char_start, "char_end": rep.char_end, "text_source": rep.source}
+        if not c.looks_truncated or c.repaired_text:
+            continue
+        cands = [(pid, st.index, st.text, st.start, st.end, st.source)
+                 for r in sources.refs_by_report.get(c.report_id, []) if (pid := r.arxiv_id) in sources.papers
+                 for st in sources.papers[pid].sentences]
+        rep = find_continuation(c.text, cands)
+        if rep:
+            c.repaired_text = rep.text
+            summary.repaired[c.id] = rep.text
+            repairs[c.id] = {"arxiv_id": rep.arxiv_id, "sentence_index": rep.sentence_index,
+                             "char_start": rep.char_start, "char_end": rep.char_end, "text_source": rep.source}
+    return repairs
 
-    # embed everything once (cache first)
-    thresholds = calibrate(emb)
-    summary.thresholds = thresholds.as_dict()
-    sent_list = [st for pc in ctx.values() for st in pc.sentences]
-    sent_pos = {id(st): i for i, st in enumerate(sent_list)}
-    claim_text = {c.id: (c.repaired_text or c.text) for c in all_report_claims}
-    for c in claims:
-        claim_text[c.id] = c.repaired_text or c.text
-    rq = {rid: (r.research_question or "") for rid, r in reports.items()}
-    titles = [pc.paper.title or "" for pc in ctx.values()]
-    texts = [st.text for st in sent_list] + list(claim_text.values()) + [q for q in rq.values() if q] + titles
-    t_embed = time.perf_counter()
+
+def claim_texts(claims: list[Claim], sources: Sources) -> dict[str, str]:
+    """The text each claim is judged on: its repair when there is one."""
+    out = {c.id: (c.repaired_text or c.text) for c in sources.report_claims}
+    out.update({c.id: (c.repaired_text or c.text) for c in claims})
+    return out
+
+
+# --- 4. vectors --------------------------------------------------------------------------------------
+
+def embed_everything(emb, sources: Sources, claim_text: dict[str, str], summary: EvidenceSummary) -> Vectors:
+    """One encode call (cache first) for sentences, claims, research questions and titles."""
+    sent_list = [st for pc in sources.papers.values() for st in pc.sentences]
+    position = {id(st): i for i, st in enumerate(sent_list)}
+    questions = {rid: r.research_question for rid, r in sources.reports.items() if r.research_question}
+    titles = [pc.paper.title or "" for pc in sources.papers.values()]
+    claim_ids = list(claim_text)
+    texts = [st.text for st in sent_list] + [claim_text[c][:MAX_CLAIM_CHARS] for c in claim_ids] + \
+        list(questions.values()) + titles
+    t = time.perf_counter()
     V = emb.encode(texts) if texts else np.zeros((0, 1), np.float32)
-    summary.timings["embed"] = round(time.perf_counter() - t_embed, 3)
+    summary.timings["embed"] = round(time.perf_counter() - t, 3)
     n_s = len(sent_list)
     S = V[:n_s]
-    cvec = {cid: V[n_s + i] for i, cid in enumerate(claim_text)}
-    off = n_s + len(claim_text)
-    rq_vec = {}
-    for rid, q in rq.items():
-        if q:
-            rq_vec[rid] = V[off]
-            off += 1
-    title_vec = {pid: V[off + i] for i, pid in enumerate(ctx)}
-    # each sentence is also read together with the sentence before it ("the proposed method" in one
-    # sentence, its name in the previous one); the better of the two similarities ranks it. The pair's
-    # vector is the length-weighted mean of the two sentence vectors (what mean pooling over the joined
-    # text approximates), so it costs no extra encoding.
+    claim_vec = {cid: V[n_s + i] for i, cid in enumerate(claim_ids)}
+    off = n_s + len(claim_ids)
+    question_vec = {rid: V[off + i] for i, rid in enumerate(questions)}
+    off += len(questions)
+    title_vec = {pid: V[off + i] for i, pid in enumerate(sources.papers)}
+    return Vectors(sent_list, position, S, widened_vectors(S, sent_list, position, sources), claim_vec,
+                   question_vec, title_vec)
+
+
+def widened_vectors(S: np.ndarray, sent_list: list[Sent], position: dict[int, int], sources: Sources) -> np.ndarray:
+    """Each sentence read together with the one before it ("the proposed method" in one sentence, its
+    name in the previous one): the length-weighted mean of the two vectors (what mean pooling over the
+    joined text approximates), so it costs no extra encoding. Used to RANK candidates only: stance and
+    verdict strength use the sentence's own vector."""
     W = S.copy()
     for st in sent_list:
         if st.index > 0:
-            prev = ctx[st.arxiv_id].sentences[st.index - 1]
+            prev = sources.papers[st.arxiv_id].sentences[st.index - 1]
             a, b = len(prev.text.split()), len(st.text.split())
-            v = a * S[sent_pos[id(prev)]] + b * S[sent_pos[id(st)]]
-            W[sent_pos[id(st)]] = v / (np.linalg.norm(v) or 1.0)
+            v = a * S[position[id(prev)]] + b * S[position[id(st)]]
+            W[position[id(st)]] = v / (np.linalg.norm(v) or 1.0)
+    return W
 
-    now = utcnow()
-    t_judge = time.perf_counter()
-    analysed_sent: dict[int, Any] = {}
-    local_stems: dict[int, set[str]] = {}
-    results: dict[str, dict[str, Any]] = {}
-    for n, c in enumerate(claims):
-        if progress:
-            progress(n, len(claims))
-        cited = [r.arxiv_id for r in refs_by_report.get(c.report_id, [])]
-        avail = [pid for pid in cited if pid in ctx and ctx[pid].sentences]
-        missing = [pid for pid in cited if pid not in avail]
-        if not avail:
-            summary.skipped[c.id] = ("the report cites no paper" if not cited
-                                     else "no cited paper text in the store (run `claims papers fetch`)")
+
+def load_nli(nli_model: Optional[str], device: Optional[str]):
+    if not nli_model:
+        return None
+    from .nli import NLIScorer
+
+    return NLIScorer.get(nli_model, device)
+
+
+# --- 5. one claim ------------------------------------------------------------------------------------
+
+def judge_claim(c: Claim, text: str, sources: Sources, vectors: Vectors, thresholds, nli, cache: dict[int, Any],
+                *, top_k: int) -> dict[str, Any]:
+    """Rank the cited sentences for one claim, judge the best candidates, decide its verdict."""
+    from .stance import analyse
+
+    cited = [r.arxiv_id for r in sources.refs_by_report.get(c.report_id, [])]
+    readable = [pid for pid in cited if pid in sources.papers and sources.papers[pid].sentences]
+    unreadable = [pid for pid in cited if pid not in readable]
+    judged: list[Judgement] = []
+    refusal = unjudgeable_claim(text)
+    if refusal:
+        decision = Decision(refusal[0], refusal[1], None)
+    elif not readable:
+        decision = decide([], unreadable, thresholds, cited=len(cited))
+        decision.reason = unreadable_reason(cited, unreadable, sources) or decision.reason
+    else:
+        claim = analyse(text)
+        judged = judge_candidates(claim, c.id, readable, sources, vectors, thresholds, nli, cache)
+        decision = decide(judged, unreadable, thresholds, cited=len(cited))
+    keep = sorted(judged, key=lambda j: -j.rank_sim)[:top_k]
+    for extra in (decision.decider, decision.opposing):
+        if extra is not None and all(extra is not k for k in keep):
+            keep.append(extra)
+    checked = sorted({sources.papers[pid].source for pid in readable})
+    checked_against = ("full text" if checked == ["full-text"] else "abstract only" if checked == ["abstract"]
+                       else "nothing (no readable cited paper)" if not checked
+                       else "full text of some papers, abstract of others")
+    detail = {
+        "verdict": decision.verdict,
+        "reason": decision.reason,
+        "checked_against": checked_against,
+        "papers": {pid: sources.papers[pid].source for pid in readable},
+        "papers_unavailable": unreadable,
+        "claim_text_used": text,
+        "evidence": evidence_dict(decision.decider) if decision.decider else None,
+        "opposing_evidence": evidence_dict(decision.opposing) if decision.opposing else None,
+    }
+    return {"claim": c, "verdict": decision.verdict, "detail": detail, "keep": keep}
+
+
+def unjudgeable_claim(text: str) -> Optional[tuple[str, str]]:
+    """(verdict, reason) for a claim the rules cannot judge: too long, nothing to check, not English."""
+    if len(text) > MAX_CLAIM_CHARS:
+        return NOT_FOUND, (f"too long to be one claim ({len(text):,} characters; at most {MAX_CLAIM_CHARS:,}): "
+                           "split it into single statements")
+    if not content_stems(text):
+        return NOT_FOUND, "nothing to check: the claim has no content words (only numbers, stop words or symbols)"
+    vocab = english_words()
+    # words of any script, accents kept; acronyms (PAWS, XNLI) say nothing about the language
+    toks = [w.lower() for w in re.findall(r"[^\W\d_]+", text) if len(w) > 1 and not w.isupper()]
+    if vocab and len(toks) >= 3:
+        english = sum(1 for w in toks if w in STOPWORDS or w in vocab or w.rstrip("s") in vocab)
+        if english / len(toks) < MIN_ENGLISH_SHARE:
+            return UNCHECKED, (f"not checked: the claim does not read as English ({english} of {len(toks)} words "
+                               "are English words) and the stance rules read English only")
+    return None
+
+
+def unreadable_reason(cited: list[str], unreadable: list[str], sources: Sources) -> Optional[str]:
+    if not cited:
+        return None
+    why = []
+    for pid in unreadable:
+        pc = sources.papers.get(pid)
+        why.append(f"{pid} (not in the store; run `claims papers fetch`)" if pc is None
+                   else f"{pid} (no readable text: {'title only' if pc.paper.title else 'empty'})")
+    return "unchecked: no cited paper could be read: " + ", ".join(why)
+
+
+def judge_candidates(claim, claim_id: str, readable: list[str], sources: Sources, vectors: Vectors, thresholds,
+                     nli, cache: dict[int, Any]) -> list[Judgement]:
+    """The JUDGE_N sentences most similar to the claim (alone or with the sentence before), each judged."""
+    from .stance import analyse, judge
+
+    idx = [vectors.position[id(st)] for pid in readable for st in sources.papers[pid].sentences]
+    cvec = vectors.claim[claim_id]
+    sims = vectors.S[idx] @ cvec
+    rank = np.maximum(sims, vectors.W[idx] @ cvec)
+    order = np.argsort(-rank)[:JUDGE_N]
+    probs: dict[int, dict[str, float]] = {}
+    if nli is not None:
+        top = [j for j in np.argsort(-sims)[:NLI_N]]
+        for j, p in zip(top, nli.predict([(vectors.sentences[idx[j]].text, claim.text) for j in top])):
+            probs[int(j)] = p
+    out = []
+    for j in order:
+        st = vectors.sentences[idx[j]]
+        sa = cache.get(id(st))
+        if sa is None:
+            sa = cache[id(st)] = analyse(st.text)
+        context = sentence_context(st, sources, cache)
+        stance = judge(claim, sa, float(sims[j]), thresholds, context,
+                       nli=probs.get(int(j)) if nli is not None else None)
+        if nli is not None and int(j) not in probs:
+            stance.stance = "neutral" if stance.stance == "support" else stance.stance
+            stance.reasons["rule"] = "not among the sentences the NLI model read; " + stance.reasons["rule"]
+        stance.reasons["similarity_with_previous"] = round(float(rank[j]), 4)
+        out.append(Judgement(st, float(sims[j]), float(rank[j]), stance))
+    return out
+
+
+def sentence_context(st: Sent, sources: Sources, cache: dict[Any, Any]):
+    """The sentences just before `st` and the paper's title, analysed: what a reference in `st` ("it",
+    "the proposed method", "we") may point to. Only entity names are taken from it (stance.judge)."""
+    from .stance import analyse
+
+    key = ("context", st.arxiv_id, st.index)
+    if key not in cache:
+        pc = sources.papers[st.arxiv_id]
+        prev = " ".join(p.text for p in pc.sentences[max(0, st.index - CONTEXT_SENTENCES):st.index])
+        cache[key] = analyse(f"{prev}\n\n{pc.paper.title or ''}")
+    return cache[key]
+
+
+def evidence_dict(j: Judgement) -> dict[str, Any]:
+    st = j.sentence
+    return {"arxiv_id": st.arxiv_id, "version": st.version, "text_source": st.source, "section": st.section,
+            "sentence_index": st.index, "char_start": st.start, "char_end": st.end, "quote": st.text,
+            "score": round(j.rank_sim, 4), "similarity": round(j.sim, 4), "stance": j.label,
+            "rule": j.stance.reasons.get("rule")}
+
+
+def truncation_detail(c: Claim, repairs: dict[str, dict]) -> dict[str, Any]:
+    if not c.looks_truncated:
+        return {}
+    prior = (c.text_verdict_detail or {}).get("truncation", {})
+    if c.repaired_text:
+        return {"truncation": {"status": "repaired", "repaired_text": c.repaired_text,
+                               "source": repairs.get(c.id) or prior.get("source")}}
+    return {"truncation": {"status": "left truncated", "reason": "no cited source sentence continues it"}}
+
+
+def _lexicon_note(summary: EvidenceSummary) -> dict[str, Any]:
+    wn = summary.lexicon.get("wordnet", {})
+    return {"wordnet": wn.get("version") if wn.get("available") else f"unavailable: {wn.get('reason')}"}
+
+
+# --- 6. report-level flags -----------------------------------------------------------------------------
+
+def report_level_flags(sources: Sources, claim_text: dict[str, str], vectors: Vectors, thresholds,
+                       cache: dict[Any, Any], summary: EvidenceSummary) -> list[Flag]:
+    from .flags import report_flags
+
+    rows: list[Flag] = []
+    for rid, rep in sources.reports.items():
+        if not rep.is_latest:
             continue
-        idx = [sent_pos[id(st)] for pid in avail for st in ctx[pid].sentences]
-        sims_sent = S[idx] @ cvec[c.id]
-        sims = np.maximum(sims_sent, W[idx] @ cvec[c.id])
-        order = np.argsort(-sims)
-        ca = analyse(claim_text[c.id])
-        judged = []
-        for j in order[:JUDGE_N]:
-            st = sent_list[idx[j]]
-            sa = analysed_sent.get(id(st))
-            if sa is None:
-                sa = analysed_sent[id(st)] = analyse(st.text)
-            pc = ctx[st.arxiv_id]
-            local = local_stems.get(id(st))
-            if local is None:
-                prev = pc.sentences[st.index - 1].text if st.index > 0 else ""
-                local = local_stems[id(st)] = set(sa.stems) | set(content_stems(prev))
-            stance = judge(ca, sa, float(sims[j]), thresholds, pc.index, local)
-            stance.reasons["similarity_sentence"] = round(float(sims_sent[j]), 4)
-            stance.reasons["similarity_with_previous"] = round(float(sims[j]), 4)
-            judged.append((st, float(sims_sent[j]), stance, float(sims[j])))
-        if nli_model:
-            judged = _rejudge_with_nli(nli_model, ca, judged, thresholds, ctx, device)
-        sup = sorted([x for x in judged if x[2].stance == "support"],
-                     key=lambda x: (-x[2].reasons["coverage"], -x[3]))
-        con = [x for x in judged if x[2].stance == "contradict"]
-        checked = sorted({ctx[pid].source for pid in avail})
-        checked_against = "full text" if checked == ["full-text"] else \
-            "abstract only" if checked == ["abstract"] else "full text of some papers, abstract of others"
-        if sup:
-            verdict, decider = SUPPORTED, sup[0]
-            reason = f"stated in {decider[0].arxiv_id} ({decider[0].source}): {decider[2].reasons['rule']}"
-        elif con:
-            verdict, decider = CONTRADICTED, con[0]
-            reason = f"{decider[0].arxiv_id} ({decider[0].source}) says otherwise: {decider[2].reasons['rule']}"
-        else:
-            verdict, decider = NOT_FOUND, judged[0] if judged else None
-            reason = ("no sentence of the cited papers states this claim"
-                      + (f"; closest ({decider[0].arxiv_id}, similarity {decider[3]:.2f}): {decider[2].reasons['rule']}"
-                         if decider else ""))
-        keep = judged[:top_k]
-        if decider and all(decider[0] is not k[0] for k in keep):
-            keep.append(decider)
-        detail = {
-            "verdict": verdict,
-            "reason": reason,
-            "checked_against": checked_against,
-            "papers": {pid: ctx[pid].source for pid in avail},
-            "papers_unavailable": missing,
-            "model": emb.model_id,
-            "nli_model": nli_model,
-            "thresholds": summary.thresholds,
-            "claim_text_used": claim_text[c.id],
-            "evidence": _ev_dict(decider) if decider else None,
-            "computed_at": now.isoformat(),
-        }
-        if c.looks_truncated:
-            prior = (c.text_verdict_detail or {}).get("truncation", {})
-            detail["truncation"] = ({"status": "repaired", "repaired_text": c.repaired_text,
-                                     "source": repairs.get(c.id) or prior.get("source")} if c.repaired_text else
-                                    {"status": "left truncated", "reason": "no cited source sentence continues it"})
-        results[c.id] = {"claim": c, "verdict": verdict, "detail": detail, "keep": keep}
-        summary.verdicts[verdict] += 1
-        summary.per_claim[c.id] = {"verdict": verdict, "reason": reason, "checked_against": checked_against,
-                                   "evidence": detail["evidence"]}
-    summary.timings["judge"] = round(time.perf_counter() - t_judge, 3)
+        rclaims = [c for c in sources.report_claims if c.report_id == rid]
+        matches: dict[str, Any] = {}
+        rows.extend(report_flags(rep, rclaims, sources.refs_by_report.get(rid, []), sources.papers, claim_text,
+                                 vectors.claim, vectors.question.get(rid), vectors.title, vectors.S,
+                                 vectors.position, thresholds, matches, analysed=cache))
+        summary.citations[rep.key] = matches
+    return rows
 
-    # report-level flags
-    flag_rows: list[Flag] = []
-    if flags:
-        for rid, rep in reports.items():
-            if not rep.is_latest:
-                continue
-            rclaims = [c for c in all_report_claims if c.report_id == rid]
-            matches: dict[str, Any] = {}
-            flag_rows.extend(report_flags(rep, rclaims, refs_by_report.get(rid, []), ctx, claim_text, cvec,
-                                          rq_vec.get(rid), title_vec, S, sent_pos, thresholds, matches,
-                                          analysed=analysed_sent))
-            summary.citations[rep.key] = matches
 
-    # one transaction for everything
+# --- 7. one transaction for everything -----------------------------------------------------------------
+
+FLAG_KINDS_WRITTEN = ("unfound-entity", "off-topic-citation", "unreachable-reference")
+
+
+def write_results(store, results: dict[str, dict[str, Any]], flag_rows: list[Flag], sources: Sources, model_id: str,
+                  now, flags: bool, summary: EvidenceSummary) -> None:
+    """Evidence rows, verdicts, status events and flags in one transaction (all or nothing)."""
     with store.session() as s, s.no_autoflush:
         ids = list(results)
         current: dict[str, Claim] = {}
@@ -299,15 +484,17 @@ def compute_evidence(
             current.update({c.id: c for c in s.exec(select(Claim).where(Claim.id.in_(chunk))).all()})
         for cid, res in results.items():
             c = current[cid]
-            for rank, (st, _sim, stance, sim) in enumerate(res["keep"]):  # score: the ranking similarity
+            decisive = res["detail"]["evidence"]
+            opposing = res["detail"].get("opposing_evidence")
+            for rank, j in enumerate(res["keep"]):
+                st = j.sentence
+                role = ("decisive" if _same(decisive, st) else "opposing" if _same(opposing, st) else None)
                 s.add(Evidence(claim_id=cid, arxiv_id=st.arxiv_id, paper_version=st.version, text_source=st.source,
                                section=st.section, sentence_index=st.index, char_start=st.start, char_end=st.end,
-                               quote=st.text, score=round(sim, 6), stance=stance.stance,
-                               stance_detail={**stance.reasons, "rank": rank + 1,
-                                              "decisive": res["detail"]["evidence"] is not None
-                                              and res["detail"]["evidence"]["sentence_index"] == st.index
-                                              and res["detail"]["evidence"]["arxiv_id"] == st.arxiv_id},
-                               model_id=emb.model_id, computed_at=now))
+                               quote=st.text, score=round(j.rank_sim, 6), stance=j.label,
+                               stance_detail={**j.stance.reasons, "rank": rank + 1, "decisive": role == "decisive",
+                                              "role": role},
+                               model_id=model_id, computed_at=now))
             if res["claim"].repaired_text and not c.repaired_text:
                 c.repaired_text = res["claim"].repaired_text
             c.text_verdict = res["verdict"]
@@ -318,42 +505,15 @@ def compute_evidence(
                        detail={"reason": res["detail"]["reason"], "checked_against": res["detail"]["checked_against"],
                                "evidence": res["detail"]["evidence"]})
         if flags:
-            kinds = ("unfound-entity", "off-topic-citation", "unreachable-reference")
-            keys = {reports[rid].key for rid in reports if reports[rid].is_latest}
+            keys = {r.key for r in sources.reports.values() if r.is_latest}
             for k in keys:
-                s.exec(delete(Flag).where(Flag.report_key == k, Flag.kind.in_(kinds)))
+                s.exec(delete(Flag).where(Flag.report_key == k, Flag.kind.in_(FLAG_KINDS_WRITTEN)))
             s.flush()
             for f in flag_rows:
                 s.add(f)
                 summary.flags.append({"report": f.report_key, "claim": f.claim_id, "kind": f.kind,
                                       "subject": f.subject, "message": f.message})
-    summary.claims = len(results)
-    summary.timings["total"] = round(time.perf_counter() - t0, 3)
-    summary.timings["model_load"] = round(emb.load_s, 3)
-    summary.cache = {"hits": emb.hits, "misses": emb.misses}
-    return summary
 
 
-def _ev_dict(x) -> dict[str, Any]:
-    st, _sim, stance, sim = x
-    return {"arxiv_id": st.arxiv_id, "version": st.version, "text_source": st.source, "section": st.section,
-            "sentence_index": st.index, "char_start": st.start, "char_end": st.end, "quote": st.text,
-            "score": round(sim, 4), "stance": stance.stance, "rule": stance.reasons.get("rule")}
-
-
-def _rejudge_with_nli(nli_model: str, ca, judged, thresholds, ctx, device):
-    from .nli import NLIScorer
-    from .stance import analyse, judge
-
-    scorer = NLIScorer.get(nli_model, device)
-    probs = scorer.predict([(st.text, ca.text) for st, _, _, _ in judged])
-    out = []
-    for (st, sim, _old, eff), p in zip(judged, probs):
-        sa = analyse(st.text)
-        pc = ctx[st.arxiv_id]
-        prev = pc.sentences[st.index - 1].text if st.index > 0 else ""
-        local = set(sa.stems) | set(content_stems(prev))
-        stance = judge(ca, sa, eff, thresholds, pc.index, local, nli=p)
-        stance.reasons["similarity_sentence"] = round(sim, 4)
-        out.append((st, sim, stance, eff))
-    return out
+def _same(ev: Optional[dict[str, Any]], st: Sent) -> bool:
+    return ev is not None and ev["sentence_index"] == st.index and ev["arxiv_id"] == st.arxiv_id

@@ -1,11 +1,14 @@
 """Report-level flags: named entities no cited paper mentions, citations that match nothing the report
 says, and references whose paper is not in the store.
 
-Unfound entity: an acronym / mixed-case name (TYPOS, DLFA, PAWS-X), a capitalised multi-word term or a
-known method phrase ("optimal transport") from the research question or a claim that occurs in none of
-the cited papers' stored text (title, abstract, full text; case-, hyphen-, plural- and abbreviation-
-insensitive). Entities on the list of widely used benchmarks/models are flagged as "known elsewhere",
-the others as "possibly invented".
+Unfound entity: an acronym / mixed-case name (TYPOS, DLFA, PAWS-X), a capitalised multi-word term, a
+language name or a known method phrase ("optimal transport") from the research question or a claim that
+occurs in none of the cited papers' stored text (title, abstract, full text; case-, hyphen-, plural- and
+abbreviation-insensitive). Only a COINED-looking name (an acronym or a mixed-case / letter-digit token
+such as DLFA, AIF, TYPOS, RankC, that is not a widely used benchmark or model name) is called "possibly
+invented". Language names (ISO 639-3 via pycountry), established method phrases, proper names written
+as ordinary capitalised words (Viterbi, Sinkhorn) and English words (WordNet) are "not found in the
+cited papers": real things the sources do not back, not inventions (`name_class` in the flag's detail).
 
 Off-topic citation: a cited paper none of whose sentences (or title) *matches* the research question or
 any claim. A match needs topical similarity (the model's calibrated `related` threshold) together with
@@ -22,8 +25,11 @@ from typing import Any, Optional
 import numpy as np
 
 from ..store.models import Flag
-from .stance import COVERAGE_MIN, analyse, coverage
-from .text import KNOWN_TERMS, TextIndex, extract_entities
+import re
+
+from ..lexicon import is_english_word, is_language_name
+from .stance import COVERAGE_MIN, analyse
+from .text import KNOWN_TERMS, TextIndex, extract_entities, squash
 
 
 def _checked(ctxs) -> str:
@@ -65,15 +71,17 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
     for key, m in mentions.items():
         if index.contains(key):
             continue
-        known = key in KNOWN_TERMS
-        status = "a known benchmark/model name, but" if known else "possibly invented:"
+        name_class = classify_name(m["name"], m["kind"])
+        invented = name_class == "coined"
+        what = "possibly invented: it occurs" if invented else f"{NAME_CLASS_LABEL[name_class]}, not found"
         flags.append(Flag(
             report_key=report.key, kind="unfound-entity", subject=m["name"],
             claim_id=m["claims"][0] if len(m["claims"]) == 1 and "research question" not in m["where"] else None,
-            message=f'"{m["name"]}" ({", ".join(dict.fromkeys(m["where"]))}): {status} it occurs in none of the '
+            message=f'"{m["name"]}" ({", ".join(dict.fromkeys(m["where"]))}): {what} in none of the '
                     f"{len(avail)} cited papers ({checked})",
-            detail={"entity_kind": m["kind"], "known_elsewhere": known, "where": list(dict.fromkeys(m["where"])),
-                    "claims": m["claims"], "checked_against": checked, "papers": avail}))
+            detail={"entity_kind": m["kind"], "known_elsewhere": not invented, "name_class": name_class,
+                    "where": list(dict.fromkeys(m["where"])), "claims": m["claims"], "checked_against": checked,
+                    "papers": avail}))
 
     # --- citations that match nothing the report says
     queries: list[tuple[str, str, np.ndarray]] = []
@@ -100,7 +108,7 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
                 if sa is None:
                     sa = analysed[id(st)] = analyse(st.text)
                 shared = [e.text for e in qa.entities if sa.index.contains(e.key)]
-                cov, _ = coverage(qa, set(sa.stems) | pc.title_stems)
+                cov = stem_coverage(qa.stems, set(sa.stems) | pc.title_stems)
                 ok = sim >= thresholds.related and (bool(shared) or cov >= COVERAGE_MIN)
                 info = {"query": where, "sentence_index": st.index, "quote": st.text, "similarity": round(sim, 4),
                         "shared_entities": shared, "coverage": round(cov, 3)}
@@ -125,3 +133,40 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
                         f"content words; checked {pc.source})" if best else f"{pid} has no usable text",
                 detail={"best": best, "thresholds": thresholds.as_dict(), "checked_against": pc.source}))
     return flags
+
+
+NAME_CLASS_LABEL = {
+    "known": "a widely used benchmark/model name",
+    "language": "a language name",
+    "method": "an established method",
+    "words": "ordinary English words",
+    "proper": "a proper name",
+    "coined": "possibly invented",
+}
+_COINED_TOKEN = re.compile(r"[A-Za-z]*[A-Z][A-Za-z]*[A-Z]|[A-Za-z]+\d|\d+[A-Za-z]")
+
+
+def classify_name(name: str, entity_kind: str) -> str:
+    """Why a name no cited paper contains may or may not be an invention. "coined": an acronym or a
+    mixed-case / letter-digit token (DLFA, AIF, TYPOS, RankC, XLM-100) that is not a widely used name;
+    everything else is a real kind of name: "known" (benchmarks/models list), "language" (ISO 639-3),
+    "method" (an established method phrase), "words" (every word is an English word in WordNet, written
+    in ordinary case: "Bag of Words") or "proper" (a capitalised name such as Viterbi)."""
+    key = squash(name)
+    if key in KNOWN_TERMS:
+        return "known"
+    if entity_kind == "language" or is_language_name(name) or all(is_language_name(w) for w in name.split()):
+        return "language"
+    if entity_kind == "method":
+        return "method"
+    if any(_COINED_TOKEN.match(tok) for tok in re.split(r"[\s-]+", name) if tok):
+        return "coined"
+    if all(is_english_word(w) for w in re.findall(r"[A-Za-z]+", name)):
+        return "words"
+    return "proper"
+
+
+def stem_coverage(stems: list[str], pool: set[str]) -> float:
+    """Share of the distinct stems found in `pool` (1.0 for no stems)."""
+    uniq = set(stems)
+    return 1.0 if not uniq else sum(1 for s in uniq if s in pool) / len(uniq)

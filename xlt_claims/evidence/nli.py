@@ -1,7 +1,8 @@
 """Optional NLI cross-encoder (sentence-transformers CrossEncoder) plugged in by model id or path.
 
 The model's own `id2label` decides which output is entailment / contradiction / neutral, so any
-3-way NLI cross-encoder works. Without one the rule-based stance in stance.py is used."""
+3-way NLI cross-encoder works. Without one the rule-based stance in stance.py is used. Load failures
+are RuntimeErrors with a message for the user (the CLI prints them and exits 1)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ class NLIScorer:
         from sentence_transformers import CrossEncoder
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = CrossEncoder(model_id, device=device)
+        try:
+            self.model = CrossEncoder(model_id, device=device)
+        except Exception as exc:  # unknown id offline, a folder without a model, ...
+            raise RuntimeError(f"cannot load NLI cross-encoder {model_id!r}: {exc.__class__.__name__}: {exc}. "
+                               "Give a sentence-transformers CrossEncoder id (online) or a local folder") from exc
         id2label = getattr(self.model.model.config, "id2label", None) or {}
         labels = {}
         for i, name in id2label.items():
@@ -27,7 +32,7 @@ class NLIScorer:
                 if n.startswith(want[:6]):
                     labels[int(i)] = want
         if sorted(labels.values()) != ["contradiction", "entailment", "neutral"]:
-            raise ValueError(f"{model_id}: not a 3-way NLI model (labels {id2label}); "
+            raise RuntimeError(f"{model_id}: not a 3-way NLI model (labels {id2label}); "
                              "expected entailment / neutral / contradiction")
         self.labels = labels
 

@@ -1,21 +1,30 @@
-"""Stance of one source sentence towards one claim: support / contradict / neutral, with reasons.
+"""Stance of one source sentence towards one claim: support / contradict / neutral, with the rule that
+decided and every part it looked at.
 
-Similarity is not stance. A sentence SUPPORTS a claim only if
-  1. its similarity reaches the model's calibrated `support` threshold (or an NLI model says entailment),
-  2. every number of the claim is stated in the sentence with an agreeing value (within the claim's
-     written precision: "2.1" covers 2.05..2.15; a range "1 to 3" must contain the sentence's values),
-  3. every named entity of the claim (dataset, method, model, module) occurs in the sentence, or, when
-     the claim gives it no number, at least in the same paper (the subject the sentence refers to),
-  4. negation and direction agree ("improves" vs "does not improve" / "degrades"),
-  5. at least half of the claim's content words occur in the sentence or its local context (previous
-     sentence and the paper's title): the sentence states what the claim states, not just its topic.
-A sentence CONTRADICTS a claim when it is on the claim's topic (`related` threshold), names the same
-entity the claim gives a number for, and states a different value for it (and none agreeing), while the
-claim's other entities (the method the number is about) are in the sentence or its paper; or when
-it meets 1-3 and 5 but negates the claim's verb ("does not improve"). Opposite direction words
-("improves" / "degrades") block support but do not by themselves make a contradiction ("reduces the
-error" is an improvement). Numbers are compared like with like: a change ("+1.5", "by 2.1 points") only
-with a change, a level ("75.4") only with a level. Anything else is neutral.
+Both texts are parsed the same way (`analyse`): named entities, numbers (value, unit, change or level,
+sign, written precision, bounds), content words, negation per clause, direction words, hedges and
+attributions, quantifiers, comparisons and scope qualifiers. `judge` then applies, in this order:
+
+1. **On topic**: similarity >= the model's calibrated `related` threshold, else neutral.
+2. **States it**: the sentence ITSELF covers the claim's content words (stems, WordNet synonyms):
+   at least `COVERAGE_MIN` with similarity >= the calibrated `support` threshold, or
+   `COVERAGE_RESTATED` above `related`. The previous sentence and the paper's title may only resolve
+   a reference ("the proposed method", "it", "our model") to a named entity of the claim; they never
+   supply other content words.
+3. **Contradictions** (the sentence is about the same thing and says otherwise):
+   a different value for the same quantity (anchored to the same entity, or the one comparable number
+   of a sentence that states the claim); a different count of the same thing; the same statement with
+   the other polarity (negation compared in the clause that matches the claim); a word replaced by its
+   antonym (WordNet, plus the direction words improve/degrade...); a reversed comparison; a universal
+   claim ("all", "always") where the source restricts ("most", "often", "only").
+4. **Blockers** (no support, no contradiction): numbers the sentence does not state or states less
+   precisely than the claim; entities it does not name; the source hedges ("may") or attributes to other
+   work ("prior work reports") what the claim asserts; the claim drops the source's scope qualifier
+   ("on low-resource languages", "in most languages"); the claim compares what the source does not.
+5. **Support** when it states the claim and nothing above fired.
+
+With an NLI cross-encoder (`nli=` probabilities), its label replaces step 2's "states it" test; the
+number, entity, hedge, scope and comparison rules stay as guards around it.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .. import lexicon
 from .text import (
     Entity,
     Quantity,
@@ -31,29 +41,122 @@ from .text import (
     content_stems,
     extract_entities,
     extract_quantities,
+    fold,
+    stem,
     unit_class,
 )
 
-COVERAGE_MIN = 2 / 3  # two thirds of the claim's content words must be attested locally for support
+COVERAGE_MIN = 2 / 3  # share of the claim's content words the sentence itself must state (with `support` similarity)
 COVERAGE_RESTATED = 0.8  # near-verbatim restatement inside a longer sentence (similarity diluted)
-NUMBER_ANCHOR_WINDOW = 6  # tokens between a number and the entity it is attached to
+COVERAGE_COUNT = 0.5  # a different count of the same noun in an on-topic sentence stating half the claim
+NUMBER_ANCHOR_WINDOW = 8  # tokens between a number and the entity it is attached to
 
-# Polarity: a claim and a sentence disagree only when BOTH the verb negation ("does not improve", "fails
-# to", "never") and the presence of any negator ("no", "without", ...) differ: "does not require parallel
-# data" = "requires no parallel data", and "with no extra parameters, X improves" still affirms "X improves".
-_NEG_ANY = re.compile(r"\b(?:not|no|none|never|neither|nor|without|cannot|can't|doesn't|don't|didn't|isn't|"
-                      r"aren't|wasn't|weren't|won't|fails? to|failed to|unable to)\b", re.I)
-_NEG = re.compile(r"\b(?:not|never|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|won't|"
-                  r"fails? to|failed to|unable to)\b", re.I)
-_UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|higher|better|boost\w*|enhanc\w*|rais\w*|"
-                 r"benefit\w*|surpass\w*|exceed\w*)\b", re.I)
-_DOWN = re.compile(r"\b(?:decreas\w*|degrad\w*|hurt\w*|harm\w*|lower|worse|drop\w*|reduc\w*|declin\w*|"
-                   r"underperform\w*|deteriorat\w*|diminish\w*)\b", re.I)
+# --- polarity ----------------------------------------------------------------------------------
+# A clause's polarity is the parity of its negations. Negations inside "with no ..." / "without ..."
+# modify a noun, not the clause ("with no extra parameters, X improves Y" affirms "X improves Y"), and
+# "contradict the belief that P" negates P.
+_NEGATOR = re.compile(r"\b(?:not|no|none|never|neither|nor|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|"
+                      r"weren't|won't|fails? to|failed to|unable to|no longer)\b", re.I)
+_MODIFIER_NEG = re.compile(r"\bwith\s+no\b", re.I)  # "no" is counted by _NEGATOR; "without" is not
+_NOT_ONLY = re.compile(r"\bnot\s+only\b", re.I)
+_BELIEF_NEG = re.compile(r"\b(?:contradicts?|refutes?|challenges?|disproves?|disputes?|questions?|rejects?)\s+the\s+"
+                         r"(?:\w+\s+){0,2}(?:belief|assumption|view|hypothesis|idea|claim|notion|intuition)\s+that\b", re.I)
+_UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|boost\w*|enhanc\w*|rais\w*|"
+                 r"benefit\w*|surpass\w*|exceed\w*|helps?)\b", re.I)
+_DOWN = re.compile(r"\b(?:decreas\w*|degrad\w*|hurts?|harm\w*|drops?|dropped|reduc\w*|declin\w*|"
+                   r"underperform\w*|deteriorat\w*|diminish\w*|worsen\w*)\b", re.I)
 
-_BASELINE_BEFORE = re.compile(r"\b(?:over|than|vs\.?|versus|against|compared\s+(?:to|with)|relative\s+to)\s+"
-                              r"(?:the\s+|a\s+|an\s+|strong\s+)?$", re.I)
-_ON_BEFORE = re.compile(r"\b(?:on|in|for|at|across)\s+(?:the\s+)?$", re.I)
-_SCORE_UNITS = {"", "pct", "f1", "points", "%", "bleu"}
+# --- hedges, attributions, quantifiers ---------------------------------------------------------------
+_HEDGE = re.compile(r"\b(?:may|might|could|possibly|perhaps|likely|unlikely|presumably|potentially|arguably|"
+                    r"suggests?|suggested|appears?\s+to|seems?\s+to|tends?\s+to|hypothesi[sz]e[sd]?|speculate)\b", re.I)
+_ATTRIBUTION = re.compile(
+    r"\b(?:ha(?:ve|s)\s+been\s+(?:shown|reported|suggested|found|observed|argued|claimed|demonstrated|proposed)|"
+    r"(?:prior|previous|earlier|recent|existing|past)\s+(?:work|works|studies|research|literature|approaches|methods)"
+    r"\s+(?:ha(?:ve|s)\s+)?(?:show|shows|showed|shown|report|reports|reported|suggest|suggests|suggested|found|find|finds|"
+    r"argue|argues|argued|claim|claims|claimed|demonstrate|demonstrates|demonstrated|propose|proposes|proposed)|"
+    r"it\s+is\s+(?:commonly|widely|generally|often|usually)\s+(?:believed|assumed|thought|accepted|held)|"
+    r"(?:commonly|widely|generally|often|usually)\s+(?:attributed|believed|assumed|thought)|according\s+to)\b", re.I)
+# quantifier scale: none 0 < rare 1 < some 2 < most 3 < all 4 ("only" restricts like "some")
+_QUANT = [
+    (4, re.compile(r"\b(?:all|every|each|always|invariably|consistently|universally|any\s+language)\b", re.I)),
+    (3, re.compile(r"\b(?:most(?=\s+(?:of\b|[a-z]+s\b))|majority|usually|generally|mostly|typically|often|"
+                   r"frequently|largely|mainly|commonly)\b", re.I)),
+    (2, re.compile(r"\b(?:some|several|certain|a\s+few|sometimes|occasionally|partially|partly|only|many|"
+                   r"in\s+part)\b", re.I)),
+    (1, re.compile(r"\b(?:rarely|seldom|hardly|few(?!\s+(?:shot|-shot)))\b", re.I)),
+    (0, re.compile(r"\b(?:none\s+of|never|no\s+(?:language|model|task|case)s?)\b", re.I)),
+]
+_QUANT_NAMES = {0: "none", 1: "rarely", 2: "some/only", 3: "most", 4: "all"}
+_ONLY = re.compile(r"\b(?:only|solely|exclusively|alone)\b", re.I)
+
+# --- references resolved from context ------------------------------------------------------------------
+_ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such|we|our)\b|"
+                      r"\bthe\s+(?:proposed|new|resulting|presented|introduced|above|latter|former)\b|"
+                      r"\bthe\s+(?:[\w-]+\s+){0,2}(?:method|model|approach|module|system|framework|technique|strategy|"
+                      r"metric|benchmark|dataset|task|objective|algorithm|encoder)s?\b", re.I)
+
+_PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
+
+# --- comparisons ---------------------------------------------------------------------------------
+_COMPARATIVE = re.compile(r"\b(?:(more|less)\s+([a-z]+)|([a-z]+er)|better|worse|fewer|greater)\b", re.I)
+# verbs that compare their subject with their object
+_COMPARING_VERB = re.compile(r"\b(outperform|surpass|beat|exceed|underperform|lag\s+behind|trail)(?:s|es|ed|ing)?\b",
+                             re.I)
+_COMPARATIVE_NO_THAN = re.compile(r"\b(?:(more|less)\s+([a-z]{4,})|([a-z]{3,}er))\s+(?=(?:in|for|on|with|when|between|"
+                                  r"among|across|at)\b)", re.I)
+_SUPERLATIVE = re.compile(r"\b(?:(most|least)\s+([a-z]+)|([a-z]+est)|best|worst)\b", re.I)
+_SCOPE_PREP = r"(?:in|for|on|with|when|between|among|across|at|to|from)"
+_IRREGULAR = {"better": ("good", 1), "worse": ("good", -1), "best": ("good", 1), "worst": ("good", -1),
+              "fewer": ("many", -1), "greater": ("great", 1), "more": ("many", 1), "less": ("many", -1)}
+
+# --- scope qualifiers ----------------------------------------------------------------------------
+# "only X" restricts where a statement holds; "especially X" only stresses where it holds most
+_RESTRICTOR = re.compile(r"\b(?:only|exclusively|solely)\s+"
+                         r"(?:" + _SCOPE_PREP + r"\s+)?((?:[A-Za-z][\w-]*\s*){1,4})", re.I)
+_SCOPE_NP = re.compile(r"\b" + _SCOPE_PREP + r"\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,2}?([a-z]+)(?:-[a-z]+)?\s+"
+                       r"([a-z][\w-]*)", re.I)
+# nouns naming a population a statement holds for: a polar adjective before one of them restricts it
+# ("for low-resource languages", "in different scripts"); before other nouns it describes
+# ("large multilingual corpora", "good performance")
+_POPULATION_NOUNS = frozenset(stem(w) for w in (
+    "language languages setting settings scenario scenarios domain domains pair pairs case cases condition "
+    "conditions regime regimes script scripts family families task tasks dataset datasets benchmark "
+    "benchmarks").split())
+_SCOPE_SPAN = re.compile(r"[^,.;()]{0,80}")
+_SENTENCE_REST = re.compile(r"(?:[^.;]|\.\d){0,240}")  # the rest of the sentence (a list of members)
+
+
+@dataclass
+class Comparison:
+    kind: str  # "comparative" | "superlative"
+    # (the sides' first named entities, in text order, for reading the order off the source's numbers)
+    word: str  # as written: "larger", "more significant", "best"
+    base: str  # the adjective / adverb compared: "large", "significant", "good"
+    sign: int  # +1 "more <base>", -1 "less <base>"
+    high: frozenset  # stems of the favoured side (comparative) or of the top (superlative)
+    low: frozenset  # stems of the other side (comparatives with "than"), else empty
+    high_entity: Optional[str] = None  # first named entity on each side ("LaBSE" / "LASER")
+    low_entity: Optional[str] = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "word": self.word, "high": sorted(self.high), "low": sorted(self.low)}
+
+
+@dataclass
+class Qualifier:
+    text: str  # as written: "for low-resource languages", "only to languages ..."
+    keys: frozenset  # the modifier stems of the qualifier
+    span: str  # the words the qualifier covers (to see whether the claim names a member of it)
+    polar: frozenset = frozenset()  # modifier stems that are polar adjectives (low, different): all required
+
+
+@dataclass
+class Clause:
+    text: str
+    stems: set[str]
+    negated: bool
+    quantifier: Optional[int]
+    hedge: Optional[str] = None
 
 
 @dataclass
@@ -64,20 +167,88 @@ class Analysed:
     entities: list[Entity]
     quantities: list[Quantity]
     stems: list[str]
-    negated: bool
+    negated: bool  # odd number of clause-level negations in the whole text
     direction: Optional[str]  # "up" | "down" | None
     any_negation: bool = False
     index: TextIndex = field(repr=False, default=None)  # type: ignore[assignment]
+    words: list[str] = field(default_factory=list)  # lower-case word tokens
+    clauses: list[Clause] = field(default_factory=list)
+    hedge: Optional[str] = None  # the hedge or attribution as written
+    quantifier: Optional[int] = None  # strongest quantifier on the _QUANT scale, None if unquantified
+    comparisons: list[Comparison] = field(default_factory=list)
+    qualifiers: list[Qualifier] = field(default_factory=list)
+    anaphor: Optional[str] = None  # a reference to something named earlier ("the proposed method", "we")
+    pronoun: Optional[str] = None  # a third-person reference ("it", "this", "the model"): may stand for a subject
+
+
+def _negated(text: str) -> bool:
+    t = _NOT_ONLY.sub(" ", text)
+    n = len(_NEGATOR.findall(t)) - len(_MODIFIER_NEG.findall(t)) + len(_BELIEF_NEG.findall(t))
+    return n % 2 == 1
+
+
+def _quantifier(text: str) -> Optional[int]:
+    found = [level for level, rx in _QUANT if rx.search(text)]
+    if not found:
+        return None
+    return min(found) if 0 in found or 1 in found else max(found)
+
+
+# clauses: negation, hedges and quantifiers are compared in the clause that matches the claim
+_CLAUSE_SPLIT = re.compile(r";\s+|:\s+|,\s+|\s+(?:but|while|whereas|although|though|yet|such\s+that|so\s+that|even\s+if|"
+                           r"unless|because|since|therefore|thus|hence)\s+|\s+and\s+(?=(?:instead|also|then|thus|so|"
+                           r"therefore|hence)\b)|\s+(?=(?:that|which)\s+(?:may|might|could|can)\b)", re.I)
+
+
+def _clauses(text: str) -> list[Clause]:
+    out = []
+    for part in _CLAUSE_SPLIT.split(text):
+        if part and part.strip():
+            out.append(Clause(part, set(content_stems(part)), _negated(part), _quantifier(part), _hedge(part)))
+    return out or [Clause(text, set(content_stems(text)), _negated(text), _quantifier(text), _hedge(text))]
+
+
+def _hedge(text: str) -> Optional[str]:
+    m = _HEDGE.search(text) or _ATTRIBUTION.search(text)
+    return m.group(0) if m else None
+
+
+def _word_list(text: str) -> list[str]:
+    """Lower-case words; a hyphenated compound gives itself and its parts ("low-resource", "low", "resource")."""
+    out = []
+    for w in re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]|[A-Za-z]", text):
+        lw = w.lower()
+        out.append(lw)
+        if "-" in lw:
+            out.extend(p for p in lw.split("-") if p)
+    return out
 
 
 def analyse(text: str) -> Analysed:
+    text = fold(text)
     ents = extract_entities(text)
     qs = extract_quantities(text)
     _anchor(text, qs, ents)
     up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
     direction = "up" if up and not down else "down" if down and not up else None
-    return Analysed(text, ents, qs, content_stems(text), bool(_NEG.search(text)), direction,
-                    any_negation=bool(_NEG_ANY.search(text)), index=TextIndex([text]))
+    hedge = _HEDGE.search(text) or _ATTRIBUTION.search(text)
+    anaphor = _ANAPHOR.search(text)
+    pronoun = _PRONOUN.search(text)
+    return Analysed(text, ents, qs, content_stems(text), _negated(text), direction,
+                    any_negation=bool(_NEGATOR.search(text)), index=TextIndex([text]),
+                    words=_word_list(text),
+                    clauses=_clauses(text), hedge=hedge.group(0) if hedge else None,
+                    quantifier=_quantifier(text), comparisons=_comparisons(text), qualifiers=_qualifiers(text),
+                    anaphor=anaphor.group(0) if anaphor else None, pronoun=pronoun.group(0) if pronoun else None)
+
+
+# --- numbers ---------------------------------------------------------------------------------------
+
+_BASELINE_BEFORE = re.compile(r"\b(?:over|than|vs\.?|versus|against|compared\s+(?:to|with)|relative\s+to|"
+                              r"outperform(?:s|ed|ing)?|beat(?:s|ing)?|surpass(?:es|ed|ing)?)\s+"
+                              r"(?:the\s+|a\s+|an\s+|strong\s+)?$", re.I)
+_ON_BEFORE = re.compile(r"\b(?:on|in|for|at|across)\s+(?:the\s+)?$", re.I)
+_SCORE_UNITS = {"", "pct", "f1", "points", "%", "bleu"}
 
 
 def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
@@ -106,14 +277,14 @@ def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
                 between = text[e.end:q.start]
                 if re.fullmatch(r"\s*\(\s*", between):  # "XNLI (+1.5 %)": tightest binding
                     d = 0
-                elif re.search(r"[;.,]|\band\b", between):
+                elif re.search(r"[;,]|\.(?!\d)|\band\b", between):  # not the point of "86.7"
                     d += 4  # another clause or list item in between
                 if _ON_BEFORE.search(text[max(0, e.start - 12):e.start]):
                     d -= 2  # "On PAWS-X, accuracy improves by 2.1"
             else:  # entity after the number: "2.1 points on PAWS-X"
                 d = ei_start - qi
                 between = text[q.end:e.start]
-                if re.search(r"[;(),.]", between):
+                if re.search(r"[;(),]|\.(?!\d)", between):
                     d += 4
                 if _ON_BEFORE.search(between):
                     d -= 2
@@ -129,76 +300,551 @@ def _compatible(a: Quantity, b: Quantity) -> bool:
     ua, ub = unit_class(a.unit), unit_class(b.unit)
     if ua == ub:
         return True
-    return ua in _SCORE_UNITS and ub in _SCORE_UNITS
+    return ua in _SCORE_UNITS and ub in _SCORE_UNITS and "bleu" not in (ua, ub)
 
 
-def _agrees(cq: Quantity, sq: Quantity) -> bool:
-    if not _compatible(cq, sq):
-        return False
+def number_relation(cq: Quantity, sq: Quantity) -> str:
+    """How a claimed number relates to a comparable source number: "agree" (within the claim's written
+    precision: a claimed 2 covers 2.4, a claimed 1.6 does not cover 2), "coarser" (the source rounds more
+    than the claim, or gives only a bound the claim respects: neither support nor contradiction), or
+    "conflict"."""
     if cq.value2 is not None:  # a claimed range
         lo, hi = cq.value - cq.tolerance(), cq.value2 + cq.tolerance()
-        return lo <= abs(sq.value) <= hi
-    if cq.signed and sq.signed and (cq.value < 0) != (sq.value < 0):
-        return False
-    tol = max(cq.tolerance(), sq.tolerance())
-    return abs(abs(cq.value) - abs(sq.value)) <= tol
+        return "agree" if lo <= abs(sq.value) <= hi else "conflict"
+    if cq.sign and sq.sign and cq.sign != sq.sign:
+        return "conflict"  # "+1.5" vs a claimed decrease of 1.5
+    c, s = abs(cq.value), abs(sq.value)
+    if sq.bound == "min":  # source "over 2": a claim of 2 or more is consistent, not stated
+        return "coarser" if c >= s - cq.tolerance() else "conflict"
+    if sq.bound == "max":
+        return "coarser" if c <= s + cq.tolerance() else "conflict"
+    if cq.bound:  # the claim gives a bound, the source a value
+        ok = s >= c - cq.tolerance() if cq.bound == "min" else s <= c + cq.tolerance()
+        return "agree" if ok else "conflict"
+    if abs(c - s) <= cq.tolerance():
+        return "agree"
+    if abs(c - s) <= sq.tolerance():
+        return "coarser"
+    return "conflict"
 
 
 def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
-    """{"agree": [...], "conflict": [...], "missing": [...]} over the claim's quantities."""
-    out: dict[str, list] = {"agree": [], "conflict": [], "missing": []}
+    """{"agree", "conflict", "coarser", "missing", "unanchored"} over the claim's quantities. A claimed
+    number with no same-entity value in the sentence is `missing`; when the sentence has exactly one
+    comparable value that belongs to no other entity, the pair is also listed under `unanchored`
+    (judge uses it only when the sentence states the claim)."""
+    out: dict[str, list] = {"agree": [], "conflict": [], "coarser": [], "missing": [], "unanchored": []}
     for cq in claim.quantities:
         if cq.is_count:
-            same = [sq for sq in sent.quantities if sq.is_count and sq.value == cq.value]
+            # "1190 paragraphs" is not stated by "240 paragraphs and 1190 question-answer pairs"
+            same = [sq for sq in sent.quantities if sq.is_count and sq.value == cq.value
+                    and (not cq.noun or not sq.noun or sq.noun == cq.noun)]
             if same:
                 out["agree"].append({"claim": cq.text, "source": same[0].text})
                 continue
             clash = [sq for sq in sent.quantities if sq.is_count and cq.noun and sq.noun == cq.noun]
             if clash:
-                out["conflict"].append({"claim": cq.text, "source": clash[0].text, "about": cq.noun})
+                out["conflict"].append({"claim": cq.text, "source": clash[0].text, "about": cq.noun, "count": True})
             else:
                 out["missing"].append({"claim": cq.text})
             continue
         cands = [sq for sq in sent.quantities if not sq.is_count and _compatible(cq, sq)]
-        if cq.value2 is not None:  # range: every comparable reported value must fall inside it
-            if cands and all(_agrees(cq, sq) for sq in cands):
-                out["agree"].append({"claim": cq.text, "source": ", ".join(sq.text for sq in cands)})
-            elif cands:
-                out["conflict"].append({"claim": cq.text, "source": ", ".join(sq.text for sq in cands
-                                                                               if not _agrees(cq, sq))})
-            else:
-                out["missing"].append({"claim": cq.text})
+        pool = [sq for sq in cands if sq.anchor == cq.anchor] if cq.anchor else cands
+        if cq.anchor and not pool:
+            free = [sq for sq in cands if sq.anchor is None]
+            if len({(abs(sq.value), sq.unit) for sq in free}) == 1:
+                out["unanchored"].append({"claim": cq.text, "source": free[0].text,
+                                          "relation": number_relation(cq, free[0])})
+            out["missing"].append({"claim": cq.text, "about": cq.anchor})
             continue
-        if cq.anchor:
-            same_anchor = [sq for sq in cands if sq.anchor == cq.anchor]
-            if any(_agrees(cq, sq) for sq in same_anchor):
-                out["agree"].append({"claim": cq.text, "source": next(sq.text for sq in same_anchor if _agrees(cq, sq)),
-                                     "about": cq.anchor})
-            elif same_anchor:
-                out["conflict"].append({"claim": cq.text, "source": same_anchor[0].text, "about": cq.anchor})
-            else:
-                out["missing"].append({"claim": cq.text, "about": cq.anchor})
+        rels = [(number_relation(cq, sq), sq) for sq in pool]
+        about = {"about": cq.anchor} if cq.anchor else {}
+        agree = [sq for r, sq in rels if r == "agree"]
+        coarse = [sq for r, sq in rels if r == "coarser"]
+        if agree:
+            out["agree"].append({"claim": cq.text, "source": agree[0].text, **about})
+        elif coarse:
+            out["coarser"].append({"claim": cq.text, "source": coarse[0].text, **about})
+        elif rels and cq.anchor:
+            out["conflict"].append({"claim": cq.text, "source": rels[0][1].text, **about})
+        elif rels and len({(abs(sq.value), sq.unit) for _, sq in rels}) == 1:
+            out["unanchored"].append({"claim": cq.text, "source": rels[0][1].text, "relation": "conflict"})
+            out["missing"].append({"claim": cq.text})
         else:
-            if any(_agrees(cq, sq) for sq in cands):
-                out["agree"].append({"claim": cq.text, "source": next(sq.text for sq in cands if _agrees(cq, sq))})
-            else:
-                out["missing"].append({"claim": cq.text})
+            out["missing"].append({"claim": cq.text})
     return out
 
 
-def coverage(claim: Analysed, local_stems: set[str]) -> tuple[float, list[str]]:
-    stems = list(dict.fromkeys(claim.stems))
+_PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
+
+# --- comparisons -------------------------------------------------------------------------------------
+
+def _base_of(word: str) -> tuple[str, int]:
+    w = word.lower()
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
+    for b in sorted(lexicon.base_forms(w), key=len):
+        if b != w:
+            return b, 1
+    if w.endswith("est") or w.endswith("er"):
+        return stem(w[:-3] if w.endswith("est") else w[:-2]), 1
+    return w, 1
+
+
+def _side(text: str) -> frozenset:
+    """The stems naming one side of a comparison (a language, a setting, a method)."""
+    return frozenset(content_stems(text)) | frozenset(e.key for e in extract_entities(text))
+
+
+def _comparisons(text: str) -> list[Comparison]:
+    out: list[Comparison] = []
+    low_text = text
+    for m in re.finditer(r"\bthan\b", low_text, re.I):
+        head = low_text[:m.start()]
+        clause_start = max(head.rfind(", "), head.rfind("; "), head.rfind(". "))
+        clause = head[clause_start + 1:]
+        cm = None
+        for c in _COMPARATIVE.finditer(clause):
+            cm = c  # the comparative word nearest to "than"
+        if cm is None:
+            continue
+        word, base, sign = _comparative_word(cm)
+        if base is None:
+            continue
+        between = clause[cm.end():]
+        rest = re.match(r"\s*(?:that\s+(?:of|for|on|in)\s+|for\s+|on\s+|in\s+|with\s+|the\s+)*([^,.;()]{0,60})",
+                        low_text[m.end():])
+        low = _side(rest.group(1) if rest else "")
+        between_side = re.search(r"\b" + _SCOPE_PREP + r"\s+(.*)$", between, re.I)
+        high = _side(between_side.group(1)) if between_side else _side(clause[:cm.start()])
+        common = high & low
+        high_text = between_side.group(1) if between_side else clause[:cm.start()]
+        out.append(Comparison("comparative", word, base, sign, high - common, low - common,
+                              _first_entity(high_text), _first_entity(rest.group(1) if rest else "")))
+    for vm in _COMPARING_VERB.finditer(text):
+        verb = vm.group(1).lower()
+        clause_start = max(text.rfind(", ", 0, vm.start()), text.rfind("; ", 0, vm.start()), text.rfind(". ", 0, vm.start()))
+        subject = _side(text[clause_start + 1:vm.start()])
+        obj = re.match(r"\s*(?:the\s+)?([^,.;()]{0,60})", text[vm.end():])
+        sign = -1 if verb in ("underperform", "lag behind", "trail") or verb.startswith("lag") else 1
+        out.append(Comparison("comparative", vm.group(0), "good", sign, subject, _side(obj.group(1) if obj else "")))
+    if not out:
+        for cm in _COMPARATIVE_NO_THAN.finditer(text):
+            word, base, sign = _comparative_word(cm)
+            if base is None:
+                continue
+            after = _SCOPE_SPAN.match(text, cm.end()).group(0)
+            out.append(Comparison("comparative", word, base, sign, _side(after), frozenset()))
+    for sm in _SUPERLATIVE.finditer(text):
+        word = sm.group(0)
+        if sm.group(1):
+            if not lexicon.base_forms(sm.group(2)) and not sm.group(2).endswith(("ive", "ful", "ant", "ent", "al")):
+                continue
+            base, sign = sm.group(2).lower(), (1 if sm.group(1).lower() == "most" else -1)
+        elif sm.group(3):
+            w = sm.group(3).lower()
+            forms = [b for b in lexicon.base_forms(w) if b != w]
+            if not forms:
+                continue  # "interest", "test", "forest": not superlatives
+            base, sign = sorted(forms, key=len)[0], 1
+        else:
+            base, sign = _IRREGULAR[word.lower()]
+        after = re.match(r"\s*(?:(?:in|for|on|with|between|among|across|at|to)\s+)?([^,.;()]{0,60})", text[sm.end():])
+        top = _side(after.group(1)) if after else frozenset()
+        if not top:
+            top = _side(text[:sm.start()])
+        out.append(Comparison("superlative", word, base, sign, top, frozenset()))
+    return out
+
+
+def _first_entity(text: str) -> Optional[str]:
+    ents = extract_entities(text)
+    return ents[0].key if ents else None
+
+
+_POSITIVE_BASES = ("high", "large", "good", "many", "much", "strong", "great", "big", "fast")
+
+
+def _base_polarity(base: str) -> int:
+    """+1 when "more <base>" means a larger number (higher, better, larger), -1 for the opposite bases."""
+    if base in _POSITIVE_BASES:
+        return 1
+    return -1 if any(lexicon.are_antonyms(base, p) for p in _POSITIVE_BASES) else 1
+
+
+def _value_near(sent: Analysed, key: str) -> Optional[Quantity]:
+    """The non-count number closest (in characters) to a mention of the entity `key` in the sentence."""
+    mentions = [e for e in sent.entities if e.key == key]
+    if not mentions:
+        return None
+    best = None
+    for q in sent.quantities:
+        if q.is_count:
+            continue
+        d = min(min(abs(q.start - e.end), abs(e.start - q.end)) for e in mentions)
+        if best is None or d < best[0]:
+            best = (d, q)
+    return best[1] if best and best[0] <= 60 else None
+
+
+def numeric_order(cc: Comparison, sent: Analysed) -> Optional[str]:
+    """"agree" / "conflict" when the sentence gives comparable numbers for both sides of the claim's
+    comparison ("LaBSE 83.7% ... 65.5% achieved by LASER"), else None."""
+    if cc.kind != "comparative" or not cc.high_entity or not cc.low_entity or cc.high_entity == cc.low_entity:
+        return None
+    a, b = _value_near(sent, cc.high_entity), _value_near(sent, cc.low_entity)
+    if a is None or b is None or a is b or not _compatible(a, b) or abs(a.value) == abs(b.value):
+        return None
+    claims_higher = cc.sign * _base_polarity(cc.base) > 0
+    return "agree" if (abs(a.value) > abs(b.value)) == claims_higher else "conflict"
+
+
+def _comparative_word(cm: re.Match) -> tuple[str, Optional[str], int]:
+    word = cm.group(0)
+    if cm.group(1):  # "more significant", "less nuanced"
+        adj = cm.group(2).lower()
+        if adj in ("than", "of", "and", "the"):
+            return word, None, 0
+        return word, adj, 1 if cm.group(1).lower() == "more" else -1
+    w = word.lower()
+    if w in _IRREGULAR:
+        base, sign = _IRREGULAR[w]
+        return word, base, sign
+    forms = [b for b in lexicon.base_forms(w) if b != w]
+    if not forms:
+        return word, None, 0  # "other", "under", "paper": not comparatives
+    return word, sorted(forms, key=len)[0], 1
+
+
+def _orientation(a: Comparison, b: Comparison) -> Optional[int]:
+    """+1 when `a` and `b` order their sides the same way, -1 when opposite, None when unrelated."""
+    if a.base == b.base:
+        same = 1
+    elif lexicon.are_antonyms(a.base, b.base):
+        same = -1
+    else:
+        return None
+    return same * a.sign * b.sign
+
+
+def compare_comparisons(claim: Analysed, sent: Analysed) -> tuple[str, list[str]]:
+    """("none" | "agree" | "conflict" | "unstated", notes) for the claim's comparisons."""
+    if not claim.comparisons:
+        return "none", []
+    notes: list[str] = []
+    verdict = "unstated"
+    for cc in claim.comparisons:
+        for sc in sent.comparisons:
+            o = _orientation(cc, sc)
+            if o is None:
+                continue
+            s_high, s_low = (sc.high, sc.low) if o == 1 else (sc.low, sc.high)
+            if sc.kind == "superlative" and o == -1:
+                s_high, s_low = frozenset(), sc.high  # "smallest for A": A is at the low end
+            c_high, c_low = cc.high, cc.low
+            # agreement needs most of the claim's other side: "outperforms the state of the art on QA"
+            # is not "outperforms the state of the art on NER"
+            agree = bool(c_high & s_high) and (not c_low or not s_low or 5 * len(c_low & s_low) >= 3 * len(c_low))
+            clash = bool(c_high & s_low) or bool(c_low & s_high and (not s_low or not c_low & s_low))
+            if clash and not agree:
+                notes.append(f'"{cc.word}" vs "{sc.word}"')
+                return "conflict", notes
+            if agree:
+                verdict = "agree"
+        if verdict == "unstated":
+            order = numeric_order(cc, sent)
+            if order == "conflict":
+                return "conflict", [f'"{cc.word}" against the numbers the source gives']
+            if order == "agree":
+                verdict = "agree"
+    return verdict, notes
+
+
+# --- scope -------------------------------------------------------------------------------------------
+
+def _polar_adjective(word: str) -> bool:
+    """A WordNet adjective with a direct antonym (low/high, similar/different): it splits a population."""
+    return bool(lexicon.antonyms(word)) and any(lexicon.wordnet() and lexicon.wordnet().synsets(b, p)
+                                                 for b in lexicon.base_forms(word) for p in ("a", "s"))
+
+
+_DETERMINERS = frozenset("the a an this these that those our their its his her some most many all each every several "
+                         "few various".split())
+
+
+def _qualifiers(text: str) -> list[Qualifier]:
+    """Scope qualifiers: "only/exclusively X", and a preposition before a population noun with modifiers
+    ("for low-resource languages", "on text classification tasks", "in the generalized setting")."""
+    out: list[Qualifier] = []
+    for m in _RESTRICTOR.finditer(text):
+        keys = frozenset(content_stems(m.group(1))[:2])
+        if keys:
+            out.append(Qualifier(m.group(0).strip(), keys, m.group(0), keys))
+    toks = list(re.finditer(r"[A-Za-z][\w-]*|[^\sA-Za-z]", text))
+    for i, t in enumerate(toks):
+        if not re.fullmatch(_SCOPE_PREP, t.group(0), re.I):
+            continue
+        mods = []
+        for u in toks[i + 1:i + 7]:
+            w = u.group(0)
+            if not re.fullmatch(r"[A-Za-z][\w-]*", w):
+                break  # punctuation ends the phrase
+            if stem(w.lower().split("-")[-1]) in _POPULATION_NOUNS:
+                if mods:
+                    span = text[t.start():u.end()] + _SENTENCE_REST.match(text, u.end()).group(0)
+                    keys = frozenset(k for mw in mods for k in content_stems(mw))
+                    polar = frozenset(stem(p) for mw in mods for p in mw.lower().split("-") if _polar_adjective(p))
+                    broad = any(mw.lower() in _BREADTH_WORDS for mw in mods)
+                    if keys and not broad:
+                        out.append(Qualifier(text[t.start():u.end()], keys, span, polar))
+                break
+            if w.lower() in _DETERMINERS or w.isdigit() or w.lower() in _NUMBER_WORDS:
+                if mods:
+                    break
+                continue
+            mods.append(w)
+    return out
+
+
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve".split())
+# modifiers that widen rather than restrict ("for a wide range of tasks", "across diverse languages")
+_BREADTH_WORDS = frozenset("wide broad range variety various diverse many multiple numerous several all any "
+                           "different".split())
+
+
+def dropped_qualifiers(claim: Analysed, sent: Analysed, clause_text: str) -> list[str]:
+    """The sentence's scope qualifiers (in the clause that matches the claim) that the claim leaves out:
+    a polar adjective it does not state, or fewer than half of the qualifier's other words; unless the
+    claim names a member of the qualified set (a dataset or language inside the span)."""
+    claim_stems = set(claim.stems)
+    out = []
+    for q in sent.qualifiers:
+        if q.text not in clause_text:
+            continue
+        polar_ok = q.polar <= claim_stems
+        rest = q.keys - q.polar
+        rest_ok = not rest or len(rest & claim_stems) * 2 >= len(rest)
+        if polar_ok and rest_ok:
+            continue
+        if any(antonym_in(k, claim) for k in q.polar - claim_stems):
+            continue  # an antonymous qualifier is a contradiction, found elsewhere
+        span_index = TextIndex([q.span])
+        if any(span_index.contains(e.key) for e in claim.entities):
+            continue
+        out.append(q.text)
+    return out
+
+
+def antonym_in(stem_or_word: str, other: Analysed) -> bool:
+    return any(lexicon.are_antonyms(stem_or_word, w) for w in other.words)
+
+
+# --- coverage ------------------------------------------------------------------------------------------
+
+def _direction_of(word: str) -> Optional[str]:
+    if _UP.fullmatch(word):
+        return "up"
+    if _DOWN.fullmatch(word):
+        return "down"
+    return None
+
+
+def opposes(a: str, b: str) -> bool:
+    """Two words that say opposite things: WordNet antonyms, or effect verbs of opposite direction."""
+    if a == b:
+        return False
+    da, db = _direction_of(a), _direction_of(b)
+    if da and db:
+        return da != db
+    if _negative_prefix_pair(a, b):
+        return True
+    return lexicon.are_antonyms(a, b) or lexicon.are_antonyms(b, a) or lexicon.opposed_by_synonym(a, b)
+
+
+_UNIT_STEMS = frozenset(stem(w) for w in "point points percent percentage absolute pp f1".split())
+
+
+_NEG_PREFIXES = ("un", "non", "non-", "in", "im", "il", "ir", "dis")
+
+
+def _negative_prefix_pair(a: str, b: str) -> bool:
+    """Morphological opposites that need no lexicon: "supervised"/"unsupervised", "aligned"/"nonaligned"."""
+    for x, y in ((a, b), (b, a)):
+        for p in _NEG_PREFIXES:
+            if y == p + x and len(x) >= 4:
+                return True
+    return False
+
+
+@dataclass
+class Coverage:
+    share: float  # covered / content words of the claim
+    share_with_opposites: float  # also counting words the sentence replaces by an opposite
+    missing: list[str]
+    opposites: list[tuple[str, str]]  # (claim word, sentence word)
+    from_context: list[str]  # entity stems resolved through a reference to the previous sentence / title
+
+
+def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = frozenset()) -> Coverage:
+    """Which of the claim's content words the sentence itself states (same stem or a WordNet synonym).
+    Stems of claim entities resolved from context count as stated; nothing else from context does."""
+    stems = [s for s in dict.fromkeys(claim.stems) if s not in _UNIT_STEMS]
     if not stems:
-        return 1.0, []
+        return Coverage(1.0, 1.0, [], [], [])
+    pool = set(sent.stems)
+    word_of_stem: dict[str, str] = {}
+    for w in claim.words:
+        for part in w.split("-"):
+            word_of_stem.setdefault(stem(part), part)
     last = claim.stems[-1] if claim.text.rstrip()[-1:].isalnum() else None  # a word cut off mid-way
-    missing = [s for s in stems if s not in local_stems and not (s == last and _prefix_hit(s, local_stems))]
-    return 1 - len(missing) / len(stems), missing
+    missing, ctx = [], []
+    for s in stems:
+        if s in pool or (s == last and _prefix_hit(s, pool)):
+            continue
+        if s in context_entity_stems:
+            ctx.append(s)
+            continue
+        w = word_of_stem.get(s, s)
+        if any(stem(x) in pool for x in lexicon.synonyms(w)):
+            continue
+        missing.append(s)
+    opposite = opposite_pairs(claim, sent)
+    # a stem resolved from context is neither stated by the sentence nor missing from it: it leaves
+    # the count, so context never raises the share of the claim that the sentence itself states
+    n = max(1, len(stems) - len(ctx))
+    opposite_content = {stem(a) for a, _ in opposite} & set(missing)
+    return Coverage(1 - len(missing) / n, 1 - (len(missing) - len(opposite_content)) / n, missing, opposite, ctx)
 
 
-def _prefix_hit(stem: str, pool: set[str]) -> bool:
+_FUNCTION_WORDS = frozenset("a an the of to in on for with by as at from and or but is are was were be been this "
+                            "that these those it its their our we they which who".split())
+
+
+def opposite_pairs(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
+    """(claim word, sentence word) pairs of opposites that only one side uses: "lower"/"higher",
+    "same"/"different", "degrades"/"improves". Stop words count here ("more"/"less", "same")."""
+    cw = [w for w in dict.fromkeys(claim.words) if w not in _FUNCTION_WORDS and len(w) > 2]
+    sw = [w for w in dict.fromkeys(sent.words) if w not in _FUNCTION_WORDS and len(w) > 2]
+    c_set, s_set = set(claim.words), set(sent.words)
+    out = []
+    for w in cw:
+        if w in s_set:
+            continue
+        x = next((x for x in sw if x not in c_set and opposes(w, x)), None)
+        if x:
+            out.append((w, x))
+    out.extend(p for p in aligned_opposites(claim, sent) if p not in out)
+    return out
+
+
+_FUNCTION_OPPOSITES = {("with", "without"), ("without", "with")}
+
+
+def aligned_opposites(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
+    """Opposites next to the same word, also when the sentence uses both words elsewhere: "more time"
+    vs "less time" in "more parallelizable and ... less time"; "with a cross-lingual objective" vs
+    "without any cross-lingual objective"."""
+    cw, sw = claim.words, sent.words
+    s_pairs = {(a, b) for a, b in zip(sw, sw[1:])} | {(a, c) for a, _, c in zip(sw, sw[1:], sw[2:])}
+    out = []
+    for i, w in enumerate(cw):
+        nxt = [n for n in cw[i + 1:i + 3] if n not in _FUNCTION_WORDS or n in ("time",)]
+        if not nxt:
+            continue
+        n = nxt[0]
+        if (w, n) in s_pairs:
+            continue
+        for x in set(sw):
+            if x == w or (x, n) not in s_pairs or x in cw:
+                continue
+            if (w, x) in _FUNCTION_OPPOSITES or (len(w) > 2 and opposes(w, x)):
+                out.append((w, x))
+                break
+    return out
+
+
+def _prefix_hit(stem_: str, pool: set[str]) -> bool:
     # the truncated last word of a cut-off claim ("cross-lingu") counts when it prefixes a source word
-    return len(stem) >= 3 and any(p.startswith(stem) for p in pool)
+    return len(stem_) >= 3 and any(p.startswith(stem_) for p in pool)
 
+
+_AUX = frozenset("is are was were be been has have had can could may might will would should must does do did "
+                 "cannot".split())
+
+
+def claim_subject(claim: Analysed) -> frozenset:
+    """Content stems before the claim's first finite verb ("Robust training" in "Robust training improves
+    ..."), when one is found; the sentence must state at least one of them (or resolve it from context)."""
+    toks = re.findall(r"[A-Za-z][\w'-]*", claim.text)
+    for i, t in enumerate(toks):
+        lw = t.lower()
+        if lw in _AUX or (re.search(r"(?:[^s]s|ed)$", lw) and lexicon.is_verb_form(lw) and i > 0):
+            return frozenset(content_stems(" ".join(toks[:i])))
+    return frozenset()
+
+
+_GENERIC_HEADS = frozenset(stem(w) for w in "method model module approach framework system technique strategy "
+                                            "architecture algorithm".split())
+
+
+def subject_stated(claim: Analysed, subject: frozenset, sent: Analysed, ctx_stems: set[str],
+                   clause: Optional[Clause] = None) -> bool:
+    """The sentence is about the claim's subject: one of its words is there (in the clause that matches
+    the claim, when given, or resolved from context), and its head noun is there, resolved, or replaced
+    by a generic head ("the proposed method" for "the feature aggregation module")."""
+    pool = set(sent.stems) | ctx_stems
+    if clause is not None and len(sent.clauses) > 1:
+        # the matching clause or one before it (a subject shared by coordinated clauses: "X leads to A,
+        # but does not improve B"); never a later clause
+        upto = next(i for i, c in enumerate(sent.clauses) if c is clause) + 1
+        pool = set().union(*(c.stems for c in sent.clauses[:upto])) | ctx_stems
+    if not subject & pool:
+        return False
+    entity_stems = {s for e in claim.entities for s in content_stems(e.text)} | {e.key for e in claim.entities}
+    heads = [s for s in claim.stems if s in subject and s not in entity_stems]
+    if not heads:
+        return True
+    head = heads[-1]
+    return head in pool or (head in _GENERIC_HEADS and bool(_GENERIC_HEADS & set(sent.stems)))
+
+
+def comparison_core_stated(claim: Analysed, sent: Analysed, ctx_stems: set[str], sim: float, thresholds,
+                           ent_missing: list[str]) -> bool:
+    """The claim minus its comparison (the compared sides and the comparative word) is stated by the
+    sentence: "the gain is larger for Thai than for German" vs "the gain is largest for German" share
+    "the gain"; the sides may differ, that is the point."""
+    side = set().union(*[c.high | c.low for c in claim.comparisons]) if claim.comparisons else set()
+    words = {stem(w) for c in claim.comparisons for w in re.findall(r"[A-Za-z]+", c.word)}
+    core = [s for s in dict.fromkeys(claim.stems) if s not in side and s not in words and s not in _UNIT_STEMS]
+    if any(squash_key(e) not in side for e in ent_missing):
+        return False
+    if not core:
+        return True
+    pool = set(sent.stems) | ctx_stems
+    share = sum(1 for s in core if s in pool) / len(core)
+    return share >= COVERAGE_MIN if sim >= thresholds.support else share >= COVERAGE_RESTATED
+
+
+def squash_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", name.lower())
+
+
+def claim_directions(a: Analysed) -> set[str]:
+    out = set()
+    if _UP.search(a.text):
+        out.add("up")
+    if _DOWN.search(a.text):
+        out.add("down")
+    return out
+
+
+def best_clause(claim: Analysed, sent: Analysed) -> Clause:
+    """The clause of the sentence that shares most content words with the claim."""
+    cs = set(claim.stems)
+    return max(sent.clauses, key=lambda c: (len(cs & c.stems), -len(c.stems)))
+
+
+# --- judging -------------------------------------------------------------------------------------------
 
 @dataclass
 class Stance:
@@ -206,74 +852,185 @@ class Stance:
     reasons: dict[str, Any]
 
 
-def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, paper_index: TextIndex,
-          local_stems: set[str], nli: Optional[dict[str, float]] = None) -> Stance:
-    """Apply the rules in the module docstring to one (claim, sentence) pair."""
+def quantifier_relation(claim_q: Optional[int], sent_q: Optional[int]) -> str:
+    """"ok", "conflict" (the claim says all where the source says most, or the reverse of none/rarely),
+    or "dropped" (the source restricts, the claim does not say so)."""
+    if claim_q == sent_q:
+        return "ok"
+    if claim_q is None:
+        if sent_q in (0, 1):
+            return "conflict"
+        # "most"/"usually" restricts the claim's generic statement; "some"/"several" usually counts
+        # something else in the sentence ("on several benchmarks, with +14.6% on XNLI")
+        return "dropped" if sent_q == 3 else "ok"
+    if sent_q is None:
+        # the source states it plainly: a claim of "some"/"most" is weaker (fine), of "all"/"always"
+        # stronger than what is stated
+        return "conflict" if claim_q in (0, 1) else ("stronger" if claim_q == 4 else "ok")
+    if claim_q == 4:
+        return "conflict"
+    if claim_q in (0, 1):
+        return "ok" if sent_q in (0, 1) else "conflict"
+    if sent_q in (0, 1):
+        return "conflict"
+    return "ok" if sent_q > claim_q else "dropped"
+
+
+def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Optional[Analysed] = None,
+          nli: Optional[dict[str, float]] = None) -> Stance:
+    """Apply the rules in the module docstring to one (claim, sentence) pair. `context` is the previous
+    sentence and the paper's title, used only to resolve a reference to one of the claim's entities."""
     nums = compare_numbers(claim, sent)
-    anchored = {q.anchor for q in claim.quantities if q.anchor}
-    ent_in_sentence, ent_in_paper, ent_missing = [], [], []
+    ent_in_sentence, ent_from_context, ent_missing = [], [], []
     for e in claim.entities:
         if sent.index.contains(e.key):
             ent_in_sentence.append(e.text)
-        elif e.key not in anchored and paper_index.contains(e.key):
-            ent_in_paper.append(e.text)
+        elif sent.anaphor and context is not None and context.index.contains(e.key):
+            ent_from_context.append(e.text)
         else:
             ent_missing.append(e.text)
-    cov, cov_missing = coverage(claim, local_stems)
-    polarity_conflict = claim.negated != sent.negated and claim.any_negation != sent.any_negation
-    direction_conflict = claim.direction is not None and sent.direction is not None and claim.direction != sent.direction
+    ctx_stems = {s for e in claim.entities if e.text in ent_from_context for s in content_stems(e.text)}
+    subject = claim_subject(claim)
+    if sent.pronoun and context is not None:
+        # "It achieves 28.4 BLEU": the pronoun stands for the claim's subject named just before
+        ctx_stems |= {s for s in subject if s in set(context.stems)}
+    cov = coverage(claim, sent, ctx_stems)
+    clause = best_clause(claim, sent)
+    claim_clause = best_clause(sent, claim)
+    polarity_conflict = claim_clause.negated != clause.negated
+    quant = quantifier_relation(claim.quantifier, clause.quantifier)
+    comparison, comparison_notes = compare_comparisons(claim, sent)
+    # the subject must be in the clause that states the rest ("lexical overlap plays a negligible role,
+    # while the depth of the network is an integral part" does not say depth plays a negligible role)
+    subject_missing = bool(subject) and not subject_stated(claim, subject, sent, ctx_stems, best_clause(claim, sent))
+    direction_unstated = [d for d in claim_directions(claim) if d not in claim_directions(sent)]
+    dropped = dropped_qualifiers(claim, sent, clause.text)
+    # the hedge must govern the matching clause, or the whole sentence ("Prior work shows that ...")
+    source_hedge = clause.hedge or (sent.clauses[0].hedge if sent.clauses and _ATTRIBUTION.search(sent.clauses[0].text)
+                                    else None)
+    hedged = source_hedge if source_hedge and not claim.hedge else None
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
         "numbers": nums,
-        "entities": {"in_sentence": ent_in_sentence, "in_paper": ent_in_paper, "missing": ent_missing},
-        "coverage": round(cov, 3),
-        "uncovered_words": cov_missing,
+        "entities": {"in_sentence": ent_in_sentence, "from_context": ent_from_context, "missing": ent_missing},
+        "coverage": round(cov.share, 3),
+        "uncovered_words": cov.missing,
+        "opposite_words": [f"{a}/{b}" for a, b in cov.opposites],
         "polarity_conflict": polarity_conflict,
-        "direction_conflict": direction_conflict,
+        "quantifier": {"claim": _QUANT_NAMES.get(claim.quantifier), "source": _QUANT_NAMES.get(clause.quantifier),
+                       "relation": quant},
+        "comparison": comparison,
+        "dropped_qualifiers": dropped,
+        "source_hedge": hedged,
+        "subject_missing": sorted(subject) if subject_missing else [],
+        "direction_unstated": direction_unstated,
     }
     if nli is not None:
         reasons["nli"] = {k: round(v, 4) for k, v in nli.items()}
-    related = sim >= thresholds.related
-    numbers_ok = not nums["conflict"] and not nums["missing"]
+    # a long sentence that lists several results dilutes its similarity to a short claim: when the
+    # sentence itself names every entity of the claim (at least one) and covers its content words, it
+    # is on topic whatever its similarity
+    lexical = bool(claim.entities) and not ent_missing
+    restated = cov.share >= COVERAGE_RESTATED and len(set(claim.stems)) >= 3
+    related = sim >= thresholds.related or restated or (lexical and cov.share_with_opposites >= COVERAGE_MIN)
+    strong = sim >= thresholds.support or (lexical and cov.share >= COVERAGE_RESTATED)
     entities_ok = not ent_missing
     if nli is not None:
+        # the model's label replaces "states it"; topic and subject stay required (an entailment from
+        # a sentence about something else is the model's mistake)
         label = max(nli, key=nli.get)
-        if label == "entailment" and numbers_ok and entities_ok:
-            return Stance("support", {**reasons, "rule": "nli entailment + numbers/entities agree"})
-        if nums["conflict"] and related:
-            return Stance("contradict", {**reasons, "rule": "a different value for the same quantity"})
-        if label == "contradiction" and related and entities_ok:
-            return Stance("contradict", {**reasons, "rule": "nli contradiction"})
-        return Stance("neutral", {**reasons, "rule": "nli " + label})
-    strong = sim >= thresholds.support
-    stated = (strong and cov >= COVERAGE_MIN) or (related and cov >= COVERAGE_RESTATED)
-    value_conflict = [m for m in nums["conflict"] if "about" in m and not _is_count_conflict(m, claim)]
-    count_conflict = [m for m in nums["conflict"] if m not in value_conflict]
-    if value_conflict and related and entities_ok and not nums["agree"]:
-        return Stance("contradict", {**reasons, "rule": "a different value for the same quantity: "
-                                     + ", ".join(f"{m['claim']} vs {m['source']} ({m['about']})" for m in value_conflict)})
-    if count_conflict and not nums["agree"] and entities_ok and stated:
-        return Stance("contradict", {**reasons, "rule": "the same statement with a different number: "
-                                     + ", ".join(f"{m['claim']} vs {m['source']}" for m in count_conflict)})
-    if stated and numbers_ok and entities_ok:
-        if polarity_conflict:
-            return Stance("contradict", {**reasons, "rule": "same statement with reversed polarity"})
-        if not direction_conflict:
-            return Stance("support", {**reasons, "rule": "similar, numbers/entities agree, content covered"})
+        stated = label == "entailment" and related and not subject_missing
+        stated_reversed = label == "contradiction" and related and not subject_missing
+    else:
+        stated = ((strong and cov.share >= COVERAGE_MIN) or (related and cov.share >= COVERAGE_RESTATED)) \
+            and not subject_missing
+        stated_reversed = bool(cov.opposites) and (
+            (strong and cov.share_with_opposites >= COVERAGE_MIN)
+            or (related and cov.share_with_opposites >= COVERAGE_RESTATED))
+
+    def verdict(stance: str, rule: str) -> Stance:
+        return Stance(stance, {**reasons, "rule": rule})
+
+    if not related:
+        extra = "; not mentioned: " + ", ".join(ent_missing) if ent_missing else ""
+        return verdict("neutral", f"not on the claim's topic (similarity {sim:.2f} < {thresholds.related:.2f}, "
+                       f"{cov.share:.0%} of its content words){extra}")
+    # contradictions
+    value_conflict = [m for m in nums["conflict"] if not m.get("count")]
+    count_conflict = [m for m in nums["conflict"] if m.get("count")]
+    if value_conflict and entities_ok and not nums["agree"] and not hedged:
+        return verdict("contradict", "a different value for the same quantity: "
+                       + ", ".join(f"{m['claim']} vs {m['source']}" + (f" ({m['about']})" if m.get("about") else "")
+                                   for m in value_conflict))
+    unanchored = [m for m in nums["unanchored"] if m["relation"] == "conflict"]
+    only_unstated = bool(_ONLY.search(claim.text)) and not _ONLY.search(clause.text) and not _ONLY.search(sent.text)
+    if count_conflict and entities_ok and not hedged and (stated or cov.share >= COVERAGE_COUNT):
+        return verdict("contradict", "the same statement with a different number: "
+                       + ", ".join(f"{m['claim']} vs {m['source']}" for m in count_conflict))
+    if (stated or cov.share >= COVERAGE_MIN) and entities_ok and not hedged:
+        if count_conflict:
+            return verdict("contradict", "the same statement with a different number: "
+                           + ", ".join(f"{m['claim']} vs {m['source']}" for m in count_conflict))
+        if unanchored and related and not nums["agree"]:
+            return verdict("contradict", "the same statement with a different value: "
+                           + ", ".join(f"{m['claim']} vs {m['source']}" for m in unanchored))
+    numbers_ok = not nums["conflict"] and not nums["missing"] and not nums["coarser"]
+    if comparison == "conflict" and related and not hedged and comparison_core_stated(claim, sent, ctx_stems, sim,
+                                                                                      thresholds, ent_missing):
+        return verdict("contradict", "a reversed comparison: " + "; ".join(comparison_notes))
+    if stated and entities_ok and not hedged and not nums["conflict"]:
+        if polarity_conflict and nli is None:
+            return verdict("contradict", "the same statement with the opposite polarity (negation)")
+        if comparison == "conflict":
+            return verdict("contradict", "a reversed comparison: " + "; ".join(comparison_notes))
+        if quant == "conflict":
+            return verdict("contradict", f"the claim says \"{_QUANT_NAMES.get(claim.quantifier, 'it holds')}\" where the "
+                           f"source says \"{_QUANT_NAMES.get(clause.quantifier, 'it holds')}\"")
+    if stated_reversed and entities_ok and not hedged and not nums["conflict"] and not polarity_conflict:
+        if nli is not None:
+            return verdict("contradict", "nli contradiction")
+        pairs = ", ".join(f'"{a}" vs "{b}"' for a, b in cov.opposites)
+        return verdict("contradict", f"the same statement with an opposite word: {pairs}")
+    # blockers
     why = []
     if not stated:
-        why.append(f"similarity {sim:.2f} (support threshold {thresholds.support:.2f}) with {cov:.0%} of the "
-                   f"claim's content words stated does not reach a stating sentence")
+        if nli is not None:
+            why.append(f"nli says {max(nli, key=nli.get)}")
+        else:
+            why.append(f"the sentence itself does not state it (similarity {sim:.2f}, support threshold "
+                       f"{thresholds.support:.2f}; {cov.share:.0%} of the claim's content words)")
     if nums["missing"]:
         why.append("numbers not stated: " + ", ".join(m["claim"] for m in nums["missing"]))
+    if nums["coarser"]:
+        why.append("the source states it less precisely: "
+                   + ", ".join(f"{m['claim']} vs {m['source']}" for m in nums["coarser"]))
     if nums["conflict"]:
         why.append("numbers differ: " + ", ".join(f"{m['claim']} vs {m['source']}" for m in nums["conflict"]))
     if ent_missing:
         why.append("not mentioned: " + ", ".join(ent_missing))
-    if direction_conflict:
-        why.append(f"direction differs (claim {claim.direction}, source {sent.direction})")
-    return Stance("neutral", {**reasons, "rule": "; ".join(why) or "no rule fired"})
-
-
-def _is_count_conflict(m: dict, claim: Analysed) -> bool:
-    return any(q.is_count and q.text == m["claim"] for q in claim.quantities)
+    if hedged:
+        why.append(f'the source only hedges or attributes it ("{hedged}")')
+    if polarity_conflict and stated and nli is not None:
+        why.append("negation differs")
+    if cov.opposites and stated:
+        why.append("opposite words: " + ", ".join(f"{a}/{b}" for a, b in cov.opposites))
+    if only_unstated:
+        why.append('the claim says "only", the source does not')
+    if quant == "dropped":
+        why.append(f"the source restricts it (\"{_QUANT_NAMES.get(clause.quantifier)}\") and the claim does not")
+    if quant == "stronger":
+        why.append(f"the claim says \"{_QUANT_NAMES.get(claim.quantifier)}\", the source does not")
+    if dropped:
+        why.append("the claim drops the source's qualifier: " + "; ".join(dropped))
+    if direction_unstated and stated and not cov.opposites:
+        why.append("the source does not say it " + " or ".join("improves" if d == "up" else "decreases"
+                                                                for d in direction_unstated))
+    if comparison == "unstated":
+        why.append("the source does not state the claim's comparison ("
+                   + ", ".join(c.word for c in claim.comparisons) + ")")
+    if why:
+        return verdict("neutral", "; ".join(why))
+    if not numbers_ok:
+        return verdict("neutral", "numbers do not agree")
+    return verdict("support", ("nli entailment; numbers, entities, scope agree" if nli is not None else
+                               "the sentence states it: content words, numbers, entities, polarity, scope agree"))

@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from ..lexicon import major_language_names
+
 # --- sentences ---------------------------------------------------------------------------------
 
 # Tokens that end with a period without ending the sentence.
@@ -190,7 +192,20 @@ _NUM = re.compile(
 _RANGE_PREFIX = re.compile(r"(?:between|from)\s+$", re.I)
 _DELTA_BEFORE = re.compile(
     r"(?:\bby|\bgains?\s+of|\bimprovements?\s+of|\bincreases?\s+of|\bdrops?\s+of|\bdecreases?\s+of|"
-    r"\bmargin\s+of|\bboosts?\s+of|\bbetween|\bfrom)\s*(?:about\s+|around\s+|roughly\s+|up\s+to\s+)?$", re.I)
+    r"\bmargin\s+of|\bboosts?\s+of|\bbetween|\bfrom)\s*(?:about\s+|around\s+|roughly\s+|up\s+to\s+|over\s+|"
+    r"more\s+than\s+|at\s+least\s+|nearly\s+|almost\s+)?$", re.I)
+# "7.7 points absolute improvement", "1.5 points higher": the number is a change, not a level
+_DELTA_AFTER = re.compile(r"\s*\)?\s*(?:absolute\s+|relative\s+)?(?:gains?|improvements?|increases?|drops?|decreases?|"
+                          r"boosts?|higher|lower|more|better|worse|above|below|less)\b", re.I)
+_LEVEL_BEFORE = re.compile(r"\b(?:to|of|at|reach(?:es|ed)?|achiev(?:es|ed)?|obtain(?:s|ed)?)\s*(?:a\s+|an\s+)?$", re.I)
+# units that only ever measure a difference of two percentages
+_DIFFERENCE_UNITS = ("pp", "percentage point", "percentage points")
+_EFFECT_BEFORE = re.compile(r"\b(?:improv|increas|gain|boost|outperform|rais|drop|decreas|reduc|degrad|lower|hurt|"
+                            r"surpass|exceed)\w*\b[^.;:]{0,60}$", re.I)
+_BOUND_MIN = re.compile(r"(?:\bover|\bmore\s+than|\babove|\bat\s+least|\bexceeding)\s*$", re.I)
+_BOUND_MAX = re.compile(r"(?:\bup\s+to|\bat\s+most|\bless\s+than|\bunder|\bbelow|\bwithin)\s*$", re.I)
+# determiner-like words skipped between a count and its noun ("two such adaptations")
+_COUNT_SKIP = frozenset("such other more additional main different distinct separate".split())
 
 
 @dataclass
@@ -206,6 +221,8 @@ class Quantity:
     anchor: Optional[str] = None  # squashed entity this number is attached to
     noun: Optional[str] = None  # for counts: stem of the counted noun ("layer")
     delta: bool = False  # a change ("+1.5", "by 2.1 points", "a gain of 3") rather than a level ("75.4")
+    bound: Optional[str] = None  # "min" ("over 2", "more than 9") | "max" ("up to 12") | None (a value)
+    implied_sign: int = 0  # for an unsigned change: +1 / -1 from the verb before it ("decreases ... by 1.5")
 
     @property
     def is_count(self) -> bool:
@@ -215,6 +232,13 @@ class Quantity:
         """Half a unit of the last written digit: "2.1" covers [2.05, 2.15]."""
         return 0.5 * 10 ** (-self.decimals) + 1e-9
 
+    @property
+    def sign(self) -> int:
+        """-1 / +1 when the text says which way the change goes (a sign or a verb), else 0."""
+        if self.signed:
+            return -1 if self.value < 0 else 1
+        return self.implied_sign
+
 
 _UNIT_CLASS = {"%": "pct", "percent": "pct", "percentage": "pct", "percentage points": "pct", "percentage point": "pct",
                "pp": "pct", "points": "pct", "point": "pct", "pts": "pct", "f1": "f1", "bleu": "bleu", "x": "ratio",
@@ -223,6 +247,19 @@ _UNIT_CLASS = {"%": "pct", "percent": "pct", "percentage": "pct", "percentage po
 
 def unit_class(unit: str) -> str:
     return _UNIT_CLASS.get(unit.lower(), unit.lower())
+
+
+def _is_change(text: str, m: re.Match, sign: Optional[str], unit: str) -> bool:
+    """A number written as a change: signed, after "by"/"a gain of", before "absolute improvement",
+    or a difference unit (pp, or points after an effect verb that does not say "to <level>")."""
+    before = text[max(0, m.start() - 40):m.start()]
+    if sign is not None or _DELTA_BEFORE.search(before) or _DELTA_AFTER.match(text, m.end()):
+        return True
+    if _LEVEL_BEFORE.search(before):
+        return False
+    if unit.lower() in _DIFFERENCE_UNITS:
+        return True
+    return unit.lower() in ("points", "point", "pts") and bool(_EFFECT_BEFORE.search(text[max(0, m.start() - 80):m.start()]))
 
 
 def extract_quantities(text: str) -> list[Quantity]:
@@ -237,8 +274,10 @@ def extract_quantities(text: str) -> list[Quantity]:
         except ValueError:
             continue
         prev = text[max(0, m.start() - 1):m.start()]
-        if prev in "-_/" and prev and m.group("sign") is None:
-            continue  # part of a name like XLM-100
+        if prev in "-_/'" and prev and m.group("sign") is None:
+            continue  # part of a name like XLM-100, WMT'16
+        if prev.isalpha():
+            continue  # part of a token like "v1", "L6"
         if text[m.start() - 1:m.start()] == "[" or re.match(r"\s*\]", text[m.end():]):
             continue  # citation [12]
         unit = (m.group("unit") or "").strip()
@@ -254,37 +293,67 @@ def extract_quantities(text: str) -> list[Quantity]:
             sign = None
         if sign in ("-", "−"):
             v = -v
+        if sign == "±":
+            sign = None
         decimals = len(raw.split(".")[1]) if "." in raw else 0
         # a bare integer followed by a noun is a count ("2 layers")
         if not unit and decimals == 0 and v2 is None and sign is None:
-            nm = re.match(r"((?:\s*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,3})",
-                          text[m.end("num"):])
-            run = []
-            for tok in (nm.group(1).split() if nm else []):
-                if tok.lower() in STOPWORDS:
-                    break
-                run.append(tok)
-            if run:
+            noun = _counted_noun(text[m.end("num"):])
+            if noun:
                 out.append(Quantity(v, None, "count", False, 0, m.start(), m.end("num"), text[m.start():m.end("num")],
-                                    noun=stem(run[-1].split("-")[-1])))
+                                    noun=noun))
                 continue
         before = text[max(0, m.start() - 40):m.start()]
-        delta = sign is not None or bool(_DELTA_BEFORE.search(before))
-        out.append(Quantity(v, v2, unit.lower(), sign is not None, decimals, m.start(), e, text[m.start():e].strip(),
-                            delta=delta))
+        bound = "min" if _BOUND_MIN.search(before) else "max" if _BOUND_MAX.search(before) else None
+        delta = _is_change(text, m, sign, unit)
+        q = Quantity(v, v2, unit.lower(), sign is not None, decimals, m.start(), e, text[m.start():e].strip(),
+                     delta=delta, bound=bound)
+        if delta and sign is None:
+            q.implied_sign = _verb_sign(text[max(0, m.start() - 80):m.start()])
+        out.append(q)
     for m in re.finditer(r"\b(" + "|".join(_NUMWORDS) + r")\b((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,4})", text, re.I):
         w = m.group(1).lower()
         if w in ("both", "twice"):
             continue
-        run = []
-        for tok in m.group(2).split():
-            if tok.lower() in STOPWORDS:
-                break
-            run.append(tok)
-        noun = stem(run[-1].split("-")[-1]) if run else None
-        out.append(Quantity(float(_NUMWORDS[w]), None, "count", False, 0, m.start(1), m.end(1), m.group(1), noun=noun))
+        out.append(Quantity(float(_NUMWORDS[w]), None, "count", False, 0, m.start(1), m.end(1), m.group(1),
+                            noun=_counted_noun(m.group(2))))
     # ranges written "between 1 and 3" / "1 to 3" are handled by num2 above
     return sorted(out, key=lambda q: q.start)
+
+
+def _counted_noun(after: str) -> Optional[str]:
+    """Stem of the noun a count counts: the last word of the run of up to four words after it, stopping
+    at a stop word ("four low-resource languages" -> "languag", "two such adaptations" -> "adaptat")."""
+    nm = re.match(r"((?:\s*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,3})", after)
+    run = []
+    for tok in (nm.group(1).split() if nm else []):
+        lw = tok.lower()
+        if lw in _COUNT_SKIP and not run:
+            continue
+        if lw in STOPWORDS:
+            break
+        run.append(tok)
+    if not run:
+        return None
+    # the counted noun is the first plural in the run ("nine diverse low-resource languages uphold")
+    plural = next((t for t in run if re.search(r"[^s]s$", t.split("-")[-1].lower())), None)
+    return stem((plural or run[-1]).split("-")[-1])
+
+
+_UP_VERB = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|boost\w*|enhanc\w*|rais\w*|surpass\w*|"
+                      r"exceed\w*|higher|better|more)\b", re.I)
+_DOWN_VERB = re.compile(r"\b(?:decreas\w*|degrad\w*|hurt\w*|harm\w*|drop\w*|reduc\w*|declin\w*|lower\w*|"
+                        r"underperform\w*|deteriorat\w*|diminish\w*|worse|fall\w*|fell|less)\b", re.I)
+
+
+def _verb_sign(before: str) -> int:
+    """+1 / -1 from the last direction word before a change ("decreases accuracy by 1.5" -> -1)."""
+    clause = re.split(r"[.;:](?:\s|$)", before)[-1]
+    last_up = max((m.end() for m in _UP_VERB.finditer(clause)), default=-1)
+    last_down = max((m.end() for m in _DOWN_VERB.finditer(clause)), default=-1)
+    if last_up < 0 and last_down < 0:
+        return 0
+    return 1 if last_up > last_down else -1
 
 
 # --- entities ----------------------------------------------------------------------------------
@@ -330,7 +399,7 @@ _LEADING_FUNCTION = {
 class Entity:
     text: str  # as written
     key: str  # squashed form used for matching
-    kind: str  # "acronym" | "term" | "method"
+    kind: str  # "acronym" | "term" | "method" | "language"
     start: int
     end: int
     aliases: list[str] = field(default_factory=list)
@@ -372,7 +441,8 @@ def extract_entities(text: str) -> list[Entity]:
                 if _CAP_WORD.fullmatch(nxt.group(0)):
                     run.append(nxt)
                     j += 1
-                elif nxt.group(0) in ("of", "for", "and") and j + 2 < len(toks) and _CAP_WORD.fullmatch(toks[j + 2].group(0)):
+                elif nxt.group(0) in ("of", "for") and j + 2 < len(toks) and _CAP_WORD.fullmatch(toks[j + 2].group(0)):
+                    # "Bag of Words" is one name; "Hindi and Urdu" are two, so "and" never joins
                     run.extend([nxt, toks[j + 2]])
                     j += 2
                 else:
@@ -395,8 +465,12 @@ def extract_entities(text: str) -> list[Entity]:
             i += 1
     for m in re.finditer(r"(?<![A-Za-z0-9-])[A-Z][a-z]{2,}(?![A-Za-z0-9])", text):
         key = squash(m.group(0))
-        if key in KNOWN_TERMS and key not in found:  # single-word names: Tatoeba, Europarl, Wikipedia
+        if key in found:
+            continue
+        if key in KNOWN_TERMS:  # single-word names: Tatoeba, Europarl, Wikipedia
             found[key] = Entity(m.group(0), key, "acronym", m.start(), m.end())
+        elif m.group(0).lower() in major_language_names():  # Hindi, Swahili, German (ISO 639-1 names)
+            found[key] = Entity(m.group(0), key, "language", m.start(), m.end())
     low = fold(text).lower()
     for phrase in METHOD_PHRASES:
         for m in re.finditer(r"(?<![a-z])" + re.escape(phrase) + r"(?![a-z])", low):

@@ -4,8 +4,10 @@ A claim can only look truncated if it lacks sentence-final punctuation. Then any
 independent signals is enough:
 
 * ``incomplete-word``: its last word is not a word of the report (counting every other occurrence
-  in the file) nor an inflection of one, but is a proper prefix of one: "...syntactic fea" where the
-  report elsewhere says "features". The completion is kept as evidence.
+  in the file), nor an English word (WordNet, when installed), nor an inflection of one, but is a
+  proper prefix of one: "...syntactic fea" ("features"), "...text classif" ("classification") at any
+  cut length; a fragment that is itself a rare English word ("te", "prop") counts when it starts a
+  common one (WordNet tag counts). The completion is kept as evidence.
 * ``dangling-word``: it ends on a word or mark that cannot end an English sentence: an article, a
   conjunction, "of"/"with"/"than"..., or a hyphen/comma/opening bracket.
 * ``at-cut-length``: the table shows a length limit. Generators that cut claims at a fixed number of
@@ -27,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from ..lexicon import english_words, english_words_sorted, word_counts
 from .text import has_terminal_punctuation, words
 
 _DANGLING_WORDS = frozenset(
@@ -73,6 +76,9 @@ class Vocabulary:
     """Word counts of a report, and a sorted list for prefix look-ups."""
 
     def __init__(self, texts: Iterable[str], extra: Iterable[str] = ()):
+        texts = list(texts)
+        self._texts = texts
+        self._names: Optional[list[str]] = None
         self.counts: Counter[str] = Counter(words("\n".join(texts)))
         self.extra = extra if isinstance(extra, (set, frozenset)) else {w.lower() for w in extra}
         self._sorted_cache: Optional[list[str]] = None
@@ -84,23 +90,72 @@ class Vocabulary:
         return self._sorted_cache
 
     def known(self, w: str, discount: int = 0) -> bool:
+        return self.counts.get(w, 0) - discount > 0 or w in self.extra or w in english_words()
+
+    def longer_name(self, tok: str) -> Optional[str]:
+        """A case-sensitive token of the report that `tok` is a proper prefix of ("XNL" -> "XNLI")."""
+        if self._names is None:
+            self._names = sorted({m for t in self._texts for m in re.findall(r"[A-Za-z][A-Za-z0-9]*", t)})
+        i = bisect.bisect_right(self._names, tok)
+        if i < len(self._names) and self._names[i].startswith(tok) and self._names[i] != tok:
+            return self._names[i]
+        return None
+
+    def _in_report(self, w: str, discount: int = 0) -> bool:
         return self.counts.get(w, 0) - discount > 0 or w in self.extra
 
     def is_stem(self, w: str) -> bool:
-        return any(self.known(w + suf) for suf in _INFLECTIONS) or (
-            w.endswith("e") and any(self.known(w[:-1] + suf) for suf in ("ing", "ed")))
+        """`w` is a base form of a word of the report ("feature" of "features"). Only the report's own
+        words count: against the English word list "clas" + "s" would make "class"."""
+        return any(self._in_report(w + suf) for suf in _INFLECTIONS) or (
+            w.endswith("e") and any(self._in_report(w[:-1] + suf) for suf in ("ing", "ed")))
 
     def completion(self, prefix: str) -> Optional[str]:
-        srt = self._sorted
-        i = bisect.bisect_right(srt, prefix)
-        best = None
-        while i < len(srt) and srt[i].startswith(prefix):
-            w = srt[i]
-            if len(w) > len(prefix) and w[len(prefix):] not in _INFLECTIONS:
-                if best is None or self.counts.get(w, 0) > self.counts.get(best, 0):
-                    best = w
-            i += 1
+        """The report's most frequent word that `prefix` starts (not by an inflection), else the
+        shortest such English word."""
+        best = _completion_in(self._sorted, prefix, self.counts)
+        if best is None and len(prefix) >= 2:
+            best = _completion_in(english_words_sorted(), prefix, None)
         return best
+
+
+def _completion_in(srt, prefix: str, counts: Optional[Counter], inflections: bool = False) -> Optional[str]:
+    i = bisect.bisect_right(srt, prefix)
+    best = None
+    while i < len(srt) and srt[i].startswith(prefix):
+        w = srt[i]
+        if len(w) > len(prefix) and (inflections or w[len(prefix):] not in _INFLECTIONS):
+            if best is None or (counts is not None and counts.get(w, 0) > counts.get(best, 0)) or \
+                    (counts is None and len(w) < len(best)):
+                best = w
+        i += 1
+    return best
+
+
+RARE_COUNT, COMMON_COUNT = 5, 5  # tag counts in WordNet's cntlist ("te" 0, "cr" 3; "team" 51)
+
+
+def rare_word_cut(w: str, vocab: Optional["Vocabulary"] = None) -> Optional[str]:
+    """A cut can leave a fragment that happens to be a rare English word ("te", "cr", "lingua", "prop"):
+    when it is rare and starts a word of the report or a common English word, that word is the likely
+    completion."""
+    counts = word_counts()
+    if len(w) < 2 or not counts or counts.get(w, 0) >= RARE_COUNT:
+        return None
+    if vocab is not None:
+        own = _completion_in(vocab._sorted, w, vocab.counts)
+        if own is not None and vocab.counts.get(own, 0) > 0:
+            return own
+    srt = english_words_sorted()
+    i = bisect.bisect_right(srt, w)
+    best = None
+    while i < len(srt) and srt[i].startswith(w):
+        cand = srt[i]
+        if cand[len(w):] not in _INFLECTIONS and counts.get(cand, 0) >= COMMON_COUNT and \
+                (best is None or counts[cand] > counts[best]):
+            best = cand
+        i += 1
+    return best
 
 
 def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Iterable[str] = ()) -> list[Truncation]:
@@ -135,10 +190,23 @@ def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Itera
             lw = tok.lower()
             if lw in _DANGLING_WORDS:
                 sig.append("dangling-word")
-            elif vocab is not None and (tok == lw or (tok[:1].isupper() and tok[1:] == lw[1:])) \
-                    and not vocab.known(lw, ends_with[lw]) \
-                    and not vocab.is_stem(lw) and (lw not in ("i",)):
-                comp = vocab.completion(lw)
+            elif vocab is not None and len(tok) >= 2 and tok != lw and not (tok[:1].isupper() and tok[1:] == lw[1:]):
+                # an acronym or mixed-case name cut short ("XNL", "mBER"): a longer name of the report
+                # starts with it
+                comp = vocab.longer_name(tok)
+                if comp is not None:
+                    sig.append("incomplete-word")
+                    info.completion = comp
+            elif vocab is not None and (tok == lw or (tok[:1].isupper() and tok[1:] == lw[1:])) and lw != "i":
+                comp = None
+                english = bool(english_words())
+                if not vocab.known(lw, ends_with[lw]):
+                    if not vocab.is_stem(lw):
+                        comp = vocab.completion(lw)
+                    elif english:  # "embedd" (of "embeddings") is no word, but starts English ones
+                        comp = _completion_in(english_words_sorted(), lw, None, inflections=True)
+                elif english and not vocab._in_report(lw, ends_with[lw]):
+                    comp = rare_word_cut(lw, vocab)
                 if comp is not None:
                     sig.append("incomplete-word")
                     info.completion = comp

@@ -11,8 +11,9 @@ where a claim has a problem when its current status is `not-in-cited-sources` (u
 `contradicted-by-source` or `not-reproduced`, its textual verdict is `contradicted-by-source`, or it
 carries an `invented-entity` or `off-topic-citation` flag (on the claim itself, or a report-level
 invented-entity flag whose entity the claim names). Lower is better. Claims still `unverified`,
-`inconclusive` or `invalid` count as no problem *yet*; the report shows how many there are, so the
-score is read as a lower bound while they remain.
+`inconclusive`, `invalid`, `contested` (cited sentences disagree) or `unchecked` (a cited paper could not
+be read) count as no problem *yet*; the report shows how many there are, so the score is read as a
+lower bound while they remain.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ PROBLEM_FLAG_KINDS = {"invented-entity": "invented entity", "off-topic-citation"
 RELIABILITY_FORMULA = (
     "problem share = claims with a problem / claims of the report; a claim has a problem when it is "
     "unsupported (not in cited sources), contradicted by a source, not reproduced, or carries an "
-    "invented-entity or off-topic-citation flag. Lower is better; unverified, inconclusive and invalid "
-    "claims are not counted as problems, so while any remain the score is a lower bound."
+    "invented-entity or off-topic-citation flag. Lower is better; unverified, inconclusive, invalid, "
+    "contested and unchecked (cited paper unreadable) claims are not counted as problems, so while any "
+    "remain the score is a lower bound."
 )
 
 # Report-level flag kinds shown first, with human labels; other kinds follow under their own name.

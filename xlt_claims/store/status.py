@@ -39,7 +39,9 @@ class Status(str, Enum):
     UNVERIFIED = "unverified"
     SUPPORTED = "supported-by-source"
     CONTRADICTED = "contradicted-by-source"
+    CONTESTED = "contested"
     NOT_IN_SOURCES = "not-in-cited-sources"
+    UNCHECKED = "unchecked"
     REPRODUCED = "reproduced"
     PARTIALLY_REPRODUCED = "partially-reproduced"
     NOT_REPRODUCED = "not-reproduced"
@@ -84,8 +86,12 @@ _INFO: dict[Status, tuple[str, StatusGroup, Optional[str], str, Optional[str]]] 
                        "a cited paper's sentence states it (numbers, data sets and names agree)", None),
     Status.CONTRADICTED: ("Contradicted by source", _G.PROBLEM, "text", "a cited paper's sentence disagrees with it",
                           "contradicted"),
+    Status.CONTESTED: ("Contested by sources", _G.OPEN, "text",
+                       "comparably strong cited sentences support and contradict it: read both", None),
     Status.NOT_IN_SOURCES: ("Not in cited sources", _G.PROBLEM, "text", "no cited paper text we have states it",
                             "unsupported"),
+    Status.UNCHECKED: ("Unchecked", _G.OPEN, "text",
+                       "a cited paper it would be checked against could not be read (not a problem)", None),
     Status.REPRODUCED: ("Reproduced", _G.HOLDS, "experiment",
                         "our runs measured the claimed effect (pre-registered rule)", None),
     Status.PARTIALLY_REPRODUCED: ("Partially reproduced", _G.PARTIAL, "experiment",

@@ -28,6 +28,8 @@ TEXT_SHIFT = {  # log-odds shift from the textual (paper-evidence) verdict
     Status.SUPPORTED.value: 1.0,
     Status.CONTRADICTED.value: -1.5,
     Status.NOT_IN_SOURCES.value: -0.5,
+    Status.CONTESTED.value: 0.0,  # cited sentences disagree: no prior shift either way
+    Status.UNCHECKED.value: 0.0,  # the cited paper could not be read: nothing learned
 }
 W_PROXY_DATA = 0.5  # evidence from the proxy benchmark instead of the claim's own data set
 W_OTHER_MODEL = 0.5  # evidence from a different encoder than the claim's

@@ -1,0 +1,275 @@
+"""The stance engine's rules (issue 14's failure classes) on controlled pairs, the verdict aggregation,
+the lexicons, name classes, truncation at any cut length and the evidence display. Pure text (no
+embedding model): similarities are given, thresholds are a stand-in."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from xlt_claims import lexicon
+from xlt_claims.evidence.aggregate import (
+    CONTESTED,
+    CONTRADICTED,
+    NOT_FOUND,
+    SUPPORTED,
+    UNCHECKED,
+    Judgement,
+    decide,
+)
+from xlt_claims.evidence.display import evidence_lines
+from xlt_claims.evidence.flags import classify_name
+from xlt_claims.evidence.stance import Stance, analyse, compare_numbers, judge
+from xlt_claims.ingest.truncation import analyze_table
+
+
+class TH:  # thresholds stand-in (support above related, as every calibrated model has)
+    support, related = 0.6, 0.4
+
+
+def stance_of(claim: str, sentence: str, sim: float = 0.8, context: str = "") -> Stance:
+    return judge(analyse(claim), analyse(sentence), sim, TH, analyse(context) if context else None)
+
+
+needs_wordnet = pytest.mark.skipif(not lexicon.wordnet_status()["available"],
+                                   reason="WordNet (Debian wordnet-base) is installed by .ci/run")
+
+
+# --- 1. aggregation: the strongest evidence decides ------------------------------------------------
+
+def _j(label: str, sim: float, index: int = 0) -> Judgement:
+    st = SimpleNamespace(arxiv_id="2101.00001", source="abstract", index=index)
+    return Judgement(st, sim, sim, Stance(label, {"rule": f"{label} rule"}))
+
+
+def test_best_sentence_contradicting_beats_a_weaker_support():
+    d = decide([_j("support", 0.55, 1), _j("contradict", 0.90, 2)], [], TH, cited=1)
+    assert d.verdict == CONTRADICTED and d.decider.sim == 0.90 and d.opposing.sim == 0.55
+
+
+def test_comparably_strong_support_and_contradiction_are_contested():
+    d = decide([_j("support", 0.80, 1), _j("contradict", 0.78, 2)], [], TH, cited=1)
+    assert d.verdict == CONTESTED and "supports" in d.reason and "contradicts" in d.reason
+    assert decide([_j("support", 0.9), _j("contradict", 0.5)], [], TH, cited=1).verdict == SUPPORTED
+
+
+def test_nothing_found_is_unchecked_when_a_cited_paper_is_unreadable():
+    judged = [_j("neutral", 0.5)]
+    assert decide(judged, [], TH, cited=2).verdict == NOT_FOUND
+    d = decide(judged, ["2101.99999"], TH, cited=2)
+    assert d.verdict == UNCHECKED and "2101.99999" in d.reason
+    assert decide([], [], TH, cited=0).verdict == UNCHECKED
+    # a contradiction in a readable paper still counts when another cited paper is unreadable
+    assert decide([_j("contradict", 0.8)], ["2101.99999"], TH, cited=2).verdict == CONTRADICTED
+
+
+# --- 2. support only from a sentence that itself states the claim ------------------------------------
+
+def test_context_resolves_a_reference_but_never_supplies_content():
+    prev = "We propose DLFA, a layer fusion module for multilingual encoders."
+    # "the proposed module" refers to DLFA: the entity may come from the previous sentence
+    st = stance_of("DLFA improves XNLI accuracy by 1.5 points.",
+                   "The proposed module improves XNLI accuracy by 1.5 points.", context=prev)
+    assert st.stance == "support" and st.reasons["entities"]["from_context"] == ["DLFA"]
+    # the content words ("fuses layers") are only in the previous sentence: no support
+    st = stance_of("DLFA fuses layers and improves XNLI accuracy by 1.5 points.",
+                   "The proposed module improves XNLI accuracy by 1.5 points.", context=prev)
+    assert st.stance != "support"
+    # without a reference in the sentence, the previous sentence resolves nothing
+    st = stance_of("DLFA improves XNLI accuracy by 1.5 points.",
+                   "Accuracy on XNLI improves by 1.5 points.", context=prev)
+    assert st.stance != "support" and st.reasons["entities"]["missing"] == ["DLFA"]
+
+
+def test_subject_of_the_claim_must_be_in_the_sentence():
+    st = stance_of("Robust training improves zero-shot cross-lingual transfer.",
+                   "Multilingual encoders show great potential for zero-shot cross-lingual transfer.", 0.8)
+    assert st.stance != "support"
+
+
+# --- 3. comparatives, quantifiers, scope, hedges ---------------------------------------------------
+
+def test_reversed_comparison_contradicts():
+    st = stance_of("The gain is larger for Thai than for German.", "The gain is largest for German.")
+    assert st.stance == "contradict" and "comparison" in st.reasons["rule"]
+    st = stance_of("LASER achieves higher accuracy than LaBSE on Tatoeba.",
+                   "LaBSE achieves 83.7% accuracy on Tatoeba, well above the 65.5% achieved by LASER.")
+    assert st.stance == "contradict"
+    st = stance_of("LaBSE achieves higher accuracy than LASER on Tatoeba.",
+                   "LaBSE achieves 83.7% accuracy on Tatoeba, well above the 65.5% achieved by LASER.")
+    assert st.stance == "support"
+
+
+def test_a_comparison_the_source_does_not_make_is_not_supported():
+    st = stance_of("Script transliteration outperforms vocabulary augmentation on NER.",
+                   "We study vocabulary augmentation and script transliteration on NER.")
+    assert st.stance != "support"
+
+
+def test_universal_claim_against_restricted_source_contradicts():
+    st = stance_of("Larger models reach higher accuracy in all languages.",
+                   "Larger models reach higher accuracy in most languages.")
+    assert st.stance == "contradict" and "most" in st.reasons["rule"]
+    st = stance_of("Larger models reach higher accuracy.", "Larger models reach higher accuracy in most languages.")
+    assert st.stance == "neutral" and st.reasons["quantifier"]["relation"] == "dropped"
+
+
+def test_dropped_scope_qualifier_is_not_support():
+    st = stance_of("Parallel corpora are expensive to obtain.",
+                   "Parallel corpora are expensive to obtain for low-resource languages.")
+    assert st.stance == "neutral" and st.reasons["dropped_qualifiers"]
+    st = stance_of("Parallel corpora are expensive to obtain for low-resource languages.",
+                   "Parallel corpora are expensive to obtain for low-resource languages.")
+    assert st.stance == "support"
+
+
+def test_hedged_or_attributed_source_does_not_support_an_assertion():
+    st = stance_of("Lexical overlap drives cross-lingual transfer.",
+                   "Lexical overlap may drive cross-lingual transfer.")
+    assert st.stance == "neutral" and st.reasons["source_hedge"] == "may"
+    st = stance_of("Lexical overlap drives cross-lingual transfer.",
+                   "Prior work reports that lexical overlap drives cross-lingual transfer.")
+    assert st.stance == "neutral" and st.reasons["source_hedge"]
+    # a hedged claim is weaker than the source's assertion: supported
+    st = stance_of("Lexical overlap may drive cross-lingual transfer.", "Lexical overlap drives cross-lingual transfer.")
+    assert st.stance == "support"
+
+
+def test_negation_is_read_in_the_clause_that_matches():
+    sent = ("We find that increasing model size leads to higher accuracy in most languages, "
+            "but does not improve cross-lingual consistency.")
+    assert stance_of("Increasing model size improves cross-lingual consistency.", sent).stance == "contradict"
+    assert stance_of("Increasing model size does not improve cross-lingual consistency.", sent).stance == "support"
+    st = stance_of("A shared vocabulary is not necessary for cross-lingual generalization.",
+                   "Our results contradict the common belief that a shared vocabulary is necessary for "
+                   "cross-lingual generalization.")
+    assert st.stance == "support"
+
+
+# --- 4. antonyms from WordNet ------------------------------------------------------------------------
+
+@needs_wordnet
+@pytest.mark.parametrize("a,b", [("supervised", "unsupervised"), ("increases", "decreases"), ("simpler", "complex"),
+                                 ("monolingual", "multilingual"), ("lower", "higher"), ("same", "different")])
+def test_wordnet_antonyms(a, b):
+    from xlt_claims.evidence.stance import opposes
+
+    assert opposes(a, b) and opposes(b, a)
+
+
+@needs_wordnet
+def test_antonym_swap_contradicts():
+    st = stance_of("The method learns the alignments in a supervised manner.",
+                   "The method learns the alignments in an unsupervised manner.")
+    assert st.stance == "contradict" and "supervised" in st.reasons["rule"]
+    st = stance_of("Refined embeddings have lower test accuracy than the original embeddings.",
+                   "Refined embeddings have higher test accuracy than the original embeddings.")
+    assert st.stance == "contradict"
+
+
+def test_without_wordnet_everything_still_answers(monkeypatch):
+    monkeypatch.setenv(lexicon.WORDNET_ENV, "off")
+    for f in (lexicon.wordnet, lexicon.antonyms, lexicon.base_forms, lexicon.synonyms, lexicon.english_words,
+              lexicon.english_words_sorted, lexicon.is_verb_form, lexicon.opposed_by_synonym,
+              lexicon._adj_adv_synonyms):
+        f.cache_clear()
+    try:
+        assert lexicon.wordnet() is None and lexicon.antonyms("static") == frozenset()
+        assert "turned off" in lexicon.wordnet_status()["reason"]
+        assert "WordNet unavailable" in lexicon.english_word_status_line()
+        st = stance_of("The method learns in a supervised manner.", "The method learns in an unsupervised manner.")
+        assert st.stance != "support"  # the word differs: never support, even without the antonym list
+    finally:
+        monkeypatch.delenv(lexicon.WORDNET_ENV)
+        for f in (lexicon.wordnet, lexicon.antonyms, lexicon.base_forms, lexicon.synonyms, lexicon.english_words,
+                  lexicon.english_words_sorted, lexicon.is_verb_form, lexicon.opposed_by_synonym,
+                  lexicon._adj_adv_synonyms):
+            f.cache_clear()
+
+
+# --- 5. numbers ----------------------------------------------------------------------------------
+
+def test_percent_and_points_agree_and_other_values_contradict():
+    src = "The proposed method obtains improvements on XNLI (+0.8 %) and PAWS-X (+3.1 %)."
+    assert stance_of("The proposed method improves XNLI by 0.8 points.", src).stance == "support"
+    st = stance_of("The proposed method improves PAWS-X by 1.3 points.", src)
+    assert st.stance == "contradict" and "1.3 points vs +3.1 %" in st.reasons["rule"]
+
+
+def test_unanchored_value_in_a_stating_sentence_contradicts():
+    st = stance_of("Robust training improves accuracy by 1.3 points.", "Robust training improves accuracy by +3.1.")
+    assert st.stance == "contradict"
+
+
+def test_written_precision_of_the_claim_decides():
+    src = "The method improves accuracy by 2 points."
+    st = stance_of("The method improves accuracy by 1.6 points.", src)
+    assert st.stance == "neutral" and st.reasons["numbers"]["coarser"]  # the source rounds: no support
+    assert stance_of("The method improves accuracy by 2 points.", "The method improves accuracy by 2.4 points.").stance \
+        == "support"  # a claimed 2 covers 2.4
+    assert stance_of("The method improves accuracy by 1.23 points.", "The method improves accuracy by 1.2 points.").stance \
+        == "neutral"
+
+
+def test_change_versus_level_and_signs():
+    cmp = compare_numbers(analyse("It improves XNLI by 1.6 points."), analyse("It reaches 75.4 accuracy on XNLI."))
+    assert not cmp["conflict"] and not cmp["agree"]
+    st = stance_of("The method decreases XNLI accuracy by 1.5 points.", "The method changes XNLI accuracy by +1.5 points.")
+    assert st.stance == "contradict"
+    q = analyse("It raises GLUE to 80.5 (7.7 points absolute improvement).").quantities
+    assert [(x.value, x.delta) for x in q] == [(80.5, False), (7.7, True)]
+
+
+# --- 7. names: possibly invented only when coined-looking ------------------------------------------
+
+@pytest.mark.parametrize("name,kind,cls", [
+    ("DLFA", "acronym", "coined"), ("AIF", "acronym", "coined"), ("TYPOS", "acronym", "coined"),
+    ("RankC", "acronym", "coined"), ("XNLI", "acronym", "known"), ("Hindi", "language", "language"),
+    ("back-translation", "method", "method"), ("Viterbi Algorithm", "term", "proper"),
+])
+def test_name_classes(name, kind, cls):
+    if cls == "proper" and not lexicon.wordnet_status()["available"]:
+        pytest.skip("needs WordNet")
+    assert classify_name(name, kind) == cls
+
+
+def test_language_lists_are_split_not_joined():
+    from xlt_claims.evidence.text import extract_entities
+
+    ents = {(e.text, e.kind) for e in extract_entities("It is evaluated on Hindi and Urdu.")}
+    assert ents == {("Hindi", "language"), ("Urdu", "language")}
+
+
+# --- 8. truncation at any cut length ---------------------------------------------------------------
+
+@needs_wordnet
+@pytest.mark.parametrize("cut", [22, 35, 47, 61, 70])
+def test_truncation_found_whatever_the_cut_length(cut):
+    full = "Robust training improves zero-shot cross-lingual transfer on text classification tasks"
+    while not (full[cut - 2].isalpha() and full[cut - 1].isalpha() and full[cut].isalpha()):
+        cut += 1  # cut inside a word, two letters of it kept
+    table = ["CLIME ranks words by salience.", "WEAM improves zero-shot cross-lingual transfer on MLQA.", full[:cut]]
+    tr = analyze_table(table)[-1]
+    assert tr.truncated and "incomplete-word" in tr.signals, full[:cut]
+    assert not analyze_table(table[:2] + [full])[-1].truncated  # the whole sentence is not
+
+
+# --- display ----------------------------------------------------------------------------------------
+
+def test_evidence_display_fits_80_columns():
+    rows = [{"stance": "contradict", "score": 0.81234, "arxiv_id": "2205.08497", "paper_version": 1,
+             "text_source": "abstract", "section": None, "sentence_index": 4,
+             "quote": "The experiments are conducted on four zero-shot cross-lingual transfer datasets, and the "
+                      "proposed method obtains performance improvements on key multilingual benchmark tasks " * 3,
+             "stance_detail": {"rank": 1, "role": "decisive", "rule": "a different value for the same quantity: "
+                               "2.1 points vs +2.4 % (pawsx)"}}]
+    detail = {"verdict": "contradicted-by-source", "checked_against": "abstract only",
+              "reason": "2205.08497 (abstract, sentence 5) says otherwise: a different value " * 4}
+    lines = evidence_lines(rows, detail, 80)
+    texts = [t for _, t in lines]
+    assert all(len(t) <= 80 for t in texts)
+    assert texts[0].startswith("textual verdict: contradicted-by-source")
+    assert any("1. CONTRADICTS  score 0.81" in t and "[decisive]" in t for t in texts)
+    assert any(t.startswith("    \u201cThe experiments") for t in texts)
+    assert any(t.startswith("    rule: a different value") for t in texts)
