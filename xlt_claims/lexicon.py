@@ -140,6 +140,18 @@ def is_verb_form(word: str) -> bool:
     return any(f != word.lower() for f in forms)
 
 
+@functools.lru_cache(maxsize=100_000)
+def is_adjective(word: str) -> bool:
+    wn = wordnet()
+    return wn is not None and bool(wn.synsets(word.lower(), "a") or wn.synsets(word.lower(), "s"))
+
+
+@functools.lru_cache(maxsize=100_000)
+def is_noun(word: str) -> bool:
+    wn = wordnet()
+    return wn is not None and bool(wn.synsets(word.lower(), "n"))
+
+
 def is_english_word(word: str) -> bool:
     """A word (or an inflection of one) in WordNet."""
     return bool(base_forms(word))

@@ -35,6 +35,7 @@ from typing import Any, Optional
 
 from .. import lexicon
 from .text import (
+    STOPWORDS,
     Entity,
     Quantity,
     TextIndex,
@@ -707,6 +708,9 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
         w = word_of_stem.get(s, s)
         if any(stem(x) in pool for x in lexicon.synonyms(w)):
             continue
+        d = _direction_of(w)
+        if d and any(_direction_of(x) == d for x in sent.words):
+            continue  # effect verbs of the same direction: "improves ... over" / "outperforms"
         missing.append(s)
     opposite = opposite_pairs(claim, sent)
     # a stem resolved from context is neither stated by the sentence nor missing from it: it leaves
@@ -778,9 +782,30 @@ def claim_subject(claim: Analysed) -> frozenset:
     toks = re.findall(r"[A-Za-z][\w'-]*", claim.text)
     for i, t in enumerate(toks):
         lw = t.lower()
-        if lw in _AUX or (re.search(r"(?:[^s]s|ed)$", lw) and lexicon.is_verb_form(lw) and i > 0):
-            return frozenset(content_stems(" ".join(toks[:i])))
+        if lw in _AUX or (re.search(r"(?:[^s]s|ed)$", lw) and lexicon.is_verb_form(lw) and i > 0
+                          and not _participle_adjective(lw, toks[i + 1:i + 2])
+                          and not _plural_before_verb(lw, toks[i + 1:i + 2])):
+            # adverbs before the verb ("remarkably improves") are not part of the subject
+            return frozenset(content_stems(" ".join(t for t in toks[:i] if not t.lower().endswith("ly"))))
     return frozenset()
+
+
+def _plural_before_verb(word: str, following: list[str]) -> bool:
+    """A plural noun that is also a verb form ("models", "experiments") right before an auxiliary or an
+    -ed verb: "pre-trained models improved ...", "the experiments are conducted ..."."""
+    if not word.endswith("s") or not following:
+        return False
+    nxt = following[0].lower()
+    return nxt in _AUX or (nxt.endswith("ed") and lexicon.is_verb_form(nxt))
+
+
+def _participle_adjective(word: str, following: list[str]) -> bool:
+    """An -ed word used as an adjective before a noun ("supervised corpora"): WordNet lists it as an
+    adjective and the next word is a WordNet noun that is no function word."""
+    if not word.endswith("ed") or not following:
+        return False
+    nxt = following[0].lower()
+    return nxt not in STOPWORDS and lexicon.is_adjective(word) and lexicon.is_noun(nxt)
 
 
 _GENERIC_HEADS = frozenset(stem(w) for w in "method model module approach framework system technique strategy "
