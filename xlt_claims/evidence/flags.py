@@ -73,11 +73,12 @@ def report_flags(report, claims, refs, ctx, claim_text, cvec, rq_vec, title_vec,
             continue
         name_class = classify_name(m["name"], m["kind"])
         invented = name_class == "coined"
-        what = "possibly invented: it occurs" if invented else f"{NAME_CLASS_LABEL[name_class]}, not found"
+        what = ("possibly invented: it occurs in none of the" if invented
+                else f"{NAME_CLASS_LABEL[name_class]}, not found in any of the")
         flags.append(Flag(
             report_key=report.key, kind="unfound-entity", subject=m["name"],
             claim_id=m["claims"][0] if len(m["claims"]) == 1 and "research question" not in m["where"] else None,
-            message=f'"{m["name"]}" ({", ".join(dict.fromkeys(m["where"]))}): {what} in none of the '
+            message=f'"{m["name"]}" ({", ".join(dict.fromkeys(m["where"]))}): {what} '
                     f"{len(avail)} cited papers ({checked})",
             detail={"entity_kind": m["kind"], "known_elsewhere": not invented, "name_class": name_class,
                     "where": list(dict.fromkeys(m["where"])), "claims": m["claims"], "checked_against": checked,
