@@ -43,7 +43,7 @@ def test_newer_schema_is_refused(store, db_path):
 def test_not_a_database(tmp_path):
     p = tmp_path / "junk.db"
     p.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open claim store"):
+    with pytest.raises(StoreError, match="not a database"):
         open_store(p)
 
 

@@ -9,11 +9,28 @@ Options shared between verbs are Annotated types in `cli.common` (DbOption, Json
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 from . import data, db, evidence, ingest, papers, report, reproduce, verify
 
+class _Verbs(TyperGroup):
+    """Every verb: a store that turns out damaged or unusable mid-command ends with one clean
+    error line (exit 1), not a traceback."""
+
+    def invoke(self, ctx):  # noqa: ANN001
+        from ..store import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            from .common import fail
+
+            fail(str(exc))
+
+
 app = typer.Typer(
+    cls=_Verbs,
     name="claims",
     help="Check claims of machine-written literature reports against cited papers and re-run experiments.",
     no_args_is_help=True,

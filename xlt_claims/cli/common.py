@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from typing_extensions import Annotated
 
+from ..sanitise import for_terminal
 from ..store import StoreError, open_store
 
 console = Console()
@@ -35,18 +37,37 @@ RegistryOption = Annotated[
 ]
 
 
+def _finite(obj: Any) -> Any:
+    """Non-finite floats as null: strict JSON parsers reject Infinity and NaN."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Strict JSON (no Infinity/NaN) on stdout."""
+    try:
+        text = json.dumps(obj, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(obj), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One error line; the message (it may quote a file name or claim) is never read as markup."""
+    err_console.print(f"[bold red]error:[/] {for_terminal(message)}", highlight=False)
     raise typer.Exit(code)
 
 
-def open_store_or_fail(db: Optional[str]):
+def open_store_or_fail(db: Optional[str], *, read_only: bool = False):
+    """The store, or exit 1 with the reason. Read verbs pass read_only=True: no integrity check,
+    and a store file without write permission opens for reading."""
     try:
-        return open_store(db)
+        return open_store(db, read_only=read_only)
     except StoreError as exc:
         fail(str(exc))
 

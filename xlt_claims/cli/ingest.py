@@ -70,10 +70,13 @@ def _dry_run_store(db: Optional[str]):
 
 
 def ingest_cmd(
-    paths: Annotated[List[Path], typer.Argument(help="Report files and/or folders (searched recursively).")],
+    paths: Annotated[List[Path], typer.Argument(help="Report files and/or folders (searched recursively).",
+                                                readable=False)],  # an unreadable file fails alone
     db: DbOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be stored; write nothing.")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Parser processes [default: auto for large ingests].")] = None,
+    max_file_size: Annotated[Optional[int], typer.Option(
+        "--max-file-size", metavar="BYTES", help="Largest report file accepted [default: 5 MiB, or $XLT_CLAIMS_MAX_FILE_BYTES].")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest literature reports (idempotent; a changed file becomes a new version of its report)."""
@@ -95,7 +98,8 @@ def ingest_cmd(
                 if not as_json and (verbose or o.status == "failed"):
                     _print_outcome(o, dry_run, progress.console if show_progress else console)
 
-            result = ingest_paths(store, paths, dry_run=dry_run, progress=on_file, workers=workers)
+            result = ingest_paths(store, paths, dry_run=dry_run, progress=on_file, workers=workers,
+                                  max_file_bytes=max_file_size)
     finally:
         store.close()
     if as_json:
@@ -152,7 +156,7 @@ def list_cmd(
 ) -> None:
     """List claims (filters: report, status, kind)."""
 
-    store = open_store_or_fail(db)
+    store = open_store_or_fail(db, read_only=True)
     try:
         rows = list_claims(store, report=report, status=status, kind=kind, include_retired=include_retired,
                            truncated=truncated, limit=limit)
@@ -193,7 +197,7 @@ def show_cmd(
 ) -> None:
     """Show one claim with its report, references, fields, events and everything attached to it."""
 
-    store = open_store_or_fail(db)
+    store = open_store_or_fail(db, read_only=True)
     vview = None
     try:
         d = show_claim(store, claim_id)
@@ -292,7 +296,7 @@ def reports_cmd(
 ) -> None:
     """List ingested reports with their versions and counts."""
 
-    store = open_store_or_fail(db)
+    store = open_store_or_fail(db, read_only=True)
     try:
         rows = list_reports(store, all_versions=all_versions)
     finally:

@@ -28,7 +28,7 @@ def report_cmd(
     fmt_l = fmt.lower()
     if fmt_l not in FORMATS:
         fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    store = open_store_or_fail(db)
+    store = open_store_or_fail(db, read_only=True)
     try:
         data = build_report(store, report)
     except LookupError as exc:

@@ -15,14 +15,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import difflib
+import functools
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import re
+import signal
+import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -33,7 +38,7 @@ from sqlmodel import Session
 from ..store import JSONText, Store, set_status
 from ..store.models import UNVERIFIED, Claim, ClaimEvent, ClaimSource, Flag, Reference, Report, utcnow
 from .fields import LEXICON_WORDS, ClaimFields, extract_fields
-from .parser import ParsedReport, ParseError, parse_report
+from .parser import ParsedReport, ParseError, display_path, max_file_bytes, parse_report
 from .text import normalize_text
 from .truncation import Truncation, analyze_table
 
@@ -43,6 +48,7 @@ ID_MIN_LEN = 6
 # folder documentation next to the reports is not a report
 _DOC_NAMES = ("readme", "license", "licence", "changelog", "notice", "copying", "authors", "contributing")
 PARALLEL_MIN_FILES = 64
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
@@ -104,6 +110,9 @@ class FileOutcome:
     warnings: list[str] = field(default_factory=list)
     claim_ids: list[str] = field(default_factory=list)
     title: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        self.path = display_path(self.path)  # a file name that is not UTF-8 still prints and stores
 
     @property
     def failed(self) -> bool:
@@ -189,9 +198,9 @@ def _id_hash(key: str, normalized: str, occurrence: int) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def prepare_report(path: str | Path) -> PreparedReport:
+def prepare_report(path: str | Path, max_bytes: Optional[int] = None) -> PreparedReport:
     """Parse a report and compute everything stored for its claims. Raises ParseError."""
-    rep = parse_report(path)
+    rep = parse_report(path, max_bytes)
     return prepare_parsed(rep)
 
 
@@ -231,13 +240,37 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
     return PreparedReport(rep, out)
 
 
-def _prepare_safe(path: str) -> PreparedReport | ParseError:
+def _prepare_safe(path: str, max_bytes: Optional[int] = None) -> PreparedReport | ParseError:
     try:
-        return prepare_report(path)
+        return prepare_report(path, max_bytes)
     except ParseError as exc:
         return exc
     except Exception as exc:  # a parser bug must not take the other files down
-        return ParseError(path, None, f"internal error while parsing: {exc.__class__.__name__}: {exc}")
+        return ParseError(display_path(path), None, f"internal error while parsing: {exc.__class__.__name__}: {exc}")
+
+
+def _worker_init(parent_pid: int) -> None:
+    """A parser process dies with the ingest that started it and holds none of its output open
+    (a killed `claims ingest | tee log` must end), and leaves Ctrl-C to the parent."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()  # any platform
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 # --- file discovery -------------------------------------------------------------------------------
@@ -267,36 +300,49 @@ def expand_paths(paths: Iterable[str | Path]) -> tuple[list[str], list[FileOutco
     return files, notes
 
 
-def _prepared_stream(files: Sequence[str], workers: Optional[int]) -> Iterator[PreparedReport | ParseError]:
+def _prepared_stream(files: Sequence[str], workers: Optional[int],
+                     max_bytes: Optional[int] = None) -> Iterator[PreparedReport | ParseError]:
     n = len(files)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if n >= PARALLEL_MIN_FILES else 1
     if workers <= 1 or n < 2:
         for f in files:
-            yield _prepare_safe(f)
+            yield _prepare_safe(f, max_bytes)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_prepare_safe, files, chunksize=max(1, min(32, n // (workers * 8) or 1)))
+    # multiprocessing.Pool rather than ProcessPoolExecutor: terminate() stops the workers at once on
+    # Ctrl-C or an error, without the executor's shutdown joining its own thread
+    pool = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
+        workers, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        yield from pool.imap(functools.partial(_prepare_safe, max_bytes=max_bytes), files,
+                             chunksize=max(1, min(32, n // (workers * 8) or 1)))
+        pool.close()
+    except BaseException:  # Ctrl-C, an error in the writer, or the consumer stopped early
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 # --- the write part -------------------------------------------------------------------------------
 
 def ingest_paths(store: Store, paths: Iterable[str | Path], dry_run: bool = False, *,
                  progress: Optional[Callable[[FileOutcome], None]] = None,
-                 workers: Optional[int] = None) -> IngestResult:
+                 workers: Optional[int] = None, max_file_bytes: Optional[int] = None) -> IngestResult:
     """Ingest report files and folders; each report in its own transaction. Never raises for a bad
-    file: its outcome has status "failed" with the error (file:line: message)."""
+    file: its outcome has status "failed" with the error (file:line: message). `max_file_bytes`
+    raises the size cap of one report (parser.MAX_FILE_BYTES)."""
     t0 = time.perf_counter()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # ingest allocates many short-lived acyclic objects; cyclic GC passes only cost time
     try:
-        return _ingest_paths(store, paths, dry_run, progress, workers, t0)
+        return _ingest_paths(store, paths, dry_run, progress, workers, t0, max_file_bytes)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _ingest_paths(store, paths, dry_run, progress, workers, t0) -> IngestResult:
+def _ingest_paths(store, paths, dry_run, progress, workers, t0, max_bytes=None) -> IngestResult:
     files, notes = expand_paths(paths)
     if store.path is not None:  # the claim store itself may sit in the folder being ingested
         own = {str(Path(str(store.path) + sfx).resolve()) for sfx in ("", "-wal", "-shm", "-journal")}
@@ -309,38 +355,44 @@ def _ingest_paths(store, paths, dry_run, progress, workers, t0) -> IngestResult:
         outcomes.append(n)
         if progress:
             progress(n)
-    known = _known_hashes(store, files)
+    known = _known_hashes(store, files, max_file_bytes(max_bytes))
     todo = [f for f in files if f not in known]
-    stream = iter(_prepared_stream(todo, workers))
-    for path in files:
-        if path in known:
-            key, version, rid = known[path]
-            out = FileOutcome(path=path, status="unchanged", key=key, version=version, report_id=rid,
-                              same_as=f"{key} v{version}")
+    stream = _prepared_stream(todo, workers, max_bytes)
+    try:
+        for path in files:
+            if path in known:
+                key, version, rid = known[path]
+                out = FileOutcome(path=path, status="unchanged", key=key, version=version, report_id=rid,
+                                  same_as=f"{key} v{version}")
+                outcomes.append(out)
+                if progress:
+                    progress(out)
+                continue
+            prep = next(stream)
+            if isinstance(prep, ParseError):
+                out = FileOutcome(path=path, status="failed", error=str(prep), line=prep.line)
+            else:
+                try:
+                    out = ingest_prepared(store, prep, dry_run=dry_run)
+                except Exception as exc:  # database errors: this report rolled back, others go on
+                    out = FileOutcome(path=path, status="failed", key=prep.report.key,
+                                      error=f"{display_path(path)}: not stored: {exc.__class__.__name__}: {exc}")
             outcomes.append(out)
             if progress:
                 progress(out)
-            continue
-        prep = next(stream)
-        if isinstance(prep, ParseError):
-            out = FileOutcome(path=path, status="failed", error=str(prep), line=prep.line)
-        else:
-            try:
-                out = ingest_prepared(store, prep, dry_run=dry_run)
-            except Exception as exc:  # database errors: this report rolled back, others go on
-                out = FileOutcome(path=path, status="failed", key=prep.report.key,
-                                  error=f"{path}: not stored: {exc.__class__.__name__}: {exc}")
-        outcomes.append(out)
-        if progress:
-            progress(out)
+    finally:
+        stream.close()  # the parser processes end with the loop, whatever ended it
     return IngestResult(files=outcomes, dry_run=dry_run, elapsed_s=time.perf_counter() - t0)
 
 
-def _known_hashes(store: Store, files: Sequence[str]) -> dict[str, tuple[str, int, int]]:
-    """Files whose exact bytes are already stored (checked again inside each transaction)."""
+def _known_hashes(store: Store, files: Sequence[str], limit: int) -> dict[str, tuple[str, int, int]]:
+    """Files whose exact bytes are already stored (checked again inside each transaction); files
+    over the size cap are left to the parser, which says so."""
     digests: dict[str, str] = {}
     for f in files:
         try:
+            if Path(f).stat().st_size > limit:
+                continue
             digests[f] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
         except OSError:
             continue

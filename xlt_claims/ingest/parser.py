@@ -13,8 +13,10 @@ file and the line.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date as _date
@@ -33,6 +35,9 @@ class ParseError(ValueError):
         self.message = message
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):  # pickled back from the parser processes with its three fields
+        return (self.__class__, (self.path, self.line, self.message))
 
 
 @dataclass
@@ -166,6 +171,13 @@ _ABSTRACT_INLINE = re.compile(r"^[ \t]*abstract[ \t]*[:.\-\u2014][ \t]*(\S[^\n]*
 _ARXIV_BARE = re.compile(r"(?<![\w./])(\d{4}\.\d{4,5})(?:v(\d+))?(?![\w/])")
 
 
+# Caps on what one report may hold (each with a clear error): a report is a few KB with tens of
+# claims and references; hostile files with millions of either must not fill the store.
+MAX_FILE_BYTES = 5 * 1024 * 1024  # override: ingest_paths(max_file_bytes=...), --max-file-size, $XLT_CLAIMS_MAX_FILE_BYTES
+MAX_REFERENCES = 1000
+MAX_CLAIMS = 2000
+MAX_CLAIM_CHARS = 10_000
+MAX_CITED_AS_CHARS = 300  # a reference stores its source line up to this length (a window around the id)
 MAX_NUMBER_DIGITS = 15  # a float keeps 15-17 significant digits; longer numbers are not data
 
 
@@ -182,23 +194,74 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _encoding(data: bytes) -> str:
+    """UTF-8 unless a byte-order mark says UTF-16/32, or the NUL bytes sit where UTF-16 text without
+    a mark has them (every other byte, for ASCII text)."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return enc
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) >= len(head) // 3:
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd >= 0.9 * (len(head) // 2) and even == 0:
+            return "utf-16-le"
+        if even >= 0.9 * (len(head) // 2) and odd == 0:
+            return "utf-16-be"
+    return "utf-8"
+
+
 def _decode(data: bytes, path: str) -> str:
     if not data.strip():
         raise ParseError(path, None, "empty file" if not data else "empty file (only whitespace)")
-    nul = data.find(b"\x00", 0, 65536)
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        raise ParseError(path, line, f"binary file: NUL byte at offset {nul}; not a literature report")
+    enc = _encoding(data)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(enc)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ParseError(path, line, f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at column {col} "
-                                     f"(re-save the file as UTF-8)") from None
+        if enc == "utf-8":
+            nul = data.find(b"\x00")  # not text at all: say binary, not "not UTF-8"
+            if nul >= 0:
+                line = data.count(b"\n", 0, nul) + 1
+                raise ParseError(path, line, f"binary file: NUL byte at offset {nul}; not a literature report") from None
+            line = data.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise ParseError(path, line, f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at column {col} "
+                                         f"(re-save the file as UTF-8)") from None
+        line = data[:exc.start].decode(enc, "replace").count("\n") + 1
+        raise ParseError(path, line, f"not valid {enc.upper().replace('-SIG', '')}: invalid bytes at offset "
+                                     f"{exc.start} (re-save the file as UTF-8)") from None
+    if enc.startswith("utf-16") or enc == "utf-32":
+        text = text.lstrip("\ufeff")
+    nul = text.find("\x00")
+    if nul >= 0:  # anywhere in the file, not only in its first 64 KiB
+        line = text.count("\n", 0, nul) + 1
+        where = f"offset {nul}" if enc == "utf-8" else f"character {nul}"
+        raise ParseError(path, line, f"binary file: NUL byte at {where}; not a literature report")
     if not text.strip():
         raise ParseError(path, None, "empty file (only whitespace)")
     return text
+
+
+def display_path(path: str | Path) -> str:
+    """A path as text that can be stored and printed: bytes of a file name that are not UTF-8 (kept
+    by Python as lone surrogates) become backslash escapes ("caf\\xe9.txt")."""
+    s = str(path)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def max_file_bytes(override: Optional[int] = None) -> int:
+    """The size cap for one report file: the override, else $XLT_CLAIMS_MAX_FILE_BYTES, else MAX_FILE_BYTES."""
+    if override is not None:
+        return override
+    env = os.environ.get("XLT_CLAIMS_MAX_FILE_BYTES", "").strip()
+    return int(env) if env.isdigit() else MAX_FILE_BYTES
 
 
 def _md_heading(line: str) -> Optional[str]:
@@ -323,29 +386,39 @@ def _parse_date(s: str) -> Optional[str]:
     return None
 
 
-def parse_report(path: str | Path) -> ParsedReport:
+def parse_report(path: str | Path, max_bytes: Optional[int] = None) -> ParsedReport:
     """Parse one report file. Raises ParseError (file + line) for anything that cannot be ingested."""
     p = Path(path)
+    shown = display_path(p)
+    limit = max_file_bytes(max_bytes)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as fh:
+            data = fh.read(limit + 1)  # never more than the cap, whatever the file claims to be
     except IsADirectoryError:
-        raise ParseError(p, None, "is a directory") from None
+        raise ParseError(shown, None, "is a directory") from None
     except OSError as exc:
-        raise ParseError(p, None, f"cannot read: {exc.strerror or exc}") from None
+        raise ParseError(shown, None, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ParseError(shown, None, f"file larger than the {_size(limit)} limit for one report; a larger limit: "
+                                      f"--max-file-size BYTES (or $XLT_CLAIMS_MAX_FILE_BYTES)")
     return parse_bytes(data, p)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
 def parse_bytes(data: bytes, path: str | Path) -> ParsedReport:
     p = Path(path)
-    text = _decode(data, str(p))
+    text = _decode(data, display_path(p))
     return parse_text(text, p, content_hash(data))
 
 
 def parse_text(text: str, path: str | Path, digest: Optional[str] = None) -> ParsedReport:
     p = Path(path)
-    spath = str(p)
+    spath = display_path(p)
     lines = [ln.rstrip("\r") for ln in text.split("\n")]
-    rep = ParsedReport(path=spath, key=p.stem, file_name=p.name,
+    rep = ParsedReport(path=spath, key=display_path(p.stem), file_name=display_path(p.name),
                        content_hash=digest or content_hash(text.encode("utf-8")), full_text=text)
 
     # -- sections --------------------------------------------------------------------------------
@@ -557,9 +630,15 @@ def _parse_claims(lines: list[str], heads: dict[int, str], by_name: dict[str, Se
             raise ParseError(path, i + 1, f"malformed row: expected {ncells} cells "
                                           f"({', '.join(names[k] for k in sorted(cols, key=cols.get))}), found {len(cells)}")
         row += 1
+        if row > MAX_CLAIMS:
+            raise ParseError(path, i + 1, f"more than {MAX_CLAIMS} claims in the table; not a literature report "
+                                          f"(the limit keeps matching and the store small)")
         text = cells[cols["claim"]].strip()
         if not text:
             raise ParseError(path, i + 1, "malformed row: empty claim text")
+        if len(text) > MAX_CLAIM_CHARS:
+            raise ParseError(path, i + 1, f"claim text of {len(text):,} characters; a claim holds at most "
+                                          f"{MAX_CLAIM_CHARS:,}")
         mark = None
         if "mark" in cols:
             ok, mark = _parse_mark(cells[cols["mark"]])
@@ -589,6 +668,16 @@ def _parse_claims(lines: list[str], heads: dict[int, str], by_name: dict[str, Se
             break
 
 
+def _cited_as(line: str, start: int, end: int) -> str:
+    """The reference's source line, or a window of it around the id when the line is long (one line
+    with thousands of ids must not be stored thousands of times)."""
+    if len(line) <= MAX_CITED_AS_CHARS:
+        return line
+    side = max(0, (MAX_CITED_AS_CHARS - (end - start)) // 2)
+    a, b = max(0, start - side), min(len(line), end + side)
+    return ("\u2026" if a > 0 else "") + line[a:b] + ("\u2026" if b < len(line) else "")
+
+
 def _parse_references(lines: list[str], by_name: dict[str, Section], rep: ParsedReport) -> None:
     sec = by_name.get("references")
     body: list[tuple[int, str]]
@@ -614,8 +703,16 @@ def _parse_references(lines: list[str], by_name: dict[str, Section], rep: Parsed
             continue
         for m in found:
             pos += 1
+            if pos > MAX_REFERENCES:
+                raise ParseError(rep.path, ln_no, f"more than {MAX_REFERENCES} arXiv references; not a literature "
+                                                  f"report (the limit keeps the store small)")
+            version = m.group(2)
+            if version is not None and len(version) > 4:  # v00000000000000000000000001: no arXiv version
+                rep.warnings.append(f"line {ln_no}: arXiv version 'v{version[:12]}...' is not a version; ignored")
+                version = None
             rep.references.append(ParsedReference(position=pos, line=ln_no, arxiv_id=m.group(1),
-                                                  version=int(m.group(2)) if m.group(2) else None, cited_as=s))
+                                                  version=int(version) if version else None,
+                                                  cited_as=_cited_as(s, m.start(), m.end())))
     if other:
         rep.meta["other_references"] = other
         rep.warnings.append(f"{len(other)} reference line(s) without an arXiv id were not stored as references")

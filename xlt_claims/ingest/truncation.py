@@ -39,7 +39,8 @@ _DANGLING_WORDS = frozenset(
 )
 _DANGLING_END = re.compile(r"[,;:(\[{/&+\-\u2013\u2014]\s*$")
 _INFLECTIONS = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ly", "'s")
-_LAST_TOKEN = re.compile(r"([^\W\d_]+)[^\w]*$", re.UNICODE)
+# the last word: r"([^\W\d_]+)[^\w]*$" searched forward is quadratic on a long word that does not
+# end the text; the reversed pattern matched at the start of the reversed text is linear
 _LAST_TOKEN_REV = re.compile(r"[^\w]*([^\W\d_]+)", re.UNICODE)  # on the reversed text
 
 
@@ -166,7 +167,7 @@ def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Itera
     candidates = [not p for p in punctuated]
     last: list[Optional[str]] = []
     for t, cand in zip(claims, candidates):
-        # _LAST_TOKEN.search(t) read from the end: a match of the reversed pattern at the start of
+        # the forward search read from the end: a match of the reversed pattern at the start of
         # the reversed text is the same letter run (linear instead of a backtracking scan)
         m = _LAST_TOKEN_REV.match(t[::-1]) if cand else None
         tok = m.group(1)[::-1] if m else None

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 from urllib.parse import quote
 from contextlib import contextmanager
 from functools import lru_cache
@@ -115,14 +116,29 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _damaged_file_error(ctx) -> None:
+    """SQLite's "database disk image is malformed" / "file is not a database" met while reading or
+    writing: a StoreError that says what it means, instead of a raw DatabaseError."""
+    orig = ctx.original_exception
+    msg = str(orig)
+    if isinstance(orig, sqlite3.DatabaseError) and ("malformed" in msg or "not a database" in msg):
+        path = sqlite_path(str(ctx.engine.url)) if ctx.engine is not None else None
+        raise StoreError(f"claim store {path or ''} is damaged ({msg}); restore a backup, or salvage it with "
+                         f"`sqlite3 FILE .recover | sqlite3 recovered.db`") from orig
+
+
 def make_engine(url: str, *, read_only_file: bool = False) -> Engine:
     u = check_url(url)
     if u.get_backend_name() == "sqlite":
         if read_only_file and u.database and u.database != ":memory:":
             # a file we may not write: SQLite's read-only mode (reads a WAL store without creating -shm)
             u = u.set(database=f"file:{quote(u.database)}?mode=ro", query={**u.query, "uri": "true"})
-        engine = create_engine(u, json_serializer=store_json,
-                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        try:
+            engine = create_engine(u, json_serializer=store_json,
+                                   connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        except (ImportError, NoSuchModuleError) as exc:  # sqlite+SOMEDRIVER:// that is not installed
+            raise StoreError(f"--db {display_url(u)}: the database driver '{u.get_driver_name()}' is not "
+                             f"installed ({exc.__class__.__name__}: {exc})") from None
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers locking; take the write lock at BEGIN so that
         # concurrent writers wait on busy_timeout instead of failing on lock upgrade. Read-only work
@@ -136,6 +152,7 @@ def make_engine(url: str, *, read_only_file: bool = False) -> Engine:
             ro = read_only_file or conn.get_execution_options().get(READ_ONLY)
             conn.exec_driver_sql("BEGIN" if ro else "BEGIN IMMEDIATE")
 
+        event.listen(engine, "handle_error", _damaged_file_error)
         return engine
     return _make_postgres_engine(url)
 

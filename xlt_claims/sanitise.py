@@ -1,0 +1,76 @@
+"""Data from report files on a terminal or in Markdown, harmless and visible (a leaf module).
+
+Reports come from generators nobody controls: a claim, title or file name can carry rich markup
+(`[/bold]` crashes rich, `[link=...]` hides a link), terminal escape sequences (clear the screen,
+set the window title, OSC 8 links), bidirectional overrides that reorder what is shown, or HTML and
+Markdown that a Markdown viewer renders (`<img onerror=...>`). Every field that comes from data
+goes through one of these functions before it is printed or written:
+
+* `visible(s)`: control and format characters become visible: C0 controls as the Unicode control
+  pictures (ESC shows as "\u241b"), DEL as "\u2421", C1 controls, bidirectional overrides and other
+  invisible format characters as "<U+202E>". Tab and (with keep_newlines) line feed stay.
+* `for_terminal(s)`: `visible` plus rich markup escaped, for strings printed through rich.
+* `for_markdown(s)`: `visible` plus every Markdown special character backslash-escaped and `<`, `>`,
+  `&` as HTML entities, so the text renders as the same text and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from rich.markup import escape
+
+_BIDI_AND_INVISIBLE = {
+    0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+    0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB,
+}
+_CONTROL_RX = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
+                         r"\ufeff\ufff9-\ufffb\n]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD_ENTITY_RX = re.compile(r"[<>&]")
+
+
+def _picture(ch: str, keep_newlines: bool) -> str:
+    o = ord(ch)
+    if ch == "\n":
+        return "\n" if keep_newlines else "\u240a"
+    if o < 0x20:
+        return chr(0x2400 + o)  # the control pictures block: U+241B for ESC
+    if o == 0x7F:
+        return "\u2421"
+    return f"<U+{o:04X}>"
+
+
+def visible(value: Any, *, keep_newlines: bool = False) -> str:
+    """The text with every control or invisible format character shown as a visible symbol."""
+    s = value if isinstance(value, str) else str(value)
+    if s.isprintable() and "\n" not in s:  # the common case costs one scan in C
+        return s
+    s = _CONTROL_RX.sub(lambda m: _picture(m.group(), keep_newlines), s)
+    # anything else Unicode calls a control or format character (category Cc/Cf) or a lone surrogate
+    if not all(ch.isprintable() or ch in "\t\n " for ch in s):
+        s = "".join(ch if ch.isprintable() or ch in "\t\n " or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+                    else f"<U+{ord(ch):04X}>" for ch in s)
+    return s
+
+
+def for_terminal(value: Any, *, keep_newlines: bool = False) -> str:
+    """For a string that rich prints with markup on: controls visible, markup tags escaped."""
+    return escape(visible(value, keep_newlines=keep_newlines))
+
+
+def for_markdown(value: Any) -> str:
+    """For one Markdown text field (a table cell, a list item, a heading): it renders as itself."""
+    s = visible(value)
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return _MD_ENTITY_RX.sub(lambda m: _MD_ENTITIES[m.group()], s)
+
+
+def has_raw_controls(text: str) -> bool:
+    """True when text still holds a terminal control byte (ESC, C1, BEL, ...) or a bidi override;
+    for tests and checks of output (tab and newline are allowed)."""
+    return any((ord(ch) < 0x20 and ch not in "\t\n\r") or 0x7F <= ord(ch) <= 0x9F or ord(ch) in _BIDI_AND_INVISIBLE
+               for ch in text)
