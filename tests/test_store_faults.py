@@ -135,3 +135,25 @@ def test_unreadable_file_on_the_command_line_fails_alone(tmp_path, monkeypatch):
     assert "report version(s)" in r.stdout
     if os.geteuid() != 0:  # root reads it anyway
         assert r.exit_code == 1 and "secret.txt" in r.output and "cannot read" in r.output
+
+
+def test_json_output_is_strict_even_for_infinite_values(tmp_path):
+    """A quality score stored as infinity by an older version made `reports --json` print Infinity."""
+    db = tmp_path / "claims.db"
+    st = open_store(db)
+    from xlt_claims.ingest import ingest_paths
+
+    ingest_paths(st, [REPORTS_DIR])
+    st.close()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE report SET quality_score = 9e999")  # SQLite stores +Inf
+    con.commit()
+    con.close()
+    r = CliRunner().invoke(app, ["reports", "--json", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+
+    def refuse(name):
+        raise ValueError(f"non-strict JSON constant {name}")
+
+    rows = json.loads(r.stdout, parse_constant=refuse)
+    assert all(row["quality_score"] is None for row in rows)
