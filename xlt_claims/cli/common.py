@@ -59,7 +59,7 @@ def print_json(obj: Any) -> None:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One error line; the message (it may quote a file name or claim) is never read as markup."""
-    err_console.print(f"[bold red]error:[/] {for_terminal(message)}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {for_terminal(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
