@@ -216,3 +216,33 @@ def test_missing_database_names_it(pg_server):
 
 def test_display_url_hides_the_password():
     assert display_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+
+
+def test_the_verbs_work_on_a_postgresql_store(pg_url, tmp_path):
+    """ingest, papers import, list, show, flags, link, reproduce --dry-run and report on a server store
+    (in-process through the CLI app)."""
+    from typer.testing import CliRunner
+
+    from conftest import ARXIV_FIXTURES, REPORTS_DIR
+    from xlt_claims.cli import app
+
+    runner = CliRunner()
+
+    def claims(*args: str):
+        res = runner.invoke(app, [*args, "--db", pg_url])
+        assert res.exit_code == 0, (args, res.output[-2000:])
+        return res.output
+
+    claims("ingest", str(REPORTS_DIR))
+    claims("papers", "import", str(ARXIV_FIXTURES))
+    rows = json.loads(claims("list", "--json"))
+    assert len(rows) == 21
+    shown = json.loads(claims("show", rows[0]["id"], "--json"))
+    assert shown["claim"]["id"] == rows[0]["id"] and shown["events"]
+    claims("flags")
+    claims("link")
+    plan = json.loads(claims("reproduce", "--dry-run", "--all", "--json"))
+    assert plan["experiments"]
+    claims("report", "-f", "json", "-o", str(tmp_path / "r.json"))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["claims"]) == 21 and sum(r["n_claims"] for r in report["reports"]) == 21
