@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from xlt_claims.verdict.task_suite import judge_task_suite
+from xlt_claims.verdict.template import judge
 from xlt_claims.reproduce.registry import parse_experiment
 
 ARMS = ["baseline", "aif-L3", "aif-L6", "aif-L9"]
@@ -74,7 +73,7 @@ def _runs(spec):
 
 
 def _judge(exp, runs):
-    return judge_task_suite(exp, None, runs, proxy_data=True, model="offline:multilingual-e5-small")
+    return judge(exp, None, runs, proxy_data=True, model="offline:multilingual-e5-small", profile="quick")
 
 
 GAIN = 'baseline = "baseline"\ncandidates = ["aif-L3", "aif-L6", "aif-L9"]\nmin_effect = 1.0'
@@ -96,7 +95,8 @@ def test_best_gain_reproduced_on_all_tasks_and_selected_on_dev(tmp_path):
     v = _judge(_exp(tmp_path, "best-gain", GAIN), _runs(_gain_spec(0.02, 0.025)))
     assert v.outcome == "reproduced" and v.proxy is True
     per = v.detail["per_task"]
-    assert per["a"]["selected"] == "aif-L3" and per["a"]["oracle_best_on_test"] == "aif-L9"
+    assert per["a"]["selected"] == "aif-L3"  # best on dev, although aif-L9 is best on test
+    assert max(per["a"]["table"], key=lambda a: per["a"]["table"][a]["test_mean"]) == "aif-L9"
     assert v.effect == pytest.approx(2.0, abs=0.01)  # the weakest task's gain
     assert v.confidence is not None and 0 < v.confidence < 1
     assert "proxy tasks" in v.detail["proxy_reasons"][0]
@@ -113,16 +113,27 @@ def test_identical_arms_never_reproduce(tmp_path):
     assert v.outcome in ("not-reproduced", "inconclusive")
 
 
-def test_collapsed_run_makes_it_invalid(tmp_path):
-    runs = _runs(_gain_spec(0.02, 0.02))
+def test_an_unselected_candidate_that_collapsed_changes_nothing(tmp_path):
+    """Issue 18 #6: a bad run of an arm that dev selection did not choose must not void the task."""
+    runs = _runs(_gain_spec(0.02, 0.025))
     runs["b/aif-L6"][2] = _run(0.5, 0.5, collapsed=True)
+    assert _judge(_exp(tmp_path, "best-gain", GAIN), runs).outcome == "reproduced"
+
+
+def test_a_collapsed_baseline_run_asks_for_seeds_not_a_verdict(tmp_path):
+    """Issue 18 #10: one baseline run that collapsed (on one machine) voids its seed; with fewer valid seeds
+    than pre-registered the task is inconclusive and says to add seeds."""
+    runs = _runs(_gain_spec(0.02, 0.025))
+    runs["b/baseline"][2] = _run(0.5, 0.5, collapsed=True)
     v = _judge(_exp(tmp_path, "best-gain", GAIN), runs)
-    assert v.outcome == "invalid"
+    assert v.detail["task_outcomes"] == {"a": "reproduced", "b": "inconclusive"}
+    assert v.outcome == "inconclusive" and "add seeds" in v.detail["per_task"]["b"]["reason"]
 
 
 def test_a_failed_valid_task_decides_an_all_tasks_claim_even_beside_an_invalid_task(tmp_path):
     runs = _runs(_gain_spec(-0.02, 0.02))
-    runs["b/aif-L6"][2] = _run(0.5, 0.5, collapsed=True)
+    for seed in (1, 2, 3):  # task b's baseline never learned: that task is invalid
+        runs["b/baseline"][seed] = _run(0.5, 0.5, collapsed=True)
     v = _judge(_exp(tmp_path, "best-gain", GAIN), runs)
     assert v.detail["task_outcomes"] == {"a": "not-reproduced", "b": "invalid"}
     assert v.outcome == "not-reproduced"
@@ -152,22 +163,28 @@ def test_rule_validation(tmp_path):
 LAYERS = 'candidates = ["aif-L3", "aif-L6", "aif-L9"]'
 
 
-def _layer_spec(best_a, best_b, gap=0.03, noise=0.002):
+def _layer_spec(best_a, best_b, gap=0.03, noise=0.002, dev_gap=0.02, test_noise=()):
     spec = {}
     for task, best in (("a", best_a), ("b", best_b)):
-        spec[task] = {arm: [(0.6 + (gap if arm == best else 0) + noise * k, 0.8) for k in (-1, 0, 1)]
+        spec[task] = {arm: [(0.6 + (gap if arm == best else 0) + noise * k + (test_noise[i] if test_noise else 0),
+                             0.8 + (dev_gap if arm == best else 0)) for i, k in enumerate((-1, 0, 1))]
                       for arm in ("aif-L3", "aif-L6", "aif-L9")}
     return spec
 
 
-def test_best_layer_differs(tmp_path):
+def test_best_layer_differs_chosen_on_dev_and_confirmed_on_test(tmp_path):
     exp = _exp(tmp_path, "best-layer-differs", LAYERS)
     v = _judge(exp, _runs(_layer_spec("aif-L3", "aif-L9")))
-    assert v.outcome == "reproduced" and v.detail["best_layer"] == {"a": 3, "b": 9}
+    assert v.outcome == "reproduced"
+    assert {t: v.detail["per_task"][t]["chosen_layer"] for t in ("a", "b")} == {"a": 3, "b": 9}
+    assert v.confidence is not None
     v = _judge(exp, _runs(_layer_spec("aif-L6", "aif-L6")))
-    assert v.outcome == "not-reproduced"
-    # no real differences between layers: the argmax is noise
+    assert v.outcome == "not-reproduced" and "every task chose layer 6" in v.reason
+    # dev picks different layers, but test shows no difference between them: not confirmed
     v = _judge(exp, _runs(_layer_spec("aif-L3", "aif-L9", gap=0.0, noise=0.01)))
+    assert v.outcome == "inconclusive" and "not established" in v.reason
+    # the test argmax alone (dev shows nothing) no longer decides: the old rule said reproduced here
+    v = _judge(exp, _runs(_layer_spec("aif-L3", "aif-L9", dev_gap=0.0)))
     assert v.outcome != "reproduced"
 
 
@@ -187,15 +204,3 @@ def test_gate_differs(tmp_path):
     assert _judge(exp, _runs(_gate_spec(0.30, 0.45))).outcome == "reproduced"
     assert _judge(exp, _runs(_gate_spec(0.40, 0.40))).outcome == "not-reproduced"
     assert _judge(exp, _runs(_gate_spec(0.30, 0.45, spread=0.001))).outcome == "not-reproduced"
-
-
-def test_directional_bayes_factor():
-    from xlt_claims.verdict.confidence import directional_log_bf
-
-    # an effect far in the WRONG direction with a small error counts against the claim (a point null
-    # would favour the claim here because -35 is even less likely under delta = 0)
-    assert directional_log_bf(-35.0, 0.4, 4.0)["log_bf_raw"] < -10
-    assert directional_log_bf(-35.0, 0.4, 4.0)["log_bf"] == pytest.approx(-math.log(100))  # capped
-    assert directional_log_bf(2.0, 0.5, 2.0, n=3)["log_bf"] > 0
-    assert directional_log_bf(0.0, 0.3, 2.0, n=3)["log_bf"] < 0
-    assert directional_log_bf(-1.0, 0.3, 2.0, n=3)["log_bf"] < directional_log_bf(0.0, 0.3, 2.0, n=3)["log_bf"]

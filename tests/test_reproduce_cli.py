@@ -77,3 +77,14 @@ def test_link_command(store, db_path):
     assert row["origin"] == "rule" and row["active"] is True
     res = _invoke("reproduce", "--db", str(db_path), "--reproductions", SHIPPED)
     assert res.exit_code == 1 and "--all" in res.output
+
+
+def test_sequential_and_new_rule_options_are_checked(db_path):
+    res = _invoke("reproduce", "robust-gxlt-rsda", "--until-decided", "--db", str(db_path))
+    assert res.exit_code == 1 and "--until-decided needs --max-seeds N" in res.output
+    res = _invoke("reproduce", "robust-gxlt-rsda", "--until-decided", "--max-seeds", "6", "--seeds", "3",
+                  "--db", str(db_path))
+    assert res.exit_code == 1 and "no --seeds" in res.output
+    res = _invoke("reproduce", "robust-gxlt-rsda", "--max-seeds", "6", "--db", str(db_path))
+    assert res.exit_code == 1 and "--max-seeds goes with --until-decided" in res.output
+    assert "--new-rule" in _invoke("reproduce", "--help").output

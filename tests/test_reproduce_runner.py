@@ -73,7 +73,9 @@ def test_better_arm_reproduced_then_resume_reuses(store, exp_dir, tiny_model):
         ev = s.exec(select(ClaimEvent).where(ClaimEvent.claim_id == "c1")).all()[-1]
         assert ev.cause == "experiment" and ev.new_status == "reproduced"
         b = ev.detail["bayes"]
-        assert b["prior"]["report_confidence"] == 0.3 and b["tempering"]["w"] == 0.5  # proxy data
+        # proxy data (0.5) and the quick recipe (0.8), each a stated difference with its weight
+        assert b["prior"]["report_confidence"] == 0.3 and b["tempering"]["w"] == pytest.approx(0.4)
+        assert [d["aspect"] for d in b["tempering"]["differences"]] == ["data", "recipe"]
         assert claim.confidence == pytest.approx(b["posterior"], abs=1e-3) and claim.confidence > b["prior"]["prior"]
         vd = s.exec(select(Verdict)).one().detail
         assert vd["per_language"]["test"] and {r["key"] for r in vd["per_language"]["test"]} == {"en", "xx"}
@@ -109,16 +111,20 @@ def test_identical_arms_never_reproduced(store, exp_dir, tiny_model):
         assert len(runs) == 3 and all(r.reused_from is not None for r in runs)  # identical config: not recomputed
 
 
-def test_collapsed_arm_is_invalid(store, exp_dir, tiny_model):
-    write_experiment(exp_dir, "collapse", model=tiny_model, treatment={"method": "test-collapse"}, seeds=(1, 2))
+def test_a_treatment_that_collapses_is_a_result(store, exp_dir, tiny_model):
+    """Issue 18 #6: a method that stops the model from learning is a result (the claim fails), not an
+    invalid comparison; the runs still carry the guard's flag."""
+    write_experiment(exp_dir, "collapse", model=tiny_model, treatment={"method": "test-collapse"}, seeds=(1, 2, 3),
+                     metric="test:all:accuracy")
     add_claim(store, "c3", CLAIM, confidence=0.4)
     res = run_and_judge(store, load_registry([exp_dir]), ["c3"], Options())
     v = res.verdicts[0]
-    assert v["outcome"] == "invalid" and "collapsed" in v["reason"], v
+    assert v["outcome"] == "not-reproduced" and v["effect"] < 0, v
     with store.session() as s:
-        assert s.get(Claim, "c3").status == "invalid"
+        assert s.get(Claim, "c3").status == "not-reproduced"
         bad = s.exec(select(Run).where(Run.arm == "treatment")).all()
         assert all(r.valid is False and "collapsed" in r.invalid_reason for r in bad)
+        assert s.exec(select(Verdict)).one().detail["guards"]["excluded_runs"] == []
 
 
 def test_dry_run_and_untestable(store, exp_dir, tiny_model):
@@ -261,7 +267,8 @@ def test_several_treatments_selected_on_dev(tmp_path):
 def test_custom_experiment_kind_uses_runs_and_verdicts(store, tmp_path):
     """A new kind is a module with an ExperimentKind (plan, execute) and its judging rule in the verdict layer."""
     from xlt_claims.reproduce.kinds import ExperimentKind, Planned, RunOutput, Unit, register_kind
-    from xlt_claims.verdict import VerdictResult, register_judge
+    from xlt_claims.verdict import Statistic, register_statistic
+    from xlt_claims.verdict.confidence import Component
 
     calls = []
 
@@ -279,12 +286,12 @@ def test_custom_experiment_kind_uses_runs_and_verdicts(store, tmp_path):
             calls.append(unit.seed)
             return RunOutput({"summary": {"value": 0.5 + unit.seed}}, {"note": "probe"})
 
-    @register_judge("test-probe")
-    def _judge(exp, claim, runs, *, proxy_data, model, scripts=None, data_guard=None):
+    @register_statistic("test-probe")
+    def _statistic(exp, claim, runs, *, scripts=None, alpha=None):
         vals = [r.metrics["summary"]["value"] for r in runs["probe"].values()]
-        return VerdictResult(outcome="reproduced", reason="probe says so", proxy=True, metric="summary.value",
-                             effect=sum(vals) / len(vals), n_seeds=len(vals),
-                             run_ids=[r.id for r in runs["probe"].values()], confidence=0.7)
+        return Statistic("reproduced", "probe says so", metric="summary.value", effect=sum(vals) / len(vals),
+                         n_seeds=len(vals), run_ids=[r.id for r in runs["probe"].values()],
+                         components=[Component("value", sum(vals) / len(vals), 0.1, 2.0)])
 
     (tmp_path / "p.toml").write_text("""
 name = "probe-x"
@@ -311,7 +318,10 @@ metric = "summary.value"
     assert calls == [1, 2]  # finished units are reused
     with store.session() as s:
         c = s.get(Claim, "k1")
-        assert c.status == "reproduced" and c.confidence == pytest.approx(0.7)
+        v = s.exec(select(Verdict).where(Verdict.claim_id == "k1")).one()
+        # the shared template applied prior, likelihood and weights to the kind's statistic
+        assert c.status == "reproduced" and c.confidence == pytest.approx(v.detail["bayes"]["posterior"], abs=1e-4)
+        assert c.confidence > v.detail["bayes"]["prior"]["prior"] and v.detail["registration"]["version"] == 1
     (tmp_path / "p.toml").write_text((tmp_path / "p.toml").read_text().replace("layers = [1, 2]", "x = 1"))
     from xlt_claims.reproduce.registry import RegistryError
 
@@ -321,7 +331,7 @@ metric = "summary.value"
 
 def test_both_arms_at_chance_is_invalid_and_keeps_the_arm_means(tmp_path):
     from xlt_claims.reproduce.registry import parse_experiment
-    from xlt_claims.verdict.paired import judge_paired
+    from xlt_claims.verdict.template import judge
 
     exp = parse_experiment(write_experiment(tmp_path, "chance", model="m", metric="test:nonen:accuracy"))
     stats = {"task_type": "classification", "num_labels": 2, "test": {"xx": {"n": 400, "majority": 0.5}},
@@ -335,20 +345,20 @@ def test_both_arms_at_chance_is_invalid_and_keeps_the_arm_means(tmp_path):
 
     by_arm = {"baseline": {s: run(s, 0.51, 0.49) for s in (1, 2, 3)},
               "treatment": {s: run(10 + s, 0.50, 0.52) for s in (1, 2, 3)}}
-    v = judge_paired(exp, None, by_arm, proxy_data=True, model="m")
+    v = judge(exp, None, by_arm, proxy_data=True, model="m")
     assert v.outcome == "invalid" and "at chance" in v.reason and v.effect is None
     means = v.detail["arm_means"]["test"]
     assert means["xx"]["baseline"] == pytest.approx(0.51) and means["yy"]["treatment"] == pytest.approx(0.52)
     assert "per_language" not in v.detail  # no effect is computed from chance-level arms
     by_arm["treatment"] = {s: run(10 + s, 0.70, 0.72) for s in (1, 2, 3)}  # one arm transfers: compared
-    assert judge_paired(exp, None, by_arm, proxy_data=True, model="m").outcome != "invalid"
+    assert judge(exp, None, by_arm, proxy_data=True, model="m").outcome != "invalid"
 
 
 def test_auc_decision_metric_has_chance_one_half(tmp_path):
     """A rule on ROC-AUC: arms ranking at random (AUC ~0.5) are invalid even when the majority rate is
     far from 0.5; an arm that ranks well is compared, and per-language rows use AUC too."""
     from xlt_claims.reproduce.registry import parse_experiment
-    from xlt_claims.verdict.paired import judge_paired
+    from xlt_claims.verdict.template import judge
 
     exp = parse_experiment(write_experiment(tmp_path, "auc", model="m", metric="test:nonen:auc", min_effect=1.0,
                                             extra_decision='per_language_measure = "auc"'))
@@ -363,10 +373,10 @@ def test_auc_decision_metric_has_chance_one_half(tmp_path):
 
     by_arm = {"baseline": {s: run(s, 0.50 + 0.01 * s) for s in (1, 2, 3)},
               "treatment": {s: run(10 + s, 0.52 - 0.01 * s) for s in (1, 2, 3)}}
-    v = judge_paired(exp, None, by_arm, proxy_data=True, model="m")
+    v = judge(exp, None, by_arm, proxy_data=True, model="m")
     assert v.outcome == "invalid" and "at chance" in v.reason and v.detail["metric_chance"] == 0.5
     by_arm["treatment"] = {s: run(10 + s, 0.70 + 0.01 * s) for s in (1, 2, 3)}
-    v = judge_paired(exp, None, by_arm, proxy_data=True, model="m")
+    v = judge(exp, None, by_arm, proxy_data=True, model="m")
     assert v.outcome == "reproduced" and v.effect == pytest.approx(20.0)
     rows = {r["key"]: r for r in v.detail["per_language"]["test"]}
     assert rows["xx"]["baseline"] == pytest.approx(52.0) and rows["en"]["effect"] == pytest.approx(0.0)

@@ -3,6 +3,7 @@ reproduce.links)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, List, Optional
 
 import typer
@@ -16,6 +17,7 @@ from ..reproduce.registry import RegistryError, load_registry
 from ..reproduce.runner import Options, ReproduceError, reproduce
 from ..reproduce.tasks import TaskError
 from ..verdict.judge import judge_plans
+from ..verdict.sequential import run_until_decided
 from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, RegistryOption, SeedsOption, console,
                      err_console, fail, open_store_or_fail, parse_seeds, print_json, sigterm_as_interrupt)
 
@@ -127,7 +129,7 @@ def _print_plan(result, console) -> None:
 def print_verdicts(result, console) -> None:
     for v in result.verdicts:
         if "skipped" in v:
-            console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
+            err_console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
             continue
         ci = v["ci"]
         eff = "n/a" if v["effect"] is None else f"{v['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
@@ -170,6 +172,11 @@ def reproduce_cmd(
     slurm_folder: Annotated[Optional[str], typer.Option("--slurm-folder", help="slurm: job folder on the shared filesystem [slurm-jobs]")] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="slurm: submit and return; --status follows it")] = False,
     status: Annotated[bool, typer.Option("--status", help="slurm: where the latest job array stands")] = False,
+    new_rule: Annotated[bool, typer.Option("--new-rule", help="Register a changed [decision] block as a new rule "
+                                           "version and judge with it (its verdicts say it came after their data).")] = False,
+    until_decided: Annotated[bool, typer.Option("--until-decided", help="Add seeds to undecided experiments at looks "
+                                                "fixed in advance, each decided at alpha / looks.")] = False,
+    max_seeds: Annotated[Optional[int], typer.Option("--max-seeds", help="With --until-decided: the most seeds.")] = None,
     reproductions: RegistryOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -203,6 +210,10 @@ def reproduce_cmd(
         fail(f"--profile {profile!r}: use quick or paper")
     if not targets and not all_:
         fail("give claim ids or experiment names, or --all")
+    if until_decided and (max_seeds is None or seeds):
+        fail("--until-decided needs --max-seeds N and no --seeds (the looks are fixed in advance)")
+    if max_seeds is not None and not until_decided:
+        fail("--max-seeds goes with --until-decided")
     seed_list, n_seeds = parse_seeds(seeds)
     opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, device=device,
                    extended=extended)
@@ -210,12 +221,18 @@ def reproduce_cmd(
     try:
         with sigterm_as_interrupt():
             reporter = None if (json_out or dry_run) else RichReporter()
-            result = reproduce(store, registry, list(targets or []), opts, all_claims=all_, dry_run=dry_run,
-                               reporter=reporter)
-            if not dry_run:
-                judge_plans(store, result)
+            looks: list = []
+            if until_decided and not dry_run:
+                looks = run_until_decided(store, registry, list(targets or []), opts, max_seeds=max_seeds,
+                                          all_claims=all_, reporter=reporter, new_rule=new_rule)
+                result = _merged(looks)
+            else:
+                result = reproduce(store, registry, list(targets or []), opts, all_claims=all_, dry_run=dry_run,
+                                   reporter=reporter)
+                if not dry_run:
+                    judge_plans(store, result, new_rule=new_rule)
             tables = {} if dry_run else _research_tables(store, result)
-    except (LinkError, ReproduceError, TaskError) as exc:
+    except (LinkError, ReproduceError, TaskError, ValueError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted: the current run is marked KILLED; re-run to resume[/]")
@@ -224,6 +241,8 @@ def reproduce_cmd(
         store.close()
     if json_out:
         out = result.to_dict()
+        if looks:
+            out["looks"] = [{"seeds": n, "verdicts": r.verdicts} for n, r in looks]
         if tables:
             out["research_tables"] = {k: rows for k, (rows, _) in tables.items()}
         print_json(out)
@@ -241,8 +260,16 @@ def reproduce_cmd(
     for p in result.plans:
         if p.error:
             err_console.print(f"[red]{p.experiment.name}: not run: {p.error}", highlight=False)
-    if result.failed or any(p.error for p in result.plans):
+    if result.failed or any(p.error for p in result.plans) or any(v.get("rule_not_registered") for v in result.verdicts):
         raise typer.Exit(1)
+
+
+def _merged(looks: list) -> Any:
+    """One result for the output of a sequential reproduction: the last look's plans, every look's verdicts."""
+    last = looks[-1][1]
+    return replace(last, verdicts=[v for _, r in looks for v in r.verdicts],
+                    ran=sum(r.ran for _, r in looks), reused=sum(r.reused for _, r in looks),
+                    failed=sum(r.failed for _, r in looks))
 
 
 def link_cmd(

@@ -201,7 +201,10 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
                f"{result.reused} already finished/reused, {result.failed} failed; verdicts: "
                + (", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
                + f"; {len(result.unlinked)} claim(s) no experiment can test")
-    status = "done" if not result.failed else "partial"
+    refused = [v for v in result.verdicts if v.get("rule_not_registered")]
+    for v in refused:
+        rep.note(f"[red]{v['experiment']}: not judged: {v['skipped']}")
+    status = "done" if not (result.failed or refused) else "partial"
     return StageResult("reproduce", status, summary,
                        detail={"experiments": [p["experiment"] for p in d["experiments"]], "cannot_run": cannot,
                                "ran": result.ran, "reused": result.reused, "failed": result.failed,

@@ -70,7 +70,7 @@ def ot_sweep_table(store: Any, experiment: str = "ot-sweep", metric: str = "summ
                 a, b = metric_value(ok[sd][2], metric), metric_value(base[sd][2], metric)
                 if a is not None and b is not None:
                     diffs.append(100.0 * (a - b))
-            eff = paired_effect(diffs, n_boot=10000) if diffs else None
+            eff = paired_effect(diffs) if diffs else None
             vals = [metric_value(v[2], metric) for v in ok.values()]
             bvals = [metric_value(v[2], metric) for v in base.values()]
             ots = [v[2]["ot"] for v in ok.values()]

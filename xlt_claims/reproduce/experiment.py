@@ -151,7 +151,6 @@ class DecisionRule:
     min_effect: float = 1.0
     expected_effect: Optional[float] = None  # H1's centre for the Bayes factor when no number is claimed
     alpha: float = 0.05
-    n_boot: int = 10000
     per_language_measure: str = "accuracy"
     min_seeds: int = 3
     select_metric: str = "dev:en:accuracy"  # picks among several treatment arms (never a test split)
@@ -163,9 +162,6 @@ class DecisionRule:
     @property
     def sign(self) -> int:
         return DIRECTIONS[self.direction]
-
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -188,12 +184,20 @@ class Experiment:
     kind: str = TRAIN_KIND  # "train" (arms x seeds through the train loop) or a kind registered in reproduce.kinds
     params: dict[str, Any] = field(default_factory=dict)  # kind-specific settings ([params] table)
     raw: dict[str, Any] = field(default_factory=dict)  # the parsed file, for kinds that need more
+    # stated differences from the claim's setup ([[differences]]: aspect, weight, paper, ours, why)
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
     def arm(self, name: str) -> Arm:
         for a in self.arms:
             if a.name == name:
                 return a
         raise KeyError(name)
+
+    def decision_digest(self) -> str:
+        """sha256 (16 hex digits) of the kind and the file's [decision] table as written: what a run was
+        planned under (the verdict's rule digest adds the judging code's version)."""
+        raw = json.dumps({"kind": self.kind, "decision": (self.raw or {}).get("decision")}, sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     @property
     def base_dir(self) -> Path:
@@ -203,7 +207,7 @@ class Experiment:
         d = asdict(self)
         d["path"] = str(self.path)
         d.pop("source_text", None)
-        d["decision_digest"] = self.decision.digest()
+        d["decision_digest"] = self.decision_digest()
         return d
 
 

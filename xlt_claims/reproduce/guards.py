@@ -1,7 +1,9 @@
-"""Sanity guards: a run that collapsed to one label, or that learned nothing in the training
-language, never counts as evidence. Known reproduction traps they catch: a classifier stuck on
-the majority class, chance-level accuracy (e.g. 0.318 on 3-way NLI), placeholder test labels
-(the data loader's own guard refuses those before a run starts).
+"""Sanity guards of one run: it collapsed to one label, or it learned nothing in the training language
+(English accuracy at chance on the larger of test and dev, or English F1 at the floor for span
+extraction). Which runs a guard excludes is the judging rule's business (verdict/): a baseline that
+did not learn voids its seed, a treatment that did not learn is a result. Known reproduction traps they
+catch: a classifier stuck on the majority class, chance-level accuracy (e.g. 0.318 on 3-way NLI),
+placeholder test labels (the data loader's own guard refuses those before a run starts).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from ..metrics import parse_metric, select_keys
 
 COLLAPSE_SHARE = 0.95  # one predicted label on >= 95% of items = collapsed
 MIN_MARGIN = 0.02  # accuracy must beat chance by > max(2 points, 2 standard errors)
+# span extraction (F1 in points, 0-100, as the train loop reports it): a model that predicts spans at
+# random scores a few F1 points on SQuAD-style data; an English F1 at or below this learned nothing
+SPAN_F1_FLOOR = 10.0
 
 
 def _split_stats(items) -> dict[str, Any]:
@@ -90,6 +95,19 @@ def _collapsed(metrics: dict[str, Any]) -> Optional[str]:
     return None
 
 
+def _english_table(metrics: dict[str, Any], stats: dict[str, Any], measure: str) -> Optional[tuple[str, float, int]]:
+    """(split, value, items) of the English measure on the larger of test and dev (more items, a
+    tighter check); None when neither has it."""
+    found = []
+    for split in ("test", "dev"):
+        tab = (metrics.get(split) or {}).get("en") or {}
+        v = tab.get(measure)
+        if isinstance(v, (int, float)):
+            n = int(tab.get("n") or ((stats.get(split) or {}).get("en") or {}).get("n") or 0)
+            found.append((split, float(v), n))
+    return max(found, key=lambda f: f[2]) if found else None
+
+
 def check_run(metrics: Optional[dict[str, Any]], stats: Optional[dict[str, Any]]) -> dict[str, Any]:
     """{'valid': bool, 'reasons': [...], 'checks': {...}} for one finished run."""
     reasons: list[str] = []
@@ -101,20 +119,20 @@ def check_run(metrics: Optional[dict[str, Any]], stats: Optional[dict[str, Any]]
     if col:
         reasons.append(f"collapsed: {col}")
     stats = stats or {}
-    if stats.get("task_type") in (None, "classification", "pair-classification"):
+    task_type = stats.get("task_type")
+    english = _english_table(metrics, stats, "f1" if task_type == "span-extraction" else "accuracy")
+    if english is not None and task_type == "span-extraction":
+        split, f1, n = english
+        checks["english"] = {"split": split, "f1": f1, "floor": SPAN_F1_FLOOR, "n": n}
+        if f1 <= SPAN_F1_FLOOR:
+            reasons.append(f"learned nothing: English {split} F1 {f1:.1f} <= floor {SPAN_F1_FLOOR:g}")
+    elif english is not None and task_type in (None, "classification", "pair-classification"):
         # in-language (English) performance must beat chance, or the run learned nothing
-        for split, key in (("test", "en"), ("dev", "en")):
-            tab = (metrics.get(split) or {}).get(key) or {}
-            acc = tab.get("accuracy")
-            if not isinstance(acc, (int, float)):
-                continue
-            n = int(tab.get("n") or ((stats.get(split) or {}).get(key) or {}).get("n") or 0)
-            c = chance_level(stats, split, key)
-            if c is None:
-                break
+        split, acc, n = english
+        c = chance_level(stats, split, "en")
+        if c is not None:
             margin = max(MIN_MARGIN, 2 * math.sqrt(c * (1 - c) / n)) if n else MIN_MARGIN
             checks["english"] = {"split": split, "accuracy": acc, "chance": c, "margin": margin, "n": n}
             if acc <= c + margin:
                 reasons.append(f"at chance: English {split} accuracy {acc:.3f} <= chance {c:.3f} + margin {margin:.3f}")
-            break
     return {"valid": not reasons, "reasons": reasons, "checks": checks}

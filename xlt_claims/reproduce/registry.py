@@ -31,7 +31,8 @@ __all__ = ["DIRECTIONS", "ENV_VAR", "PROFILES", "TIERS", "TRAIN_KIND", "Arm", "D
 
 ENV_VAR = "XLT_CLAIMS_REPRODUCTIONS"
 _TOP_KEYS = {"name", "description", "paper", "tier", "notes", "match", "task", "model", "arms", "run", "decision",
-             "kind", "params", "include"}
+             "kind", "params", "include", "differences"}
+_DIFFERENCE_KEYS = {"aspect", "weight", "paper", "ours", "why"}
 _MATCH_KEYS = {"all", "any", "none", "report_cites", "report_text", "datasets", "report_key"}
 
 
@@ -108,7 +109,8 @@ def parse_experiment(path: Path) -> Experiment:
         raise src.error("name", f"name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
     common = {"name": name, "path": path.resolve(), "description": " ".join(str(data["description"]).split()),
               "match": _parse_match(src, data["match"]), "task": _parse_task(src, data["task"]),
-              "model": _parse_model(data.get("model", {})), "source_text": src.text, "kind": kind_name, "raw": data}
+              "model": _parse_model(data.get("model", {})), "source_text": src.text, "kind": kind_name, "raw": data,
+              "differences": _parse_differences(src, data.get("differences", []))}
     return kind.parse(src, data, common)
 
 
@@ -139,6 +141,31 @@ def _parse_task(src: SourceFile, t: Any) -> TaskSpec:
         raise src.error("task", "[task] needs 'proxy' (the offline default task, e.g. \"logt-pair\")")
     return TaskSpec(proxy=t["proxy"], real=t.get("real"), options=dict(t.get("options", {})),
                     claim_dataset=t.get("claim_dataset"))
+
+
+def _parse_differences(src: SourceFile, raw: Any) -> list[dict[str, Any]]:
+    """[[differences]]: how this experiment differs from the claim's setup, each with the evidence weight
+    that remains (0 < weight <= 1) and why; one entry per aspect."""
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        raise src.error("differences", "[[differences]] entries must be tables")
+    out, seen = [], set()
+    for d in raw:
+        extra = set(d) - _DIFFERENCE_KEYS
+        if extra:
+            raise src.error("differences", f"unknown difference key '{sorted(extra)[0]}' (allowed: "
+                                           f"{', '.join(sorted(_DIFFERENCE_KEYS))})")
+        if not isinstance(d.get("aspect"), str) or not d["aspect"]:
+            raise src.error("differences", "every [[differences]] entry needs an 'aspect'")
+        w = d.get("weight")
+        if not (isinstance(w, (int, float)) and not isinstance(w, bool) and 0 < w <= 1):
+            raise src.error("differences", f"difference {d['aspect']!r}: weight must be in (0, 1]")
+        if not isinstance(d.get("why"), str) or not d["why"].strip():
+            raise src.error("differences", f"difference {d['aspect']!r}: say why (the 'why' key)")
+        if d["aspect"] in seen:
+            raise src.error("differences", f"difference {d['aspect']!r} stated twice")
+        seen.add(d["aspect"])
+        out.append({k: (" ".join(v.split()) if isinstance(v, str) else v) for k, v in d.items()})
+    return out
 
 
 def _parse_model(md: dict[str, Any]) -> ModelSpec:

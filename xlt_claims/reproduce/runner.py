@@ -92,6 +92,7 @@ class ExperimentPlan:
     error: Optional[str] = None
     scripts: dict[str, str] = field(default_factory=dict)
     label_stats: Optional[dict[str, Any]] = None
+    differences: list[dict[str, Any]] = field(default_factory=list)  # the data's stated substitutes
     claim_texts: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,8 +220,9 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     plan.proxy_data = planned.proxy_data
     plan.scripts = dict(planned.scripts)
     plan.label_stats = planned.label_stats
+    plan.differences = list(planned.differences)
     for u in planned.units:
-        cfg = {**u.config, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision.digest(),
+        cfg = {**u.config, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision_digest(),
                "device_requested": opts.device}
         plan.slots.append(Slot(exp.name, u.arm, u.seed, cfg, config_hash(u.config), unit=u))
     refresh_states(store, plan, opts)

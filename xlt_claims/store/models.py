@@ -270,3 +270,21 @@ class Verdict(SQLModel, table=True):
     run_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))
     detail: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class RuleRegistration(SQLModel, table=True):
+    """A pre-registered decision rule of one experiment: the digest of its [decision] block (with the
+    judging code's version), stored when the experiment is first judged. A changed rule judges stored
+    runs only once it is registered as a new version (`claims reproduce --new-rule`); every verdict
+    names the version it was judged under and when that version was registered relative to its runs."""
+
+    __table_args__ = (UniqueConstraint("experiment", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    experiment: str = Field(index=True)
+    version: int  # 1, 2, ... per experiment
+    digest: str  # verdict.template.rule_digest
+    rules_version: int  # the judging code's version (verdict.template.RULES_VERSION)
+    decision: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))  # the [decision] block
+    registered_at: datetime = Field(default_factory=utcnow)
+    note: Optional[str] = None  # why a new version was registered (--new-rule)

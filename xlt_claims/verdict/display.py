@@ -39,7 +39,10 @@ def claim_verdict_view(session: Session, claim_id: str) -> dict[str, Any]:
         out["verdicts"].append({
             "verdict_id": v.id, "experiment": v.experiment, "outcome": v.outcome, "proxy": v.proxy,
             "proxy_reasons": d.get("proxy_reasons", []), "metric": v.metric, "effect": v.effect,
-            "ci": [v.ci_low, v.ci_high], "ci_method": eff.get("ci_method"), "p": eff.get("p_two_sided"),
+            "ci": [v.ci_low, v.ci_high], "ci_method": d.get("interval") or eff.get("ci_method"),
+            "p": eff.get("p_two_sided"), "differences": d.get("differences") or [],
+            "registration": d.get("registration"), "sequential": d.get("sequential"),
+            "optional_stopping": d.get("optional_stopping"),
             "n_seeds": v.n_seeds, "seeds": d.get("seeds"), "per_seed": d.get("per_seed"), "bar": d.get("bar"),
             "claimed": d.get("claimed"), "reason": d.get("reason"), "seeds_needed": d.get("seeds_needed"),
             "confidence": d.get("confidence"), "bayes": d.get("bayes"), "model": d.get("model"),
@@ -68,11 +71,21 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
     for v in view.get("verdicts", []):
         tag = " [proxy]" if v["proxy"] else ""
         console.print(f"[bold]Verdict[/] ({v['experiment']}): [bold]{v['outcome']}[/]{tag} on {v['metric']}", highlight=False)
-        if v.get("proxy_reasons"):
-            console.print("  proxy: " + "; ".join(v["proxy_reasons"]), highlight=False)
+        for diff in v.get("differences") or []:
+            console.print(f"  differs in {diff['aspect']} (weight {diff['weight']:g}): paper {diff['paper']}; ours "
+                          f"{diff['ours']}" + (f" - {diff['why']}" if diff.get("why") else ""), highlight=False)
+        reg = v.get("registration") or {}
+        if reg:
+            console.print(f"  rule v{reg.get('version')} ({reg.get('digest')}), {reg.get('relation')}", highlight=False)
+        if v.get("sequential"):
+            q = v["sequential"]
+            console.print(f"  sequential: look {q['look']} of {q['looks']}, each at alpha {q['alpha_per_look']:.4g}",
+                          highlight=False)
+        if v.get("optional_stopping"):
+            console.print(f"  [yellow]{v['optional_stopping']}[/]", highlight=False)
         ci = v["ci"]
         unit = "AUC points" if str(v.get("metric") or "").endswith(":auc") else "points"
-        console.print(f"  effect {_f(v['effect'])} {unit}, {int(95)}% CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
+        console.print(f"  effect {_f(v['effect'])} {unit}, CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
                       f" ({v.get('ci_method') or '-'}), bar {_f(v.get('bar'), '{:.2f}')}, seeds {v.get('seeds')}"
                       f"; baseline {_f(v.get('baseline_mean'), '{:.2f}')} -> treatment {_f(v.get('treatment_mean'), '{:.2f}')}",
                       highlight=False)
@@ -82,7 +95,11 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
         if v.get("confidence") is not None and v.get("bayes"):
             b = v["bayes"]
             console.print(f"  confidence {b['prior']['prior']:.2f} -> {v['confidence']:.2f} "
-                          f"(BF {b['likelihood'].get('bf', 1):.3g}, weight {b['tempering']['w']:.2f})", highlight=False)
+                          f"(LR {b['likelihood'].get('bf', 1):.3g} claimed size vs none, weight {b['tempering']['w']:.2f})",
+                          highlight=False)
+            held = b["likelihood"].get("held_to_status")
+            if held:
+                console.print(f"  {held}", highlight=False)
         if v.get("per_seed"):
             t = Table("seed", "baseline", "treatment", "diff", title="per seed", title_justify="left")
             for s, r in v["per_seed"].items():

@@ -17,14 +17,15 @@ from typing import Any, Optional
 
 from ..reproduce.experiment import Experiment
 from ..reproduce.kinds.layer_probe import DECISION_MARGIN
-from . import confidence as conf
-from .result import VerdictResult
-from .task_suite import decision_digest
+from ..store.status import Status
+from .confidence import Component
+from .template import Statistic
 
 INVALID_BELOW = 0.05  # the best layer's mean P@1 below this: no cross-lingual signal to compare
+DATA_LABEL = "proxy bitext (LibreOffice)"
 
 
-def decide_lower_layers(metrics: dict[str, Any], margin: float = DECISION_MARGIN, proxy: bool = True) -> dict[str, Any]:
+def decide_lower_layers(metrics: dict[str, Any], margin: float = DECISION_MARGIN) -> dict[str, Any]:
     """Pre-registered rule for "lower layers carry more cross-lingual information" (module docstring)."""
     st = metrics["stats"]
     d = st["d_lower_minus_last"]
@@ -44,8 +45,6 @@ def decide_lower_layers(metrics: dict[str, Any], margin: float = DECISION_MARGIN
         "model": metrics["model"],
         "bitext": metrics["bitext"],
         "tested_part": "cross-lingual information only (bitext retrieval); the 'language structure' half is not tested",
-        "proxy": proxy,
-        "proxy_reason": "model is not mBERT; LibreOffice bitext is not the paper's data" if proxy else None,
     }
     if best_acc < INVALID_BELOW:
         outcome = "invalid"
@@ -58,30 +57,24 @@ def decide_lower_layers(metrics: dict[str, Any], margin: float = DECISION_MARGIN
     else:
         outcome = "inconclusive"
     return {"outcome": outcome, "metric": "retrieval P@1 (points)", "effect": d["value"], "ci_low": d["ci_low"],
-            "ci_high": d["ci_high"], "proxy": proxy, "detail": detail}
+            "ci_high": d["ci_high"], "detail": detail}
 
 
-def judge_layer_probe(exp: Experiment, claim: Any, runs: dict, *, proxy_data: bool, model: str,
-                      scripts: Optional[dict[str, str]] = None, data_guard: Optional[str] = None) -> VerdictResult:
-    """Judge one claim from the probe's FINISHED run(s) ({'probe': {seed: Run}}) by the lower-layers rule."""
+def probe_statistic(exp: Experiment, claim: Any, runs: dict, *, scripts: Optional[dict[str, str]] = None,
+                    alpha: Optional[float] = None) -> Statistic:
+    """The lower-layers rule on the probe's run ({'probe': {seed: Run}}; the first seed is judged). The
+    probe is deterministic and its interval comes from items, so sequential seeds (`alpha`) do not apply."""
     dec = dict((exp.raw or {}).get("decision") or {})
     margin = float(dec.get("margin", DECISION_MARGIN))
-    claim_model = conf.claim_model_of(exp, claim)
-    other_model = conf.is_other_model(claim_model, model)
-    proxy = bool(proxy_data or other_model)
     probe_runs = runs.get("probe") or {}
+    metric = "retrieval P@1 (points)"
     if not probe_runs:
-        return VerdictResult(outcome="inconclusive", reason="no finished probe run", proxy=proxy,
-                             metric="retrieval P@1 (points)")
+        return Statistic(Status.INCONCLUSIVE.value, "no finished probe run", metric=metric, data_label=DATA_LABEL)
     seed = sorted(probe_runs)[0]
     run = probe_runs[seed]
-    v = decide_lower_layers(run.metrics or {}, margin=margin, proxy=proxy)
+    v = decide_lower_layers(run.metrics or {}, margin=margin)
     d = v["detail"]
-    d.update({"experiment": exp.name, "rule": "lower-layers", "decision_raw": dec, "claim_model": claim_model,
-              "decision_digest": decision_digest(exp),
-              "other_model": other_model, "proxy_data": proxy_data, "run_id": run.id})
-    d["proxy_reasons"] = conf.proxy_reasons(proxy_data, other_model, data_label="proxy bitext (LibreOffice)",
-                                            model=model, claim_model=claim_model)
+    d.update({"rule": "lower-layers", "rule_text": d["rule"], "decision_raw": dec, "run_id": run.id})
     reason = {
         "reproduced": f"lower-half layers beat the last layer by {v['effect']:+.2f} points (CI [{v['ci_low']:.2f}, {v['ci_high']:.2f}]) >= {margin}",
         "partially-reproduced": f"lower-half layers beat the last layer by {v['effect']:+.2f} points (CI excludes 0) but less than {margin}",
@@ -89,15 +82,14 @@ def judge_layer_probe(exp: Experiment, claim: Any, runs: dict, *, proxy_data: bo
         "inconclusive": f"lower-half minus last layer = {v['effect']:+.2f} points, CI [{v['ci_low']:.2f}, {v['ci_high']:.2f}] contains 0 and the bar",
         "invalid": "no layer retrieves translations above 5% P@1: nothing to compare",
     }[v["outcome"]]
-    res = VerdictResult(outcome=v["outcome"], reason=reason, proxy=proxy, metric=v["metric"], effect=v["effect"],
-                        ci_low=v["ci_low"], ci_high=v["ci_high"], n_seeds=len(probe_runs), run_ids=[run.id], detail=d)
-    if v["outcome"] != "invalid":
-        # the item-bootstrap CI gives the standard error (n = items, so no t inflation)
+    reps = ((run.metrics or {}).get("stats") or {}).get("bootstrap", {}).get("reps")
+    stat = Statistic(v["outcome"], reason, metric=v["metric"], effect=v["effect"], ci_low=v["ci_low"], ci_high=v["ci_high"],
+                     interval=f"percentile bootstrap 95% over items within each language ({reps} resamples; the probe "
+                              "is deterministic, so seeds add nothing)",
+                     n_seeds=len(probe_runs), run_ids=[run.id], detail=d, data_label=DATA_LABEL)
+    if v["outcome"] != Status.INVALID.value:
+        # the item-bootstrap interval gives the standard error over many items (no t inflation)
         se = max((v["ci_high"] - v["ci_low"]) / (2 * 1.96), 1e-6)
-        mu1 = float(dec.get("expected_effect", 2 * margin))
-        bf = conf.directional_log_bf(v["effect"], se, mu1)
-        pri = conf.prior(getattr(claim, "report_confidence", None), getattr(claim, "text_verdict", None))
-        upd = conf.update(pri, bf, conf.evidence_weight(proxy_data, other_model))
-        d["bayes"] = upd
-        res.confidence = upd["posterior"]
-    return res
+        stat.components = [Component("D lower-half minus last", v["effect"], se,
+                                     float(dec.get("expected_effect", 2 * margin)))]
+    return stat

@@ -1,13 +1,18 @@
-"""Kind "train": judge one claim from an experiment's paired runs (baseline vs the treatment arm, per seed).
+"""Kind "train": the paired rule's statistic (baseline vs the treatment arm, per seed).
 
-`judge_paired` is pure (runs in, a VerdictResult out): guards, the pre-registered metric per seed, the
-paired effect and its interval, the decision against 0 and the magnitude bar, per-language rows with
-Holm, and the Bayesian confidence update. Documented in docs/verdicts.md.
+`paired_statistic` is pure (runs in, a Statistic out); verdict.template.judge turns it into a verdict.
+Guards: a baseline run that did not learn (collapsed, or English at chance) voids its seed; a treatment
+run that did not learn is a result and counts. With fewer valid paired seeds than the file's
+min_seeds the verdict is inconclusive and asks for seeds (a run that fails on one machine only is a
+reason for more seeds, not a verdict); with no valid baseline run at all it is invalid. Then the
+pre-registered metric per seed, the paired effect with its Student-t interval, the decision against 0
+and the magnitude bar, and per-language rows with Holm. Documented in docs/verdicts.md.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Optional
 
 from ..metrics import metric_items, metric_value
@@ -15,9 +20,10 @@ from ..reproduce.experiment import Experiment
 from ..reproduce.guards import chance_margin, check_run, metric_chance
 from ..stats import by_script, paired_by_language, paired_effect, seeds_needed
 from ..store.models import Claim, Run
-from . import confidence as conf
+from ..store.status import Status
+from .confidence import Component
 from .decision import decide
-from .result import VerdictResult
+from .template import Statistic
 
 
 def claimed_number(exp: Experiment, claim: Optional[Claim]) -> tuple[Optional[float], str]:
@@ -50,111 +56,122 @@ def select_treatment(exp: Experiment, by_arm: dict[str, dict[int, Run]]) -> tupl
     return best, {"select_metric": d.select_metric, "candidates": table, "selected": best}
 
 
-def judge_paired(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, dict[int, Run]], *,
-                    proxy_data: bool, model: str, scripts: Optional[dict[str, str]] = None,
-                    data_guard: Optional[str] = None) -> VerdictResult:
-    """Judge one claim from an experiment's FINISHED runs ({arm: {seed: Run}}): the baseline against
-    the treatment (or, with several treatment arms, the one selected on English dev)."""
-    d = exp.decision
+def run_label_stats(run: Run) -> dict[str, Any]:
+    """The gold-label statistics a run was made with (a suite keeps them under manifest['suite'])."""
+    man = run.manifest or {}
+    return ((man.get("suite") or {}).get("label_stats") or man.get("label_stats") or {})
+
+
+def excluded_baseline_runs(runs: dict[int, Run], arm: str) -> list[dict[str, Any]]:
+    """The baseline's runs that did not learn (collapsed, English at chance): each voids its seed."""
+    bad = []
+    for s, r in sorted(runs.items()):
+        g = check_run(r.metrics, run_label_stats(r))
+        if not g["valid"]:
+            bad.append({"arm": arm, "seed": s, "run_id": r.id, "reasons": g["reasons"]})
+    return bad
+
+
+def too_few_seeds(n_valid: int, min_seeds: int, excluded: list[dict[str, Any]], outcome: str, why: str) -> str:
+    """The reason of an inconclusive verdict with fewer valid paired seeds than pre-registered."""
+    if excluded:
+        runs = ", ".join(f"{b['arm']} seed {b['seed']} (run {b['run_id']}: {'; '.join(b['reasons'])})" for b in excluded)
+        return (f"{n_valid} valid paired seed(s), fewer than the pre-registered {min_seeds}: excluded {runs}; add "
+                f"seeds (a run that fails on one machine only asks for more seeds, it is not a verdict)")
+    return f"only {n_valid} paired seed(s), fewer than the pre-registered {min_seeds} ({outcome} if it held: {why})"
+
+
+def paired_statistic(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, dict[int, Run]], *,
+                     scripts: Optional[dict[str, str]] = None, alpha: Optional[float] = None) -> Statistic:
+    """The baseline against the treatment (or, with several treatment arms, the one selected on English
+    dev), paired over seeds. `alpha` replaces the file's (a sequential look)."""
+    d = exp.decision if alpha is None else replace(exp.decision, alpha=alpha)
     base = by_arm.get(d.baseline) or {}
     chosen, selection = select_treatment(exp, by_arm)
     treat = by_arm.get(chosen) or {}
-    claim_model = conf.claim_model_of(exp, claim)
-    other_model = conf.is_other_model(claim_model, model)
-    proxy = proxy_data or other_model
     seeds = sorted(set(base) & set(treat))
-    run_ids = sorted([base[s].id for s in seeds] + [treat[s].id for s in seeds])
-    detail: dict[str, Any] = {
-        "experiment": exp.name, "decision": {k: getattr(d, k) for k in d.__dataclass_fields__},
-        "decision_digest": d.digest(), "model": model, "claim_model": claim_model, "proxy_data": proxy_data,
-        "other_model": other_model, "seeds": seeds, "arms": {"baseline": d.baseline, "treatment": chosen},
-    }
+    detail: dict[str, Any] = {"seeds": seeds, "arms": {"baseline": d.baseline, "treatment": chosen}}
     if selection:
         detail["selection"] = selection
-    res = VerdictResult(outcome="inconclusive", reason="", proxy=proxy, metric=d.metric, run_ids=run_ids,
-                        n_seeds=len(seeds), detail=detail)
-    if proxy:
-        detail["proxy_reasons"] = conf.proxy_reasons(proxy_data, other_model, data_label="proxy benchmark",
-                                                      model=model, claim_model=claim_model)
+    stat = Statistic(Status.INCONCLUSIVE.value, "", metric=d.metric, n_seeds=len(seeds), detail=detail,
+                     run_ids=[base[s].id for s in seeds] + [treat[s].id for s in seeds])
 
-    if data_guard:
-        res.outcome, res.reason = "invalid", f"data guard refused: {data_guard}"
-        return res
-
-    # 1. guards: a collapsed or chance-level run never counts
-    bad = []
-    for arm_name, runs in ((d.baseline, base), (chosen, treat)):
-        for s, r in sorted(runs.items()):
-            g = check_run(r.metrics, (r.manifest or {}).get("label_stats"))
-            if not g["valid"]:
-                bad.append({"arm": arm_name, "seed": s, "run_id": r.id, "reasons": g["reasons"]})
-    detail["guards"] = {"invalid_runs": bad}
-    if bad:
-        b = bad[0]
-        res.outcome = "invalid"
-        res.reason = f"arm {b['arm']!r} seed {b['seed']} (run {b['run_id']}) is invalid: {'; '.join(b['reasons'])}"
-        return res
+    # 1. guards: a baseline run that did not learn voids its seed; the treatment's runs are results
+    excluded = excluded_baseline_runs({s: base[s] for s in seeds}, d.baseline)
+    detail["guards"] = {"excluded_runs": excluded,
+                        "rule": "a baseline run that did not learn voids its seed; treatment runs always count"}
     if not seeds:
-        res.reason = "no seed finished in both arms"
-        return res
+        stat.reason = "no seed finished in both arms"
+        return stat
+    if len(excluded) == len(seeds):
+        b = excluded[0]
+        stat.outcome = Status.INVALID.value
+        stat.reason = (f"the baseline did not learn in any seed (e.g. seed {b['seed']}, run {b['run_id']}: "
+                       f"{'; '.join(b['reasons'])}): no comparison")
+        return stat
+    gone = {b["seed"] for b in excluded}
 
     # 2. the pre-registered metric per seed
     bvals = {s: metric_value(base[s].metrics or {}, d.metric) for s in seeds}
     tvals = {s: metric_value(treat[s].metrics or {}, d.metric) for s in seeds}
     missing = [s for s in seeds if bvals[s] is None or tvals[s] is None]
     if missing:
-        res.outcome, res.reason = "invalid", f"metric {d.metric!r} missing from the runs of seed(s) {missing}"
-        return res
-    stats = (treat[seeds[0]].manifest or {}).get("label_stats") or {}
-    chance = metric_chance(stats, d.metric)
+        stat.outcome, stat.reason = Status.INVALID.value, f"metric {d.metric!r} missing from the runs of seed(s) {missing}"
+        return stat
+    valid = [s for s in seeds if s not in gone]
+    ref = treat[valid[0]]
+    lstats = run_label_stats(ref)
+    chance = metric_chance(lstats, d.metric)
     detail["metric_chance"] = chance
     if chance is not None:
-        margin = chance_margin(stats, d.metric, chance, metric_items(treat[seeds[0]].metrics or {}, d.metric))
-        b_mean = sum(bvals.values()) / len(seeds)
-        t_mean = sum(tvals.values()) / len(seeds)
+        margin = chance_margin(lstats, d.metric, chance, metric_items(ref.metrics or {}, d.metric))
+        b_mean = sum(bvals[s] for s in valid) / len(valid)
+        t_mean = sum(tvals[s] for s in valid) / len(valid)
         if b_mean <= chance + margin and t_mean <= chance + margin:
-            res.outcome = "invalid"
-            res.reason = (f"both arms at chance on {d.metric} (baseline {b_mean:.3f}, treatment {t_mean:.3f}, "
-                          f"chance {chance:.3f}): nothing transferred, so no comparison is possible")
+            stat.outcome = Status.INVALID.value
+            stat.reason = (f"both arms at chance on {d.metric} (baseline {b_mean:.3f}, treatment {t_mean:.3f}, "
+                           f"chance {chance:.3f}): nothing transferred, so no comparison is possible")
             # where it failed, for a person to read: arm means per language / pair, never an effect
-            detail["arm_means"] = {split: _arm_means([base[s].metrics or {} for s in seeds],
-                                                     [treat[s].metrics or {} for s in seeds], split, d.per_language_measure)
+            detail["arm_means"] = {split: _arm_means([base[s].metrics or {} for s in valid],
+                                                     [treat[s].metrics or {} for s in valid], split, d.per_language_measure)
                                    for split in ("test", "test_pairs")}
-            return res
+            return stat
 
-    # 3. paired effect, CI and decision
-    diffs = [d.sign * d.scale * (tvals[s] - bvals[s]) for s in seeds]
-    n_items = metric_items(treat[seeds[0]].metrics or {}, d.metric)
+    # 3. paired effect, interval and decision
+    diffs = [d.sign * d.scale * (tvals[s] - bvals[s]) for s in valid]
+    n_items = metric_items(ref.metrics or {}, d.metric)
     floor = d.scale / n_items if n_items else 0.0
-    eff = paired_effect(diffs, alpha=d.alpha, n_boot=d.n_boot, sd_floor=floor)
+    eff = paired_effect(diffs, alpha=d.alpha, sd_floor=floor)
     claimed, claimed_src = claimed_number(exp, claim)
-    bar = d.magnitude_fraction * claimed if claimed else float(d.min_effect)
-    bar = max(bar, 1e-9)
+    bar = max(d.magnitude_fraction * claimed if claimed else float(d.min_effect), 1e-9)
     outcome, reason = decide(eff, bar)
-    if outcome != "inconclusive" and len(seeds) < d.min_seeds:
-        reason = f"only {len(seeds)} paired seed(s), fewer than the pre-registered {d.min_seeds} ({outcome} if it held: {reason})"
-        outcome = "inconclusive"
-    res.outcome, res.reason = outcome, reason
-    res.effect, res.ci_low, res.ci_high = eff.mean, eff.ci_low, eff.ci_high
+    if outcome != Status.INCONCLUSIVE.value and len(valid) < d.min_seeds or (excluded and len(valid) < d.min_seeds):
+        reason = too_few_seeds(len(valid), d.min_seeds, excluded, outcome, reason)
+        outcome = Status.INCONCLUSIVE.value
+    stat.outcome, stat.reason = outcome, reason
+    stat.effect, stat.ci_low, stat.ci_high, stat.interval = eff.mean, eff.ci_low, eff.ci_high, eff.ci_method
+    stat.n_seeds = len(valid)
+    stat.run_ids = [base[s].id for s in valid] + [treat[s].id for s in valid]
     detail.update({
+        "seeds": valid,
         "per_seed": {str(s): {"baseline": bvals[s] * d.scale, "treatment": tvals[s] * d.scale, "diff": diffs[i]}
-                     for i, s in enumerate(seeds)},
+                     for i, s in enumerate(valid)},
         "effect": eff.to_dict(),
         "claimed": claimed, "claimed_source": claimed_src, "bar": bar,
         "bar_rule": (f"{d.magnitude_fraction} x claimed {claimed}" if claimed else f"min_effect {d.min_effect}"),
-        "baseline_mean": sum(bvals.values()) / len(seeds) * d.scale,
-        "treatment_mean": sum(tvals.values()) / len(seeds) * d.scale,
+        "baseline_mean": sum(bvals[s] for s in valid) / len(valid) * d.scale,
+        "treatment_mean": sum(tvals[s] for s in valid) / len(valid) * d.scale,
     })
-    if outcome == "inconclusive":
+    if outcome == Status.INCONCLUSIVE.value:
         detail["seeds_needed"] = seeds_needed(eff, bar, alpha=d.alpha)
 
     # 4. per language and per language pair (Holm within each family)
-    brs = [base[s].metrics or {} for s in seeds]
-    trs = [treat[s].metrics or {} for s in seeds]
+    brs = [base[s].metrics or {} for s in valid]
+    trs = [treat[s].metrics or {} for s in valid]
     langs: dict[str, Any] = {}
     for split in ("test", "test_pairs"):
         rows = paired_by_language(brs, trs, split=split, measure=d.per_language_measure, sign=d.sign, scale=d.scale,
-                            alpha=d.alpha, scripts=scripts)
+                                  alpha=d.alpha, scripts=scripts)
         if rows:
             langs[split] = [r.__dict__ for r in rows]
             langs[f"{split}_by_script"] = [g.__dict__ for g in by_script(rows)]
@@ -162,18 +179,12 @@ def judge_paired(exp: Experiment, claim: Optional[Claim], by_arm: dict[str, dict
                 "+": [r.key for r in rows if r.significant == "+"], "-": [r.key for r in rows if r.significant == "-"]}
     detail["per_language"] = langs
 
-    # 5. Bayesian confidence update (proxy evidence tempered)
+    # 5. what the likelihood reads: the effect against the claim's own size (else the expected effect)
     mu1 = claimed or d.expected_effect or 2 * float(d.min_effect)
-    pri = conf.prior(claim.report_confidence if claim is not None else None,
-                     claim.text_verdict if claim is not None else None)
-    bf = conf.bayes_factor(eff, mu1, alpha=d.alpha)
-    w = conf.evidence_weight(proxy_data, other_model)
-    upd = conf.update(pri, bf, w)
-    detail["bayes"] = upd
-    res.confidence = upd["posterior"]
-    detail["wall_s"] = {"baseline": [base[s].wall_s for s in seeds], "treatment": [treat[s].wall_s for s in seeds]}
+    stat.components = [Component("effect", eff.mean, eff.se, float(mu1), df=eff.df, alpha=d.alpha)]
+    detail["wall_s"] = {"baseline": [base[s].wall_s for s in valid], "treatment": [treat[s].wall_s for s in valid]}
     detail["devices"] = sorted({r.device for r in (*base.values(), *treat.values()) if r.device})
-    return res
+    return stat
 
 
 def _arm_means(base_runs: list[dict], treat_runs: list[dict], split: str, measure: str) -> dict[str, dict[str, Any]]:

@@ -47,6 +47,9 @@ class Planned:
     proxy_data: bool
     scripts: dict[str, str] = field(default_factory=dict)
     label_stats: Optional[dict[str, Any]] = None  # gold-label statistics stored with every run (guards)
+    # how the data differs from the claim's (a real benchmark's stated substitutes: the loader's
+    # provenance "deviations", {aspect, paper, ours}); the verdict weighs each
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -82,7 +82,8 @@ class PairedTraining(ExperimentKind):
                         "data_dir": src["data_dir"], "model": model, "method": desc, "seed": seed, "profile": profile,
                         "overrides": overrides}
                 units.append(Unit(arm.name, seed, core, cost_factor=method.cost_factor(profile)))
-        return Planned(units, proxy_data=bool(task.proxy), scripts=dict(task.scripts or {}), label_stats=label_stats(task))
+        return Planned(units, proxy_data=bool(task.proxy), scripts=dict(task.scripts or {}), label_stats=label_stats(task),
+                       differences=list((task.provenance or {}).get("deviations") or []))
 
     def execute(self, exp: Experiment, unit: Unit, opts: Any,
                 progress: Optional[Callable[..., None]] = None) -> RunOutput:

@@ -29,40 +29,11 @@ Every (task, arm, seed) is one Run (arm stored as "<task>/<arm>"). Its config ha
 data fingerprint, model, method (+ params), profile, overrides and seed -- not the experiment -- so
 identical runs are shared between suites (the baseline of the aggregation suite is the OT sweep's).
 
-Rules (all pre-registered in the file; metrics are "summary.<key>" or "<split>:<selector>:<measure>"
-as in training experiments, effects in points = 100 x accuracy):
-
-best-gain
-    Per task, the candidate arm with the best mean ``select_metric`` (English dev; never test) is
-    compared with ``baseline`` on ``metric`` (paired over seeds; mean, bootstrap/t CI). Per task:
-    reproduced (CI > 0 and mean >= min_effect; with ``range = [lo, hi]``: lo <= mean <= hi),
-    partially-reproduced (CI > 0, magnitude short of / outside the bar), not-reproduced (CI high <
-    min_effect, or < lo), inconclusive otherwise. Across tasks (the claims say "all tasks"):
-    not-reproduced if any validly measured task is (the conjunction fails whatever the others show);
-    else invalid if any task is invalid; reproduced if all are; partially-reproduced if all are
-    reproduced or partially; else inconclusive. The headline effect/CI is the weakest valid task's.
-best-layer-differs
-    Per task, the fusion layer (``layer`` param of the candidate arms) with the best mean ``metric``;
-    seeds are bootstrapped (per task) to get P(the tasks' best layers are not all equal).
-    reproduced: best layers differ and P >= ``min_probability`` (0.8); not-reproduced: they are equal
-    and P(equal) >= 0.8; else inconclusive.
-gate-differs
-    AIF's learned weight on the lower layer (metrics["fusion"]["lower_weight_mean"], measured on test
-    items after training) compared between two tasks, per fused layer, paired over seeds, Holm across
-    layers. reproduced: some layer's difference is significant with |mean| >= ``min_difference`` and
-    the gate varies across inputs (mean across-example std >= ``min_input_spread``); not-reproduced:
-    every layer's CI lies inside +-min_difference, or the gate does not vary across inputs; else
-    inconclusive.
-
-Judging (the rules below, guards and confidence) is xlt_claims.verdict.task_suite; this module plans
-and runs the units and validates the file.
-
-Guards: a run that collapsed (one predicted label) or is invalid by the verdict guards never counts;
-any such run makes the verdict invalid. Evidence is proxy when a task is a proxy or the model is not
-the claim's. Confidence: the documented Bayesian update of xlt_claims.verdict.confidence, with the
-likelihood from ``directional_log_bf`` (H0 = no effect or the opposite direction); best-gain
-sums the per-task log Bayes factors (cap +-ln 100); the two structural rules use the bootstrap
-probability as a likelihood ratio P/(1-P), clipped to [1/20, 20] (a heuristic, stated on the verdict).
+Rules (pre-registered in the file's [decision] with `rule = ...`): best-gain (the best dev-selected
+candidate against the baseline on every task), best-layer-differs (the best layer per task, chosen on
+dev and confirmed on test by a crossover), gate-differs (AIF's lower-layer weight differs between two
+tasks and varies across inputs). Their statistics, guards and documentation are in
+xlt_claims.verdict.task_suite; this module validates the file, plans the units and runs them.
 """
 
 from __future__ import annotations
@@ -82,9 +53,9 @@ RULES = ("best-gain", "best-layer-differs", "gate-differs")
 _PARAM_KEYS = {"tasks", "real_tasks", "task_options"}
 _RULE_KEYS = {
     "best-gain": {"baseline", "candidates", "metric", "select_metric", "min_effect", "range", "expected_effect",
-                  "alpha", "min_seeds", "n_boot"},
-    "best-layer-differs": {"candidates", "metric", "min_probability", "n_boot", "min_seeds"},
-    "gate-differs": {"candidates", "tasks", "min_difference", "min_input_spread", "alpha", "min_seeds", "n_boot",
+                  "alpha", "min_seeds"},
+    "best-layer-differs": {"candidates", "metric", "select_metric", "margin", "expected_effect", "alpha", "min_seeds"},
+    "gate-differs": {"candidates", "tasks", "min_difference", "min_input_spread", "alpha", "min_seeds",
                      "expected_effect"},
 }
 
@@ -151,12 +122,15 @@ class TaskSuite(ExperimentKind):
         cands = dec.get("candidates")
         if not isinstance(cands, list) or not cands or not set(cands) <= set(names):
             raise ValueError(f"decision.candidates must list arms of this file ({names})")
-        if rule == "best-gain":
-            if dec.get("baseline") not in names or dec.get("baseline") in cands:
-                raise ValueError("decision.baseline must be an arm that is not a candidate")
+        if rule in ("best-gain", "best-layer-differs"):
             sel = dec.get("select_metric", "dev:en:accuracy")
             if not (str(sel).startswith("dev:") or sel == "summary.dev_en"):
                 raise ValueError("select_metric must use the dev split (choosing on test is biased)")
+        if rule == "best-layer-differs" and not float(dec.get("margin", 1.0)) > 0:
+            raise ValueError("margin must be > 0 (points)")
+        if rule == "best-gain":
+            if dec.get("baseline") not in names or dec.get("baseline") in cands:
+                raise ValueError("decision.baseline must be an arm that is not a candidate")
             if float(dec.get("min_effect", 1.0)) <= 0:
                 raise ValueError("min_effect must be > 0")
             rng = dec.get("range")
@@ -176,8 +150,10 @@ class TaskSuite(ExperimentKind):
         data_dir = opts.data_dir
         run_over = (exp.raw.get("run") or {}).get("overrides") or {}
         units = []
+        differences: list[dict[str, Any]] = []
         for tname in suite_tasks(exp, data_dir):
             task = load_suite_task(exp, tname, data_dir)
+            differences += [{**d, "task": task.name} for d in (task.provenance or {}).get("deviations") or []]
             fp = task.fingerprint()
             for a in suite_arms(exp):
                 method = get_method(a["method"], **a["params"])
@@ -190,7 +166,7 @@ class TaskSuite(ExperimentKind):
                            "profile": profile, "overrides": overrides, "suite_arm": a["name"]}
                     units.append(Unit(f"{task.name}/{a['name']}", int(seed), cfg, estimate_s=60.0,
                                       cost_factor=method.cost_factor(profile)))
-        return Planned(units, proxy_data=not data_dir)
+        return Planned(units, proxy_data=not data_dir, differences=differences)
 
     def execute(self, exp: Experiment, unit: Unit, opts: Any,
                 progress: Optional[Callable[..., None]] = None) -> RunOutput:
