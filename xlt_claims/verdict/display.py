@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Optional
 
 from sqlmodel import Session, select
@@ -60,6 +61,13 @@ def _f(x: Optional[float], fmt: str = "{:+.2f}") -> str:
     return "-" if x is None else fmt.format(x)
 
 
+def _say(console: Any, text: str, indent: int = 2) -> None:
+    """One statement wrapped to the terminal, continuation lines indented under it (plain text)."""
+    width = max(40, int(getattr(console, "width", 80) or 80))
+    console.print(textwrap.fill(text, width=width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2)),
+                  highlight=False, markup=False, soft_wrap=True)
+
+
 def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int = 60) -> None:
     from rich.table import Table
 
@@ -72,34 +80,33 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
         tag = " [proxy]" if v["proxy"] else ""
         console.print(f"[bold]Verdict[/] ({v['experiment']}): [bold]{v['outcome']}[/]{tag} on {v['metric']}", highlight=False)
         for diff in v.get("differences") or []:
-            console.print(f"  differs in {diff['aspect']} (weight {diff['weight']:g}): paper {diff['paper']}; ours "
-                          f"{diff['ours']}" + (f" - {diff['why']}" if diff.get("why") else ""), highlight=False)
+            _say(console, f"differs in {diff['aspect']} (weight {diff['weight']:g}): {diff['paper']} -> {diff['ours']}"
+                          + (f"; {diff['why']}" if diff.get("why") else ""))
         reg = v.get("registration") or {}
         if reg:
-            console.print(f"  rule v{reg.get('version')} ({reg.get('digest')}), {reg.get('relation')}", highlight=False)
+            _say(console, f"rule v{reg.get('version')} ({reg.get('digest')}), {reg.get('relation')}")
         if v.get("sequential"):
             q = v["sequential"]
-            console.print(f"  sequential: look {q['look']} of {q['looks']}, each at alpha {q['alpha_per_look']:.4g}",
-                          highlight=False)
+            _say(console, f"sequential: look {q['look']} of {q['looks']}, each at alpha {q['alpha_per_look']:.4g}")
         if v.get("optional_stopping"):
-            console.print(f"  [yellow]{v['optional_stopping']}[/]", highlight=False)
+            _say(console, v["optional_stopping"])
         ci = v["ci"]
         unit = "AUC points" if str(v.get("metric") or "").endswith(":auc") else "points"
-        console.print(f"  effect {_f(v['effect'])} {unit}, CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
+        _say(console, f"effect {_f(v['effect'])} {unit}, CI [{_f(ci[0], '{:.2f}')}, {_f(ci[1], '{:.2f}')}]"
                       f" ({v.get('ci_method') or '-'}), bar {_f(v.get('bar'), '{:.2f}')}, seeds {v.get('seeds')}"
-                      f"; baseline {_f(v.get('baseline_mean'), '{:.2f}')} -> treatment {_f(v.get('treatment_mean'), '{:.2f}')}",
-                      highlight=False)
-        console.print(f"  {v.get('reason') or ''}", highlight=False)
+                      f"; baseline {_f(v.get('baseline_mean'), '{:.2f}')} -> treatment "
+                      f"{_f(v.get('treatment_mean'), '{:.2f}')}")
+        _say(console, v.get("reason") or "")
         if v.get("seeds_needed"):
-            console.print(f"  seeds: {v['seeds_needed'].get('note')}", highlight=False)
+            _say(console, f"seeds: {v['seeds_needed'].get('note')} (add them with --until-decided --max-seeds N, a "
+                          "stopping rule fixed in advance)")
         if v.get("confidence") is not None and v.get("bayes"):
             b = v["bayes"]
-            console.print(f"  confidence {b['prior']['prior']:.2f} -> {v['confidence']:.2f} "
-                          f"(LR {b['likelihood'].get('bf', 1):.3g} claimed size vs none, weight {b['tempering']['w']:.2f})",
-                          highlight=False)
+            _say(console, f"confidence {b['prior']['prior']:.2f} -> {v['confidence']:.2f} (likelihood ratio "
+                          f"{b['likelihood'].get('bf', 1):.3g}, claimed size vs none; weight {b['tempering']['w']:.2f})")
             held = b["likelihood"].get("held_to_status")
             if held:
-                console.print(f"  {held}", highlight=False)
+                _say(console, held)
         if v.get("per_seed"):
             t = Table("seed", "baseline", "treatment", "diff", title="per seed", title_justify="left")
             for s, r in v["per_seed"].items():
