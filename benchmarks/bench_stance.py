@@ -3,6 +3,12 @@
     python benchmarks/bench_stance.py                  # dev split (the one rules may be tuned on)
     python benchmarks/bench_stance.py --split held-out # the kept-aside split (report it; never tune on it)
     python benchmarks/bench_stance.py --split all --errors --json out.json
+    python benchmarks/bench_stance.py --cases blind.txt [--sources blind.toml]  # an external set
+
+`--cases FILE` runs every case of FILE (same format as cases.txt) as ONE split named after the file,
+instead of the bundled set; `--sources FILE.toml` (same format as sources.toml) adds papers to the
+bundled ones (an id already bundled is an error unless its text is the same). Nothing is ever written
+under benchmarks/stance/ (a --json path there is refused).
 
 The set (benchmarks/stance/cases.txt, written for this purpose; docs/stance.md says how) is run end to
 end: a fresh temporary claim store gets the seven bundled arXiv abstracts and the paraphrased abstracts
@@ -29,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CASES = ROOT / "benchmarks" / "stance" / "cases.txt"
+DEV2 = ROOT / "benchmarks" / "stance" / "cases_dev2.txt"  # always dev (written after the held-out split was spent)
 SOURCES = ROOT / "benchmarks" / "stance" / "sources.toml"
 ATOMS = ROOT / "examples" / "arxiv"
 LABELS = ["SUPPORT", "CONTRADICT", "NEI", "UNCHECKED"]
@@ -42,21 +49,64 @@ def split_of(claim: str) -> str:
     return "held-out" if int(hashlib.sha1(claim.encode("utf-8")).hexdigest()[:8], 16) % 5 < 2 else "dev"
 
 
-def load_cases(path: Path = CASES) -> list[dict]:
+def load_cases(path: Path = CASES, split: str | None = None) -> list[dict]:
+    """Cases of one file. `split` fixes every case's split (an external file, a dev-only file);
+    None splits cases.txt by the hash of the claim. Each case's `key` (file stem and line) is unique
+    across files."""
     cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(f"{path}: cannot read the cases: {e}") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = [p.strip() for p in line.split(" | ", 3)]
         if len(parts) != 4 or parts[0] not in LABELS:
-            raise SystemExit(f"{path}:{n}: expected 'LABEL | CLASS | IDS | CLAIM', got {line!r}")
+            raise SystemExit(f"{path}:{n}: expected 'LABEL | CLASS | IDS | CLAIM' "
+                             f"(LABEL one of {', '.join(LABELS)}), got {line!r}")
         label, klass, cites, claim = parts
-        cases.append({"line": n, "label": label, "class": klass, "cites": tuple(c.strip() for c in cites.split(",")),
-                      "claim": claim, "split": split_of(claim)})
+        ids = tuple(c.strip() for c in cites.split(",") if c.strip())
+        if not ids:
+            raise SystemExit(f"{path}:{n}: no cited arXiv id")
+        cases.append({"file": path.name, "line": n, "key": f"{path.stem}:{n}", "label": label, "class": klass,
+                      "cites": ids, "claim": claim, "split": split or split_of(claim)})
+    if not cases:
+        raise SystemExit(f"{path}: no cases (expected lines 'LABEL | CLASS | IDS | CLAIM')")
     return cases
 
 
-def build_store(db: Path, cases: list[dict]):
+def load_sources(extra: Path | None = None) -> list[dict]:
+    """The papers of sources.toml, plus those of `extra` (same format). An id given twice with
+    different texts is an error naming the file and the id."""
+    def read(path: Path) -> list[dict]:
+        try:
+            papers = tomllib.loads(path.read_text(encoding="utf-8")).get("paper", [])
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise SystemExit(f"{path}: cannot read the sources: {e}") from None
+        for i, p in enumerate(papers, 1):
+            if not isinstance(p, dict) or not all(isinstance(p.get(k), str) for k in ("id", "title", "abstract")):
+                raise SystemExit(f"{path}: [[paper]] number {i} needs string fields id, title and abstract")
+        return papers
+
+    papers = read(SOURCES)
+    if extra is not None:
+        seen = {p["id"]: p for p in papers}
+        bundled = {a.stem for a in ATOMS.glob("*.atom")}
+        for p in read(extra):
+            if p["id"] in bundled:
+                raise SystemExit(f"{extra}: paper {p['id']} is one of the bundled abstracts (examples/arxiv)")
+            old = seen.get(p["id"])
+            if old is not None:
+                if " ".join(old["abstract"].split()) != " ".join(p["abstract"].split()):
+                    raise SystemExit(f"{extra}: paper {p['id']} is already in {SOURCES.name} with another text")
+                continue
+            seen[p["id"]] = p
+            papers.append(p)
+    return papers
+
+
+def build_store(db: Path, cases: list[dict], papers: list[dict] | None = None):
     from xlt_claims.ingest.truncation import analyze_table
     from xlt_claims.papers import import_atom
     from xlt_claims.store import open_store
@@ -65,11 +115,11 @@ def build_store(db: Path, cases: list[dict]):
     store = open_store(db)
     for f in sorted(ATOMS.glob("*.atom")):
         import_atom(store, f)
-    extra = tomllib.loads(SOURCES.read_text(encoding="utf-8"))["paper"]
+    extra = load_sources() if papers is None else papers
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for c in cases:
         groups[c["cites"]].append(c)
-    ids: dict[int, str] = {}
+    ids: dict[str, str] = {}
     with store.session() as s:
         for p in extra:
             s.add(Paper(arxiv_id=p["id"], version=1, title=p["title"], abstract=" ".join(p["abstract"].split())))
@@ -81,24 +131,24 @@ def build_store(db: Path, cases: list[dict]):
                 s.add(Reference(report_id=rep.id, position=pos, arxiv_id=pid, version=None, cited_as=pid, line=pos))
             truncs = analyze_table([m["claim"] for m in members])
             for row, (m, tr) in enumerate(zip(members, truncs), 1):
-                cid = f"c{m['line']:04d}"
-                ids[m["line"]] = cid
+                cid = f"c{len(ids) + 1:04d}"
+                ids[m["key"]] = cid
                 s.add(Claim(id=cid, report_key=rep.key, report_id=rep.id, row=row, line=m["line"], text=m["claim"],
                             normalized=m["claim"].lower(), looks_truncated=tr.truncated))
     return store, ids
 
 
-def run(cases: list[dict], nli_model=None) -> dict[int, dict]:
+def run(cases: list[dict], nli_model=None, papers: list[dict] | None = None) -> dict[str, dict]:
     from xlt_claims.evidence import compute_evidence
 
     with tempfile.TemporaryDirectory() as tmp:
-        store, ids = build_store(Path(tmp) / "bench.db", cases)
+        store, ids = build_store(Path(tmp) / "bench.db", cases, papers)
         summary = compute_evidence(store, nli_model=nli_model)
         store.close()
     out = {}
     for c in cases:
-        d = summary.per_claim[ids[c["line"]]]
-        out[c["line"]] = {"verdict": d["verdict"], "reason": d["reason"]}
+        d = summary.per_claim[ids[c["key"]]]
+        out[c["key"]] = {"verdict": d["verdict"], "reason": d["reason"]}
     return out
 
 
@@ -174,29 +224,47 @@ def print_report(name: str, sc: dict) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=["dev", "held-out", "all"], default="dev")
+    ap.add_argument("--split", choices=["dev", "held-out", "all"], default="dev",
+                    help="dev: the dev split of cases.txt and every case of cases_dev2.txt (always dev); "
+                         "held-out: the kept-aside split of cases.txt; all: the three")
+    ap.add_argument("--cases", type=Path, default=None,
+                    help="run every case of this file instead (one split named after the file)")
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="papers (sources.toml format) added to the bundled ones")
     ap.add_argument("--errors", action="store_true", help="print each wrong case with the verdict's reason")
     ap.add_argument("--nli-model", default=None, help="judge with an NLI cross-encoder (id or path)")
     ap.add_argument("--no-truncation", action="store_true", help="skip the truncation sweep")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
-    ap.add_argument("--only", type=int, nargs="*", default=None, help="only these lines of cases.txt (debugging)")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="only these cases, as LINE (of the cases file) or FILESTEM:LINE (debugging)")
     args = ap.parse_args(argv)
-    cases = load_cases()
+    if args.json is not None and args.json.resolve().is_relative_to(CASES.parent.resolve()):
+        ap.error(f"--json {args.json}: nothing is written under {CASES.parent}")
+    papers = load_sources(args.sources)
+    if args.cases is not None:
+        name = args.cases.stem
+        cases = load_cases(args.cases, split=name)
+        splits = [name]
+    else:
+        cases = load_cases() + (load_cases(DEV2, split="dev2") if DEV2.exists() else [])
+        splits = {"dev": ["dev", "dev2"], "held-out": ["held-out"], "all": ["dev", "dev2", "held-out"]}[args.split]
     if args.only:
-        cases = [c for c in cases if c["line"] in args.only]
+        want = set(args.only)
+        cases = [c for c in cases if c["key"] in want or str(c["line"]) in want]
     t0 = time.perf_counter()
-    pred = run(cases, args.nli_model)  # every case in one store (same as a real run); scores per split
-    rows = [{**c, **pred[c["line"]], "predicted": VERDICT_LABEL[pred[c["line"]]["verdict"]]} for c in cases]
-    splits = ["dev", "held-out"] if args.split == "all" else [args.split]
+    pred = run(cases, args.nli_model, papers)  # every case in one store (same as a real run); scores per split
+    rows = [{**c, **pred[c["key"]], "predicted": VERDICT_LABEL[pred[c["key"]]["verdict"]]} for c in cases]
     out = {"cases": len(cases), "seconds": round(time.perf_counter() - t0, 1)}
     for sp in splits:
         chosen = [r for r in rows if r["split"] == sp]
+        if not chosen:
+            continue
         out[sp] = scores(chosen)
         print_report(sp, out[sp])
         if args.errors:
             for r in chosen:
                 if r["label"] != r["predicted"]:
-                    print(f"  line {r['line']} [{r['class']}] gold {r['label']} got {r['predicted']}: {r['claim']}\n"
+                    print(f"  {r['key']} [{r['class']}] gold {r['label']} got {r['predicted']}: {r['claim']}\n"
                           f"      {r['reason'][:300]}")
     if not args.no_truncation:
         out["truncation"] = truncation_sweep(cases)

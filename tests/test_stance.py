@@ -273,3 +273,66 @@ def test_evidence_display_fits_80_columns():
     assert any("1. CONTRADICTS  score 0.81" in t and "[decisive]" in t for t in texts)
     assert any(t.startswith("    \u201cThe experiments") for t in texts)
     assert any(t.startswith("    rule: a different value") for t in texts)
+
+
+# --- benchmarks/bench_stance.py on an external set (--cases / --sources) ---------------------------
+
+def _bench():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_stance", ROOT / "benchmarks" / "bench_stance.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_reads_an_external_case_file_and_sources(tmp_path):
+    bench = _bench()
+    cases_file = tmp_path / "blind.txt"
+    cases_file.write_text("# a comment\n\n"
+                          "SUPPORT | restate | 1911.03070 | CLIME ranks words by salience.\n"
+                          "NEI | other | 2999.00001, 1911.03070 | Xyz beats CLIME.\n"
+                          "UNCHECKED | unavailable | 2999.00002 | Nothing can be read.\n", encoding="utf-8")
+    src = tmp_path / "blind.toml"
+    src.write_text('[[paper]]\nid = "2999.00001"\ntitle = "A title"\nabstract = """Xyz is a model. It is new."""\n',
+                   encoding="utf-8")
+    cases = bench.load_cases(cases_file, split=cases_file.stem)
+    assert [(c["label"], c["line"], c["split"]) for c in cases] == [
+        ("SUPPORT", 3, "blind"), ("NEI", 4, "blind"), ("UNCHECKED", 5, "blind")]
+    assert cases[1]["cites"] == ("2999.00001", "1911.03070") and len({c["key"] for c in cases}) == 3
+    papers = bench.load_sources(src)
+    assert papers[-1]["id"] == "2999.00001" and len(papers) == len(bench.load_sources()) + 1
+
+    from sqlmodel import select
+
+    from xlt_claims.store.models import Claim, Paper
+    store, ids = bench.build_store(tmp_path / "b.db", cases, papers)
+    try:
+        with store.session() as s:
+            assert s.get(Paper, "2999.00001").title == "A title"
+            assert s.get(Paper, "2999.00002") is None  # cited, not stored: unreadable
+            texts = {c.text for c in s.exec(select(Claim)).all()}
+    finally:
+        store.close()
+    assert texts == {c["claim"] for c in cases} and set(ids) == {c["key"] for c in cases}
+
+
+def test_bench_external_input_errors_name_file_and_line(tmp_path):
+    bench = _bench()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("SUPPORT | restate | 1911.03070 | fine.\nMAYBE | x | 1911.03070 | unknown label.\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"bad.txt:2: expected"):
+        bench.load_cases(bad, split="bad")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="no cases"):
+        bench.load_cases(empty)
+    clash = tmp_path / "clash.toml"
+    clash.write_text('[[paper]]\nid = "1810.04805"\ntitle = "BERT"\nabstract = """Another text."""\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match="1810.04805 is already in sources.toml"):
+        bench.load_sources(clash)
+    with pytest.raises(SystemExit):  # never writes into benchmarks/stance/
+        bench.main(["--cases", str(bad), "--json", str(bench.CASES.parent / "out.json")])
+    assert not (bench.CASES.parent / "out.json").exists()
