@@ -10,8 +10,13 @@ goes through one of these functions before it is printed or written:
   pictures (ESC shows as "\u241b"), DEL as "\u2421", C1 controls, bidirectional overrides and other
   invisible format characters as "<U+202E>". Tab and (with keep_newlines) line feed stay.
 * `for_terminal(s)`: `visible` plus rich markup escaped, for strings printed through rich.
-* `for_markdown(s)`: `visible` plus every Markdown special character backslash-escaped and `<`, `>`,
-  `&` as HTML entities, so the text renders as the same text and nothing else.
+* `for_markdown(s)`: `visible` plus the Markdown special characters backslash-escaped (inline ones
+  everywhere, block markers such as `-`, `#`, `1.` at the start) and `<`, `>`, `&` as HTML entities, so the
+  text renders as the same text and nothing else. Never put its result inside a backtick code span
+  (escapes do not work there).
+* `json_text(s)`: JSON text with the characters that JSON leaves raw (DEL, C1 controls, bidi and
+  invisible format characters) written as `\\uXXXX` escapes: the same data, nothing raw on a terminal.
+* `visible_deep(obj)`: `visible` applied to every string in a JSON-like structure (dict keys too).
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ _BIDI_AND_INVISIBLE = {
 }
 _CONTROL_RX = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
                          r"\ufeff\ufff9-\ufffb\n]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+# what starts a block when it opens a line: list and heading markers, setext underline, ordered list
+# (">" and "*" are escaped everywhere)
+_MD_LEAD = re.compile(r"^(\s*)(?:([-+]|\d{1,9}[.)]|#{1,6})(?=\s|$)|([-=])(?=\3*\s*$))")
+_JSON_RAW_RX = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
 _MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 _MD_ENTITY_RX = re.compile(r"[<>&]")
 
@@ -62,11 +71,37 @@ def for_terminal(value: Any, *, keep_newlines: bool = False) -> str:
     return escape(visible(value, keep_newlines=keep_newlines))
 
 
+def _escape_lead(m: re.Match) -> str:
+    marker = m.group(2) or m.group(3)
+    if marker[0].isdigit():  # "1." -> "1\\.": the digits stay, the delimiter is escaped
+        return m.group(1) + marker[:-1] + "\\" + marker[-1]
+    return m.group(1) + "\\" + marker
+
+
 def for_markdown(value: Any) -> str:
     """For one Markdown text field (a table cell, a list item, a heading): it renders as itself."""
     s = visible(value)
-    s = _MD_SPECIAL.sub(r"\\\1", s)
+    s = _MD_INLINE.sub(r"\\\1", s)
+    s = _MD_LEAD.sub(_escape_lead, s, count=1)
     return _MD_ENTITY_RX.sub(lambda m: _MD_ENTITIES[m.group()], s)
+
+
+def json_text(text: str) -> str:
+    """JSON text (as json.dumps writes it) with DEL, C1 controls and bidi/invisible format characters
+    escaped as \\uXXXX: they can only stand inside strings there, so the JSON means the same."""
+    return _JSON_RAW_RX.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def visible_deep(obj: Any, *, keep_newlines: bool = False) -> Any:
+    """`visible` on every string of a JSON-like structure (dicts, lists, tuples); other values as they are."""
+    if isinstance(obj, str):
+        return visible(obj, keep_newlines=keep_newlines)
+    if isinstance(obj, dict):
+        return {visible_deep(k, keep_newlines=keep_newlines): visible_deep(v, keep_newlines=keep_newlines)
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(visible_deep(v, keep_newlines=keep_newlines) for v in obj)
+    return obj
 
 
 def has_raw_controls(text: str) -> bool:

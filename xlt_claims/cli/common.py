@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -11,13 +12,52 @@ from typing import Any, Iterator, List, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 from typing_extensions import Annotated
 
-from ..sanitise import for_terminal
+from ..sanitise import for_terminal, json_text, visible
 from ..store import StoreError, open_store
 
-console = Console()
-err_console = Console(stderr=True)
+
+class SafeConsole(Console):
+    """A rich console that never writes a raw control character it did not make itself: the text of
+    every rendered segment (not rich's own control segments or style codes) has its control and bidi
+    characters shown as visible symbols. The safety net under `safe()`, which each verb applies to the
+    data it puts into markup (rich markup in data is only harmless once escaped)."""
+
+    def render(self, renderable, options=None):  # noqa: ANN001, ANN201
+        for seg in super().render(renderable, options):
+            text = seg.text
+            if not seg.control and text and not text.isprintable():
+                shown = visible(text, keep_newlines=True)
+                if shown != text:
+                    seg = Segment(shown, seg.style, seg.control)
+            yield seg
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
+
+
+def safe(value: Any, limit: Optional[int] = None) -> str:
+    """One data field (claim text, title, file name, key, message...) for a rich markup string or a
+    table cell: controls visible, markup escaped; `limit` cuts it (with an ellipsis) before escaping."""
+    s = "" if value is None else visible(value)
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1] + "\u2026"
+    return for_terminal(s)
+
+
+_LEAD_STYLE = re.compile(r"\[(red|yellow|green|cyan|magenta|dim|bold)\]")
+
+
+def message(text: str) -> str:
+    """A progress note of a lower layer ("[red]<path>: <error>"): its leading colour tag kept, the rest
+    (file names, errors, claim text) shown as data, never read as markup."""
+    m = _LEAD_STYLE.match(text)
+    if m is None:
+        return safe(text)
+    return f"[{m.group(1)}]{safe(text[m.end():])}[/]"
 
 DbOption = Annotated[
     Optional[str],
@@ -49,12 +89,12 @@ def _finite(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """Strict JSON (no Infinity/NaN) on stdout."""
+    """Strict JSON (no Infinity/NaN) on stdout; C1 controls and bidi characters in strings escaped."""
     try:
         text = json.dumps(obj, indent=2, ensure_ascii=False, default=str, allow_nan=False)
     except ValueError:
         text = json.dumps(_finite(obj), indent=2, ensure_ascii=False, default=str, allow_nan=False)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(json_text(text) + "\n")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

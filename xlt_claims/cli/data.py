@@ -7,7 +7,7 @@ import typer
 from typing_extensions import Annotated
 
 from ..experiments.data import DataError, add_dataset, list_datasets, remove_dataset
-from .common import JsonOption, console, fail, print_json
+from .common import JsonOption, console, fail, print_json, safe
 
 data_app = typer.Typer(help="Data sets: real benchmarks (PAWS-X, XNLI, XQuAD, Tatoeba) and the offline LOGT proxy.",
                        no_args_is_help=True)
@@ -34,19 +34,19 @@ def list_cmd(json_out: JsonOption = False) -> None:
     t.add_column("licence", no_wrap=True)
     for d in rows:
         style = _STATUS_STYLE.get(d["status"], "")
-        t.add_row(d["name"], d["kind"], d["task_type"], f"[{style}]{d['status']}[/]", str(len(d["languages"])),
-                  d["short_license"])
+        t.add_row(safe(d["name"]), safe(d["kind"]), safe(d["task_type"]), f"[{style}]{safe(d['status'])}[/]",
+                  str(len(d["languages"])), safe(d["short_license"]))
     console.print(t)
     for d in rows:
         if d["status"] == "registered":
             reg = d["registered"]
             note = "" if reg["all_files_present"] else " [red](files missing)[/]"
-            console.print(f"{d['name']}: {reg['path']} ({reg['files']} files, added {reg['added_at']}){note}",
+            console.print(f"{safe(d['name'])}: {safe(reg['path'])} ({reg['files']} files, added {safe(reg['added_at'])}){note}",
                           highlight=False)
         elif d["status"] == "missing":
-            console.print(f"{d['name']}: {d['hint']}", highlight=False)
+            console.print(f"{safe(d['name'])}: {safe(d['hint'])}", highlight=False)
     scripts = sorted({s for d in rows if d["kind"] == "proxy" for s in d["scripts"].values()})
-    console.print(f"proxy scripts ({len(scripts)}): {', '.join(scripts)}", highlight=False)
+    console.print(f"proxy scripts ({len(scripts)}): {safe(', '.join(scripts))}", highlight=False)
 
 
 @data_app.command("add")
@@ -58,7 +58,7 @@ def add_cmd(
     """Register a folder of a real benchmark: every file is parsed (all languages) and its sha256
     recorded; later runs re-check the hashes. On bad input nothing is registered."""
     try:
-        with console.status(f"checking {name} files in {folder}…"):
+        with console.status(f"checking {safe(name)} files in {safe(folder)}…"):
             entry = add_dataset(name, folder)
     except DataError as exc:
         fail(str(exc))
@@ -66,7 +66,7 @@ def add_cmd(
         print_json({"name": name, **entry})
         return
     rows = entry.get("rows", {})
-    console.print(f"registered {name}: {entry['path']} ({len(entry['files'])} files, layout {entry['layout']}, "
+    console.print(f"registered {safe(name)}: {safe(entry['path'])} ({len(entry['files'])} files, layout {safe(entry['layout'])}, "
                   f"{len(entry['languages'])} languages)", highlight=False)
     if isinstance(rows.get("test"), dict):
         n = sorted(set(rows["test"].values()))
@@ -83,4 +83,4 @@ def remove_cmd(name: Annotated[str, typer.Argument(help="a registered set")], js
     if json_out:
         print_json({"name": name, "removed": entry is not None, "path": entry and entry["path"]})
         return
-    console.print(f"{name}: " + (f"forgot {entry['path']}" if entry else "was not registered"), highlight=False)
+    console.print(f"{safe(name)}: " + (f"forgot {safe(entry['path'])}" if entry else "was not registered"), highlight=False)

@@ -7,7 +7,7 @@ from typing_extensions import Annotated
 
 from ..store import StoreError
 from ..store.copy import copy_store
-from .common import JsonOption, console, err_console, fail, print_json
+from .common import JsonOption, console, err_console, fail, print_json, safe
 
 db_app = typer.Typer(help="Whole-store operations: copy a claim store between SQLite and PostgreSQL.",
                      no_args_is_help=True)
@@ -30,7 +30,7 @@ def copy_cmd(
 
         def progress(table: str, done: int, total: int) -> None:
             if table not in tasks:
-                tasks[table] = bar.add_task(f"copy {table}", total=total or 1)
+                tasks[table] = bar.add_task(f"copy {safe(table)}", total=total or 1)
             bar.update(tasks[table], completed=done if total else 1)
 
         try:
@@ -44,9 +44,9 @@ def copy_cmd(
 
     t = Table("table", "rows", "sha256 (source)", "same", box=None, pad_edge=False)
     for x in res.tables:
-        t.add_row(x.table, str(x.rows_src), x.hash_src[:16], "yes" if x.same else f"[red]no ({x.rows_dst} rows)")
+        t.add_row(safe(x.table), str(x.rows_src), safe(x.hash_src[:16]), "yes" if x.same else f"[red]no ({x.rows_dst} rows)")
     console.print(t)
     console.print(f"copied {res.rows} rows in {res.seconds:.1f} s"
                   f"{f' (replaced {res.replaced_rows} rows)' if res.replaced_rows else ''}", highlight=False)
-    console.print(f"  from {res.src}\n  to   {res.dst}", highlight=False, soft_wrap=True)
+    console.print(f"  from {safe(res.src)}\n  to   {safe(res.dst)}", highlight=False, soft_wrap=True)
     console.print(f"content hashes identical: {'yes' if res.identical else 'NO'}", highlight=False)

@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 from ..evidence import compute_evidence
 from ..evidence.display import VERDICT_STYLE
 from ..store.models import Flag
-from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json
+from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json, safe
 
 
 def evidence_cmd(
@@ -58,20 +58,20 @@ def evidence_cmd(
         ev = d.get("evidence") or {}
         quote = ev.get("quote", "")
         where = f"{ev.get('arxiv_id')} #{ev.get('sentence_index')}: " if ev else ""
-        t.add_row(cid, f"[{VERDICT_STYLE.get(d['verdict'], 'white')}]{d['verdict']}[/]", d["checked_against"],
-                  (where + quote)[:160])
+        t.add_row(safe(cid), f"[{VERDICT_STYLE.get(d['verdict'], 'white')}]{safe(d['verdict'])}[/]",
+                  safe(d["checked_against"]), safe(where + quote, 160))
     console.print(t)
     for cid, reason in res.skipped.items():
-        console.print(f"[yellow]skipped[/] {cid}: {reason}", highlight=False)
+        console.print(f"[yellow]skipped[/] {safe(cid)}: {safe(reason)}", highlight=False)
     for cid, txt in res.repaired.items():
-        console.print(f"[cyan]repaired[/] {cid}: {txt}", highlight=False)
+        console.print(f"[cyan]repaired[/] {safe(cid)}: {safe(txt)}", highlight=False)
     for f in res.flags:
-        console.print(f"[magenta]flag[/] {f['report']} {f['kind']}: {f['message']}", highlight=False)
+        console.print(f"[magenta]flag[/] {safe(f['report'])} {safe(f['kind'])}: {safe(f['message'])}", highlight=False)
     for note in res.notes:
-        console.print(f"[yellow]note[/] {note}", highlight=False)
+        console.print(f"[yellow]note[/] {safe(note)}", highlight=False)
     v = dict(res.verdicts)
-    console.print(f"{res.claims} claims: " + ", ".join(f"{k} {n}" for k, n in sorted(v.items()))
-                  + f"  (model {res.model_id}; {res.timings.get('total', 0):.1f} s, model load "
+    console.print(f"{res.claims} claims: " + safe(", ".join(f"{k} {n}" for k, n in sorted(v.items())))
+                  + f"  (model {safe(res.model_id)}; {res.timings.get('total', 0):.1f} s, model load "
                     f"{res.timings.get('model_load', 0):.1f} s, cache {res.cache.get('hits', 0)} hits / "
                     f"{res.cache.get('misses', 0)} new)", highlight=False)
 
@@ -101,5 +101,5 @@ def flags_cmd(
 
     t = Table("report", "kind", "subject", "message")
     for f in rows:
-        t.add_row(f.report_key, f.kind, f.subject, f.message)
+        t.add_row(safe(f.report_key), safe(f.kind), safe(f.subject), safe(f.message))
     console.print(t)

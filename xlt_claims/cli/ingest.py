@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -17,9 +16,10 @@ from typing_extensions import Annotated
 from ..ingest import ingest_paths
 from ..ingest.ingest import expand_paths
 from ..ingest.read import NotFound, list_claims, list_reports, show_claim
+from ..sanitise import visible_deep
 from ..store import open_store, resolve_url
 from ..verdict.display import claim_verdict_view, render_claim_verdicts
-from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json
+from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, safe
 
 _MARK = {True: "\u2713", False: "\u00d7", None: "-"}
 _KIND_SHORT = {"quantitative": "quant", "qualitative": "qual", "descriptive": "desc"}
@@ -125,23 +125,24 @@ def ingest_cmd(
 
 def _print_outcome(o, dry_run: bool, con) -> None:
     if o.status == "failed":
-        err_console.print(f"[red]\u2717 {o.error if o.error and o.path in o.error else f'{o.path}: {o.error}'}[/]", highlight=False)
+        err_console.print(f"[red]\u2717 {safe(o.error if o.error and o.path in o.error else f'{o.path}: {o.error}')}[/]",
+                          highlight=False)
         return
     if o.status == "skipped":
-        con.print(f"[dim]- {o.path}: skipped ({o.error})[/]", highlight=False)
+        con.print(f"[dim]- {safe(o.path)}: skipped ({safe(o.error)})[/]", highlight=False)
         return
     if o.status == "unchanged":
-        con.print(f"= {o.path}: unchanged (already stored as {o.same_as})", highlight=False)
+        con.print(f"= {safe(o.path)}: unchanged (already stored as {safe(o.same_as)})", highlight=False)
         return
     pre = "would store" if dry_run else ("new" if o.status == "new" else "updated")
     extra = ""
     if o.status == "version":
         extra = (f", matched {o.matched_exact} exact + {o.matched_fuzzy} fuzzy, {o.new_claims} new, "
                  f"{o.retired} retired")
-    con.print(f"[green]+[/] {o.path}: {pre} {o.key} v{o.version}: {o.claims} claims{extra}, "
+    con.print(f"[green]+[/] {safe(o.path)}: {pre} {safe(o.key)} v{o.version}: {o.claims} claims{extra}, "
               f"{o.references} references, {o.truncated} look truncated", highlight=False)
     for w in o.warnings:
-        con.print(f"  [yellow]warning:[/] {o.path}: {w}", highlight=False)
+        con.print(f"  [yellow]warning:[/] {safe(o.path)}: {safe(w)}", highlight=False)
 
 
 def list_cmd(
@@ -180,12 +181,12 @@ def list_cmd(
                     ("kind", nw), ("claim", {"ratio": 1, "min_width": 20})):
         t.add_column(col, **kw)
     for r in rows:
-        text = r["text"] + (" [red]\u2026(truncated)[/]" if r["looks_truncated"] else "")
+        text = safe(r["text"]) + (" [red]\u2026(truncated)[/]" if r["looks_truncated"] else "")
         if r["retired"]:
             text = "[dim](retired)[/] " + text
         conf = "" if r["confidence"] is None else f"{r['confidence']:.2f}"
-        t.add_row(r["id"], f"{r['report_key'][:12]} v{r['report_version']}", str(r["row"]), _MARK[r["report_mark"]],
-                  conf, r["status"], _KIND_SHORT.get(r["kind"], r["kind"]), text)
+        t.add_row(safe(r["id"]), f"{safe(r['report_key'][:12])} v{r['report_version']}", str(r["row"]),
+                  _MARK[r["report_mark"]], conf, safe(r["status"]), safe(_KIND_SHORT.get(r["kind"], r["kind"])), text)
     console.print(t)
     console.print(f"[dim]{len(rows)} claim(s)[/]")
 
@@ -216,43 +217,44 @@ def show_cmd(
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("claim", c["text"])
+    head.add_row("claim", safe(c["text"]))
     if c.get("repaired_text"):
-        head.add_row("repaired", c["repaired_text"])
-    head.add_row("status", f"{c['status']}  confidence {c['confidence'] if c['confidence'] is not None else '-'}"
+        head.add_row("repaired", safe(c["repaired_text"]))
+    head.add_row("status", f"{safe(c['status'])}  confidence {c['confidence'] if c['confidence'] is not None else '-'}"
                  + ("  [dim](retired: not in the latest report version)[/]" if c["retired"] else ""))
     head.add_row("report mark", f"{_MARK[c['report_mark']]}  confidence {c['report_confidence']}")
     if c["looks_truncated"]:
         tr = (c.get("extraction") or {}).get("truncation") or {}
-        head.add_row("looks_truncated", "[red]yes[/] " + ", ".join(tr.get("signals", [])))
-    head.add_row("report", f"{rep['key']} v{rep['version']}{'' if rep['is_latest'] else ' (older version)'}, "
-                 f"row {c['row']}, line {c['line']} of {rep['file_name']}")
+        head.add_row("looks_truncated", "[red]yes[/] " + safe(", ".join(tr.get("signals", []))))
+    head.add_row("report", f"{safe(rep['key'])} v{rep['version']}{'' if rep['is_latest'] else ' (older version)'}, "
+                 f"row {c['row']}, line {c['line']} of {safe(rep['file_name'])}")
     if rep.get("title"):
-        head.add_row("title", rep["title"])
-    console.print(Panel(head, title=f"claim {d['id']}", title_align="left"))
+        head.add_row("title", safe(rep["title"]))
+    console.print(Panel(head, title=f"claim {safe(d['id'])}", title_align="left"))
     ft = Table.grid(padding=(0, 2))
     ft.add_column(style="bold")
     ft.add_column()
-    ft.add_row("kind", f["kind"])
+    ft.add_row("kind", safe(f["kind"]))
     for k in ("datasets", "tasks", "languages"):
         if f.get(k):
-            ft.add_row(k, ", ".join(f[k]))
+            ft.add_row(k, safe(", ".join(f[k])))
     for k in ("metric", "unit"):
         if f.get(k):
-            ft.add_row(k, str(f[k]))
+            ft.add_row(k, safe(f[k]))
     if f.get("value") is not None:
-        ft.add_row("value", _fmt_value(f) + (" (range)" if f.get("value_high") is not None else ""))
+        ft.add_row("value", safe(_fmt_value(f)) + (" (range)" if f.get("value_high") is not None else ""))
     for k in ("direction", "comparator", "model", "method"):
         if f.get(k):
-            ft.add_row(k, str(f[k]))
+            ft.add_row(k, safe(f[k]))
     console.print(Panel(ft, title="fields", title_align="left"))
     if d["references"]:
         rt = Table(title="references of this report version", title_justify="left", header_style="bold")
         for col in ("#", "arXiv", "cited as", "paper"):
             rt.add_column(col)
         for r in d["references"]:
-            rt.add_row(str(r["position"]), r["arxiv_id"] + (f"v{r['version']}" if r["version"] else ""), r["cited_as"],
-                       r.get("paper_title") or ("[red]" + r["paper_error"] + "[/]" if r.get("paper_error") else "[dim]not fetched[/]"))
+            rt.add_row(str(r["position"]), safe(r["arxiv_id"] + (f"v{r['version']}" if r["version"] else "")),
+                       safe(r["cited_as"]), safe(r.get("paper_title")) or
+                       ("[red]" + safe(r["paper_error"]) + "[/]" if r.get("paper_error") else "[dim]not fetched[/]"))
         console.print(rt)
     if len(d["sources"]) > 1:
         st = Table(title="appears in", title_justify="left", header_style="bold")
@@ -260,32 +262,33 @@ def show_cmd(
             st.add_column(col)
         for s in d["sources"]:
             st.add_row(f"v{s['report_version']}", str(s["row"]), str(s["line"]), _MARK[s["report_mark"]],
-                       str(s["report_confidence"]), s["text"])
+                       str(s["report_confidence"]), safe(s["text"]))
         console.print(st)
     # one line per event (it wraps cleanly at any width); the old status is the line above
     console.print("[bold]events[/]")
     for e in d["events"]:
         conf = "" if e["new_confidence"] is None else (
             f"{e['old_confidence']}\u2192{e['new_confidence']}" if e["old_confidence"] is not None else str(e["new_confidence"]))
-        console.print(f"  {e['at'][:16].replace('T', ' ')}  {e['cause']:<10}  \u2192 [bold]{e['new_status'] or ''}[/]"
-                      f"  {conf}  [dim]{escape(_short(_event_summary(e.get('detail') or ''), 200))}[/]", highlight=False)
+        console.print(f"  {safe(e['at'][:16].replace('T', ' '))}  {safe(e['cause']):<10}  \u2192 "
+                      f"[bold]{safe(e['new_status'])}[/]  {safe(conf)}  "
+                      f"[dim]{safe(_event_summary(e.get('detail') or ''), 200)}[/]", highlight=False)
     skip = {"id", "claim", "fields", "report", "references", "sources", "events", "evidence"}
     if d.get("evidence") or c.get("text_verdict_detail"):
         from ..evidence.display import render_evidence
 
-        render_evidence(console, d.get("evidence") or [], c.get("text_verdict_detail"))
+        render_evidence(console, visible_deep(d.get("evidence") or []), visible_deep(c.get("text_verdict_detail")))
     if vview is not None:
-        render_claim_verdicts(vview, console)
+        render_claim_verdicts(visible_deep(vview), console)
         skip |= {"verdicts", "runs", "experiment_links"}
     for name, rows in d.items():
         if name in skip or not rows:
             continue
         cols = [k for k in rows[0] if k not in ("id", "claim_id", "report_key", "created_at", "computed_at")]
-        gt = Table(title=name.replace("_", " "), title_justify="left", header_style="bold")
+        gt = Table(title=safe(name.replace("_", " ")), title_justify="left", header_style="bold")
         for col in cols:
-            gt.add_column(col)
+            gt.add_column(safe(col))
         for r in rows:
-            gt.add_row(*[_short(r.get(k), 60) if r.get(k) is not None else "" for k in cols])
+            gt.add_row(*[safe(_short(r.get(k), 60)) if r.get(k) is not None else "" for k in cols])
         console.print(gt)
 
 
@@ -316,9 +319,9 @@ def reports_cmd(
     for r in rows:
         stated = "/".join("-" if r[k] is None else str(r[k]) for k in
                           ("stated_paper_count", "stated_claims_count", "stated_verified_count"))
-        cells = [r["key"], f"v{r['version']} of {r['versions']}" + ("" if r["is_latest"] else " (old)"),
-                 r["date"] or "", str(r["claims"]), str(r["references"]), stated,
+        cells = [safe(r["key"]), f"v{r['version']} of {r['versions']}" + ("" if r["is_latest"] else " (old)"),
+                 safe(r["date"]), str(r["claims"]), str(r["references"]), stated,
                  "" if r["quality_score"] is None else f"{r['quality_score']:g}"]
-        t.add_row(*(cells + [r["title"] or ""] if wide else cells))
+        t.add_row(*(cells + [safe(r["title"])] if wide else cells))
 
     console.print(t)

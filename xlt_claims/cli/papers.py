@@ -9,7 +9,7 @@ import typer
 from typing_extensions import Annotated
 
 from ..papers import PapersError, fetch_papers, get_paper, import_paths, list_papers, paper_dict
-from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json
+from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, safe
 
 papers_app = typer.Typer(help="Cited arXiv papers: fetch, import, list, show.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def fetch_cmd(
             with console.status("[bold]fetching from arXiv…") as status:
                 res = fetch_papers(store, ids, report, url=url, pdf=pdf, pdf_url=pdf_url, delay_seconds=delay,
                                    num_retries=retries, timeout=timeout,
-                                   progress=lambda pid, msg: status.update(f"[bold]{pid}[/]: {msg}"))
+                                   progress=lambda pid, msg: status.update(f"[bold]{safe(pid)}[/]: {safe(msg)}"))
     except PapersError as exc:
         fail(str(exc))
     if json_out:
@@ -48,11 +48,11 @@ def fetch_cmd(
         if not res.fetched and not res.failed:
             console.print("No references to fetch (ingest a report first, or name arXiv ids).")
         for pid in res.fetched:
-            console.print(f"[green]fetched[/] {pid}" + (f"  pdf {res.pdf[pid]}" if pid in res.pdf else ""),
+            console.print(f"[green]fetched[/] {safe(pid)}" + (f"  pdf {safe(res.pdf[pid])}" if pid in res.pdf else ""),
                           highlight=False)
         for pid, reason in res.failed.items():
             kept = " (stored copy kept)" if pid in res.kept else " (nothing stored yet)"
-            err_console.print(f"[red]unreachable[/] {pid}: {reason}{kept}", highlight=False)
+            err_console.print(f"[red]unreachable[/] {safe(pid)}: {safe(reason)}{kept}", highlight=False)
         if res.failed:
             err_console.print("Offline? `claims papers import FILE.atom` stores saved arXiv API responses.",
                               highlight=False)
@@ -76,7 +76,7 @@ def import_cmd(
         print_json({"imported": out})
     else:
         for f, ids in out.items():
-            console.print(f"[green]imported[/] {', '.join(ids)} from {f}", highlight=False)
+            console.print(f"[green]imported[/] {safe(', '.join(ids))} from {safe(f)}", highlight=False)
 
 
 @papers_app.command("list")
@@ -91,9 +91,9 @@ def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         return
     t = Table("arXiv", "v", "title", "text", "source", "fetched", "error")
     for p in papers:
-        t.add_row(p.arxiv_id, str(p.version or ""), (p.title or "")[:60],
-                  "full-text" if p.full_text else "abstract", p.source,
-                  p.fetched_at.strftime("%Y-%m-%d %H:%M") if p.fetched_at else "", p.last_error or "")
+        t.add_row(safe(p.arxiv_id), str(p.version or ""), safe(p.title, 60),
+                  "full-text" if p.full_text else "abstract", safe(p.source),
+                  p.fetched_at.strftime("%Y-%m-%d %H:%M") if p.fetched_at else "", safe(p.last_error))
     console.print(t)
 
 
@@ -114,15 +114,15 @@ def show_cmd(
     if json_out:
         print_json(d)
         return
-    console.print(f"[bold]{p.arxiv_id}v{p.version or '?'}[/]  {p.title}", highlight=False)
-    console.print(", ".join(p.authors), highlight=False)
+    console.print(f"[bold]{safe(p.arxiv_id)}v{p.version or '?'}[/]  {safe(p.title)}", highlight=False)
+    console.print(safe(", ".join(p.authors)), highlight=False)
     for k in ("published", "updated", "comment", "journal_ref", "doi", "pdf_url", "text_source", "pdf_status",
               "source", "fetched_at", "last_error"):
         if d.get(k):
-            console.print(f"  {k}: {d[k]}", highlight=False)
+            console.print(f"  {k}: {safe(d[k])}", highlight=False)
     if p.versions:
-        console.print("  versions: " + ", ".join(f"v{v['version']}" + (f" ({v['date'][:10]})" if v.get("date") else "")
-                                                   for v in p.versions), highlight=False)
-    console.print("\n" + (p.abstract or ""), highlight=False)
+        console.print("  versions: " + safe(", ".join(f"v{v['version']}" + (f" ({v['date'][:10]})" if v.get("date") else "")
+                                                        for v in p.versions)), highlight=False)
+    console.print("\n" + (p.abstract or ""), highlight=False, markup=False)
     if text and p.full_text:
-        console.print("\n" + p.full_text, highlight=False)
+        console.print("\n" + p.full_text, highlight=False, markup=False)

@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 
 from ..report import FORMATS, build_report, render
 from ..report.browser import BrowserUnavailable, check_html
-from .common import DbOption, err_console, fail, open_store_or_fail
+from .common import DbOption, err_console, fail, open_store_or_fail, safe
 
 
 def report_cmd(
@@ -47,7 +47,7 @@ def report_cmd(
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     t = data["totals"]
-    err_console.print(f"wrote {path} ({fmt_l}, {len(text.encode('utf-8')) / 1024:.0f} KiB): {t['reports']} report(s), "
+    err_console.print(f"wrote {safe(path)} ({fmt_l}, {len(text.encode('utf-8')) / 1024:.0f} KiB): {t['reports']} report(s), "
                       f"{t['claims']} claims, {t['with_problem']} with a problem, "
                       f"{t['reproduced_claims']} re-measured", highlight=False)
     if check:
@@ -59,5 +59,5 @@ def report_cmd(
             fail(str(exc))
         if not res.ok:
             fail("the report does not render cleanly: " + "; ".join(res.problems))
-        err_console.print(f"checked in {res.browser}: {len(res.claim_cards)} claim cards, "
+        err_console.print(f"checked in {safe(res.browser)}: {len(res.claim_cards)} claim cards, "
                           f"{len(res.figures)} figures, no console errors", highlight=False)

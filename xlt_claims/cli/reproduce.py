@@ -19,7 +19,8 @@ from ..reproduce.tasks import TaskError
 from ..verdict.judge import judge_plans
 from ..verdict.sequential import run_until_decided
 from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, RegistryOption, SeedsOption, console,
-                     err_console, fail, open_store_or_fail, parse_seeds, print_json, sigterm_as_interrupt)
+                     err_console, fail, message, open_store_or_fail, parse_seeds, print_json, safe,
+                     sigterm_as_interrupt)
 
 
 def _registry(dirs: Optional[List[str]]):
@@ -39,6 +40,7 @@ class RichReporter:
                                  TimeElapsedColumn(), console=err_console, transient=False)
         self.total = None
         self.run_task = None
+        self.run_label = ""
 
     def start(self, total: int) -> None:
         self.progress.start()
@@ -47,7 +49,8 @@ class RichReporter:
     def begin_run(self, slot) -> None:
         if self.run_task is not None:
             self.progress.remove_task(self.run_task)
-        self.run_task = self.progress.add_task(f"  {slot.label()}", total=None)
+        self.run_label = f"  {safe(slot.label())}"
+        self.run_task = self.progress.add_task(self.run_label, total=None)
 
     def train_progress(self, *args: Any, **kwargs: Any) -> None:
         if self.run_task is None:
@@ -63,18 +66,17 @@ class RichReporter:
         if "total" in kwargs and kwargs["total"]:
             upd["total"] = kwargs["total"]
         if label:
-            desc = self.progress.tasks[[t.id for t in self.progress.tasks].index(self.run_task)].description.split(" [")[0]
-            upd["description"] = f"{desc} [{label}]"
+            upd["description"] = f"{self.run_label} \\[{safe(label)}]"
         if upd:
             self.progress.update(self.run_task, **upd)
 
-    def advance(self, message: str) -> None:
-        self.progress.console.print(message, highlight=False)
+    def advance(self, text: str) -> None:
+        self.progress.console.print(message(text), highlight=False)
         if self.total is not None:
             self.progress.advance(self.total)
 
-    def note(self, message: str) -> None:
-        self.progress.console.print(message, highlight=False)
+    def note(self, text: str) -> None:
+        self.progress.console.print(message(text), highlight=False)
 
     def stop(self) -> None:
         if self.run_task is not None:
@@ -93,50 +95,52 @@ def _print_plan(result, console) -> None:
     total = 0.0
     for p in result.plans:
         d = p.to_dict()
-        head = (f"[bold]{p.experiment.name}[/] ({p.experiment.tier}) task {p.task_name}"
-                f"{' [proxy]' if p.proxy_data else ''}, model {p.model}, profile {p.profile}, seeds {p.seeds}")
+        head = (f"[bold]{safe(p.experiment.name)}[/] ({safe(p.experiment.tier)}) task {safe(p.task_name)}"
+                f"{' [proxy]' if p.proxy_data else ''}, model {safe(p.model)}, profile {safe(p.profile)}, "
+                f"seeds {safe(p.seeds)}")
         console.print(head, highlight=False)
         for cid in p.claims:
-            console.print(f"  claim {cid}: {p.claim_texts.get(cid, '')[:100]}", highlight=False)
+            console.print(f"  claim {safe(cid)}: {safe(p.claim_texts.get(cid, ''), 100)}", highlight=False)
         if not p.claims:
             console.print("  (no claim linked)")
-        console.print(f"  metric {p.experiment.decision.metric}, bar: "
-                      f"{'the claim' + chr(39) + 's number x ' + str(p.experiment.decision.magnitude_fraction) if p.experiment.decision.claimed else p.experiment.decision.min_effect}",
-                      highlight=False)
+        dec = p.experiment.decision
+        bar = f"the claim's number x {dec.magnitude_fraction}" if dec.claimed else dec.min_effect
+        console.print(f"  metric {safe(dec.metric)}, bar: {safe(bar)}", highlight=False)
         if p.error:
-            console.print(f"  [red]cannot run: {p.error}", highlight=False)
+            console.print(f"  [red]cannot run: {safe(p.error)}", highlight=False)
             continue
         if p.data_guard:
-            console.print(f"  [red]data guard refused: {p.data_guard} -> verdict invalid", highlight=False)
+            console.print(f"  [red]data guard refused: {safe(p.data_guard)} -> verdict invalid", highlight=False)
             continue
         t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         for c in ("arm", "seed", "state", "estimate", "basis"):
             t.add_column(c)
         for r in d["runs"]:
             todo = r["state"] in ("pending", "stale", "killed", "failed", "shared")
-            t.add_row(r["arm"], str(r["seed"]), r["state"], _fmt_s(r["estimate_s"]) if todo else "-",
-                      r["estimate_source"] if todo else (f"run {r['run_id']}" if r["run_id"] else ""))
+            t.add_row(safe(r["arm"]), str(r["seed"]), safe(r["state"]), _fmt_s(r["estimate_s"]) if todo else "-",
+                      safe(r["estimate_source"]) if todo else (f"run {r['run_id']}" if r["run_id"] else ""))
         console.print(t)
         console.print(f"  to run: {_fmt_s(d['estimate_s'])}", highlight=False)
         total += d["estimate_s"]
     if result.unlinked:
         console.print("[bold]Claims no experiment tests[/] (they keep their textual verdict):")
         for cid, why in result.unlinked.items():
-            console.print(f"  {cid} {result.unlinked_texts.get(cid, '')[:90]!r}\n      -> {why}", highlight=False)
+            console.print(f"  {safe(cid)} {safe(repr(result.unlinked_texts.get(cid, '')[:90]))}\n      -> {safe(why)}",
+                          highlight=False)
     console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
 
 
 def print_verdicts(result, console) -> None:
     for v in result.verdicts:
         if "skipped" in v:
-            err_console.print(f"[red]{v['experiment']}: verdict skipped: {v['skipped']}", highlight=False)
+            err_console.print(f"[red]{safe(v['experiment'])}: verdict skipped: {safe(v['skipped'])}", highlight=False)
             continue
         ci = v["ci"]
         eff = "n/a" if v["effect"] is None else f"{v['effect']:+.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
         conf = v["confidence"]
-        console.print(f"[bold]{v['claim_id']}[/] {v['experiment']}: [bold]{v['outcome']}[/]"
+        console.print(f"[bold]{safe(v['claim_id'])}[/] {safe(v['experiment'])}: [bold]{safe(v['outcome'])}[/]"
                       f"{' (proxy)' if v['proxy'] else ''}, effect {eff}, {v['n_seeds']} seed(s)"
-                      f"{'' if conf is None else f', confidence {conf:.2f}'} - {v['reason']}", highlight=False)
+                      f"{'' if conf is None else f', confidence {conf:.2f}'} - {safe(v['reason'])}", highlight=False)
 
 
 def _research_tables(store, result) -> dict[str, tuple[list, str]]:
@@ -202,8 +206,8 @@ def reproduce_cmd(
         t = Table("tier", "task (proxy / real)", "arms", "metric")
         t.add_column("experiment", no_wrap=True)
         for e in registry:
-            t.add_row(e.tier, f"{e.task.proxy} / {e.task.real or '-'}", ", ".join(a.name for a in e.arms),
-                      e.decision.metric, e.name)
+            t.add_row(safe(e.tier), safe(f"{e.task.proxy} / {e.task.real or '-'}"), safe(", ".join(a.name for a in e.arms)),
+                      safe(e.decision.metric), safe(e.name))
         console.print(t)
         return
     if profile and profile not in ("quick", "paper"):
@@ -252,14 +256,14 @@ def reproduce_cmd(
         return
     print_verdicts(result, console)
     for name, (_, text) in tables.items():
-        console.print(f"\n[bold]{name}[/]: research-question table (effect vs the swept quantity, per task)")
+        console.print(f"\n[bold]{safe(name)}[/]: research-question table (effect vs the swept quantity, per task)")
         console.print(text, highlight=False, markup=False)
     if result.unlinked and not all_:
         for cid, why in result.unlinked.items():
-            console.print(f"{cid}: no experiment: {why}", highlight=False)
+            console.print(f"{safe(cid)}: no experiment: {safe(why)}", highlight=False)
     for p in result.plans:
         if p.error:
-            err_console.print(f"[red]{p.experiment.name}: not run: {p.error}", highlight=False)
+            err_console.print(f"[red]{safe(p.experiment.name)}: not run: {safe(p.error)}", highlight=False)
     if result.failed or any(p.error for p in result.plans) or any(v.get("rule_not_registered") for v in result.verdicts):
         raise typer.Exit(1)
 
@@ -306,8 +310,8 @@ def link_cmd(
         return
     t = Table("claim", "experiment", "origin", "active", "tier", "description")
     for r in rows:
-        t.add_row(r["claim_id"], r["experiment"], r["origin"], "yes" if r["active"] else "no (unlinked)",
-                  r["tier"] or "?", r["description"][:70])
+        t.add_row(safe(r["claim_id"]), safe(r["experiment"]), safe(r["origin"]), "yes" if r["active"] else "no (unlinked)",
+                  safe(r["tier"] or "?"), safe(r["description"], 70))
     console.print(t)
     if not rows:
         console.print("no links (ingest reports first, or add experiments to reproductions/)")

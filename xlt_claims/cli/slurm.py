@@ -13,7 +13,7 @@ from ..reproduce.slurm import (latest_submission, load_slurm_config, parse_sbatc
 from ..reproduce.slurm import status as array_status
 from ..reproduce.tasks import TaskError
 from ..verdict.judge import judge_plans
-from .common import console, err_console, fail, open_store_or_fail, parse_seeds, print_json
+from .common import console, err_console, fail, open_store_or_fail, parse_seeds, print_json, safe
 
 
 def _slurm_options(partition, gpus_per_task, time_min, array_parallelism, sbatch, slurm_config, slurm_folder,
@@ -33,7 +33,7 @@ def _print_status(st: dict, console) -> None:
     console.print(f"  runs in the store: {runs}", highlight=False)
     if st["marked_killed"]:
         console.print(f"  marked KILLED now (task gone, run unfinished): runs {st['marked_killed']}", highlight=False)
-    console.print(f"  store {st['db']}; logs {st['folder']}/{st['job_id']}_*", highlight=False)
+    console.print(f"  store {safe(st['db'])}; logs {safe(st['folder'])}/{st['job_id']}_*", highlight=False)
 
 
 def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Optional[str], profile: Optional[str],
@@ -85,13 +85,13 @@ def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Opti
                           "`claims reproduce --executor slurm --status` follows it, the same command again judges",
                           highlight=False)
         for i, e in sorted(out.task_errors.items()):
-            err_console.print(f"[red]task {i} failed:[/] {e}", highlight=False)
+            err_console.print(f"[red]task {i} failed:[/] {safe(e)}", highlight=False)
         if out.unfinished:
-            err_console.print(f"[yellow]{len(out.unfinished)} run(s) not finished: {', '.join(out.unfinished[:6])}"
+            err_console.print(f"[yellow]{len(out.unfinished)} run(s) not finished: {safe(', '.join(out.unfinished[:6]))}"
                               f"{' ...' if len(out.unfinished) > 6 else ''}; submit again to re-run them", highlight=False)
         print_verdicts(out.result, console)
         for p in out.result.plans:
             if p.error:
-                err_console.print(f"[red]{p.experiment.name}: not run: {p.error}", highlight=False)
+                err_console.print(f"[red]{safe(p.experiment.name)}: not run: {safe(p.error)}", highlight=False)
     if out.judged and (out.result.failed or out.unfinished or any(p.error for p in out.result.plans)):
         raise typer.Exit(1)

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from typing_extensions import Annotated
 
 from ..pipeline import PipelineInterrupted, Reporter, verify
-from .common import (DbOption, DeviceOption, JsonOption, err_console, fail, open_store_or_fail, parse_seeds, print_json,
-                     sigterm_as_interrupt)
+from .common import (DbOption, DeviceOption, JsonOption, err_console, fail, message, open_store_or_fail, parse_seeds,
+                     print_json, safe, sigterm_as_interrupt)
 from .reproduce import RichReporter
 
 _STYLE = {"done": "green", "skipped": "dim", "failed": "red", "interrupted": "yellow",
@@ -30,23 +30,26 @@ class RichPipelineReporter:
 
     def stage_end(self, result) -> None:
         style = _STYLE.get(result.status, "white")
-        err_console.print(f"[{style}]{result.status}[/] in {result.seconds:.1f} s: {result.summary}", highlight=False)
+        err_console.print(f"[{style}]{safe(result.status)}[/] in {result.seconds:.1f} s: {safe(result.summary)}",
+                          highlight=False)
 
-    def note(self, message: str) -> None:
-        err_console.print(message, highlight=False)
+    def note(self, text: str) -> None:
+        err_console.print(message(text), highlight=False)
 
     def bar(self, description: str, total: Optional[int]) -> Callable[..., None]:
         self.bar_done()
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
         self._progress.start()
-        self._task = self._progress.add_task(description, total=total)
+        self._task = self._progress.add_task(safe(description), total=total)
 
         def tick(advance: Optional[int] = None, **kw: Any) -> None:
             if self._progress is None:
                 return
             if advance:
                 kw["advance"] = advance
+            if "description" in kw:
+                kw["description"] = safe(kw["description"])
             self._progress.update(self._task, **kw)
 
         return tick
@@ -97,7 +100,7 @@ def verify_cmd(
     except PipelineInterrupted as exc:
         if isinstance(reporter, RichPipelineReporter):
             reporter.bar_done()
-        err_console.print(f"[yellow]interrupted during {exc.stage}: finished work is kept in {store.url}; "
+        err_console.print(f"[yellow]interrupted during {safe(exc.stage)}: finished work is kept in {safe(store.url)}; "
                           f"run the same command again to resume[/]", highlight=False)
         if json_out:
             print_json(exc.result.to_dict())
@@ -108,7 +111,7 @@ def verify_cmd(
         print_json(result.to_dict())
     else:
         err_console.print(f"[bold]{'done' if result.ok else 'finished with problems'}[/] in "
-                          f"{result.seconds / 60:.1f} min; report: {result.report_path or '(not written)'}",
+                          f"{result.seconds / 60:.1f} min; report: {safe(result.report_path or '(not written)')}",
                           highlight=False)
     if not result.ok:
         raise typer.Exit(1)

@@ -2,13 +2,22 @@
 
 The templates only format numbers through the filters below, so HTML and Markdown show the same
 rounding of the same values; figures exist only in the HTML (Markdown carries their numbers as tables).
+
+Data from reports is hostile until shown otherwise. HTML: autoescaped, and every string first has its
+control characters made visible (`sanitise.visible`). Markdown: every `{{ ... }}` goes through
+`sanitise.for_markdown` (the environment's finalize) unless a number filter below formatted it from
+numbers (or it is the template's own macro, marked `| md_block`); data never stands inside a backtick code span (escapes do not work there; only hex hashes do).
 """
 
 from __future__ import annotations
 
 import json
+import numbers
+import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+from ..sanitise import for_markdown, json_text, visible
 
 from .data import build_report, status_info
 from .figures import effect_chart, forest_plot, language_chart, sweep_chart
@@ -79,23 +88,65 @@ def seconds(x: Any) -> str:
 
 
 def to_json(obj: Any, indent: int = 2) -> str:
-    return json.dumps(obj, indent=indent, ensure_ascii=False, default=str, sort_keys=False)
+    return json_text(json.dumps(obj, indent=indent, ensure_ascii=False, default=str, sort_keys=False))
 
 
-def md_cell(text: Any) -> str:
-    """Escape a value for one Markdown table cell."""
-    s = "" if text is None else str(text)
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+class MdText(str):
+    """Text already written for Markdown (escaped data, or numbers we formatted): finalize leaves it."""
 
 
-def md_text(text: Any) -> str:
-    s = "" if text is None else str(text)
-    for ch in ("\\", "*", "_", "`", "[", "]", "<", ">", "#"):
-        s = s.replace(ch, "\\" + ch)
-    return s
+def md_text(text: Any) -> MdText:
+    """One data field for Markdown text or a table cell: it renders as itself (sanitise.for_markdown)."""
+    return MdText("" if text is None else for_markdown(text))
 
 
-def _env():
+md_cell = md_text
+
+
+def md_anchor(text: Any) -> MdText:
+    """An HTML id inside the Markdown (`<a id=...>`): only letters, digits and -_.: kept."""
+    return MdText(re.sub(r"[^A-Za-z0-9_.:-]", "-", str(text)))
+
+
+def md_block(text: Any) -> MdText:
+    """The output of one of the Markdown template's own macros (its fields were escaped inside)."""
+    return MdText(text)
+
+
+def md_code(text: Any) -> MdText:
+    """An id we made (a hex claim id) inside a backtick code span, where escapes do not work: any
+    character but letters, digits and -_. becomes "?" (a backtick could close the span)."""
+    return MdText(re.sub(r"[^A-Za-z0-9_.-]", "?", str(text)))
+
+
+def _numbers_only(f: Callable[..., str]) -> Callable[..., str]:
+    """A number filter for Markdown: its output is ours when every argument is a number (or None),
+    otherwise (a string from data fell through to str()) finalize escapes it."""
+    def wrapped(*args: Any) -> str:
+        out = f(*args)
+        return MdText(out) if all(a is None or isinstance(a, numbers.Number) for a in args) else out
+    return wrapped
+
+
+def _md_finalize(value: Any) -> Any:
+    if isinstance(value, (MdText, numbers.Number)) or value is None:
+        return value
+    return for_markdown(value)
+
+
+def _html_finalize(value: Any) -> Any:
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value, keep_newlines=True)
+    return value
+
+
+_FILTERS = dict(fmt=fmt, signed=signed, ci=ci, share=share, metric_value=metric_value, metric_diff=metric_diff,
+                mark=mark, seconds=seconds)
+
+
+def _env(markdown: bool = False):
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
@@ -105,12 +156,13 @@ def _env():
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_md_finalize if markdown else _html_finalize,
     )
-    env.filters.update(fmt=fmt, signed=signed, ci=ci, share=share, metric_value=metric_value,
-                       metric_diff=metric_diff, mark=mark, seconds=seconds, to_json=to_json,
-                       md_cell=md_cell, md_text=md_text)
+    filters = {k: _numbers_only(f) for k, f in _FILTERS.items()} if markdown else dict(_FILTERS)
+    env.filters.update(filters, to_json=to_json, md_cell=md_cell, md_text=md_text, md_anchor=md_anchor,
+                       md_code=md_code, md_block=md_block)
     env.globals["status_info"] = status_info
-    env.globals["ci"] = ci
+    env.globals["ci"] = filters["ci"]
     return env
 
 
@@ -151,7 +203,7 @@ def render_html(report: dict[str, Any]) -> str:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    return _env().get_template("report.md.j2").render(r=report)
+    return _env(markdown=True).get_template("report.md.j2").render(r=report)
 
 
 def render_json(report: dict[str, Any]) -> str:

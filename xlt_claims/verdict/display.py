@@ -11,6 +11,8 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
+from ..sanitise import for_terminal as _t
+
 from ..store.models import ExperimentLink, Run, Verdict
 from .record import latest_verdicts, primary_verdict
 
@@ -74,11 +76,12 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
     if not view.get("links") and not view.get("verdicts"):
         return
     if view.get("links"):
-        console.print("[bold]Experiments[/]: " + ", ".join(
-            f"{l['experiment']} ({l['origin']}{'' if l['active'] else ', unlinked'})" for l in view["links"]), highlight=False)
+        console.print("[bold]Experiments[/]: " + _t(", ".join(
+            f"{l['experiment']} ({l['origin']}{'' if l['active'] else ', unlinked'})" for l in view["links"])), highlight=False)
     for v in view.get("verdicts", []):
         tag = " [proxy]" if v["proxy"] else ""
-        console.print(f"[bold]Verdict[/] ({v['experiment']}): [bold]{v['outcome']}[/]{tag} on {v['metric']}", highlight=False)
+        console.print(f"[bold]Verdict[/] ({_t(v['experiment'])}): [bold]{_t(v['outcome'])}[/]{_t(tag)} on {_t(v['metric'])}",
+                      highlight=False)
         for diff in v.get("differences") or []:
             _say(console, f"differs in {diff['aspect']} (weight {diff['weight']:g}): {diff['paper']} -> {diff['ours']}"
                           + (f"; {diff['why']}" if diff.get("why") else ""))
@@ -110,7 +113,7 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
         if v.get("per_seed"):
             t = Table("seed", "baseline", "treatment", "diff", title="per seed", title_justify="left")
             for s, r in v["per_seed"].items():
-                t.add_row(s, f"{r['baseline']:.2f}", f"{r['treatment']:.2f}", f"{r['diff']:+.2f}")
+                t.add_row(_t(s), f"{r['baseline']:.2f}", f"{r['treatment']:.2f}", f"{r['diff']:+.2f}")
             console.print(t)
         measure = v.get("per_language_measure") or "accuracy"
         for split, title in (("test", f"per language (standard), {measure}"),
@@ -120,7 +123,7 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
             if not rows and means:
                 # an invalid comparison: what each arm scored, without an effect (it is not evidence)
                 line = ", ".join(f"{k} {_f(r['baseline'], '{:.2f}')}/{_f(r['treatment'], '{:.2f}')}" for k, r in means.items())
-                console.print(f"  arm means {title}, baseline/treatment (not evidence): {line}", highlight=False)
+                console.print(f"  arm means {_t(title)}, baseline/treatment (not evidence): {_t(line)}", highlight=False)
             if not rows:
                 continue
             t = Table("lang" if split == "test" else "pair", "script", "baseline", "treatment", "effect", "CI",
@@ -128,7 +131,7 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
             shown = rows if len(rows) <= max_rows else sorted(rows, key=lambda r: -abs(r["effect"]))[:max_rows]
             for r in shown:
                 sig = {"+": " [green]+[/]", "-": " [red]-[/]"}.get(r.get("significant") or "", "")
-                t.add_row(r["key"], r.get("script") or "", f"{r['baseline']:.1f}", f"{r['treatment']:.1f}",
+                t.add_row(_t(r["key"]), _t(r.get("script") or ""), f"{r['baseline']:.1f}", f"{r['treatment']:.1f}",
                           f"{r['effect']:+.2f}", f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]",
                           ("-" if r.get("p_holm") is None else f"{r['p_holm']:.3f}") + sig)
             console.print(t)
@@ -136,4 +139,5 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
                 console.print(f"  ({len(rows) - max_rows} more rows in --json)")
             by_script = (v.get("per_language") or {}).get(f"{split}_by_script") or []
             if by_script and split == "test":
-                console.print("  by script: " + ", ".join(f"{g['group']} {g['effect']:+.2f}" for g in by_script), highlight=False)
+                console.print("  by script: " + _t(", ".join(f"{g['group']} {g['effect']:+.2f}" for g in by_script)),
+                              highlight=False)
