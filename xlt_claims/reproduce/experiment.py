@@ -121,6 +121,9 @@ class TaskSpec:
     proxy: str  # offline default task, e.g. "logt-pair", or "file:relative/path.json"
     real: Optional[str] = None  # the claim's own benchmark, loaded when --data is given (e.g. "pawsx")
     options: dict[str, Any] = field(default_factory=dict)  # passed to load_task for both
+    # passed to load_task for the real set only, over `options` (key by key): e.g. an XNLI experiment that
+    # shares its proxy options (the PAWS-X languages) with the PAWS-X experiments asks XNLI for its own
+    real_options: dict[str, Any] = field(default_factory=dict)
     claim_dataset: Optional[str] = None  # the dataset the claim is about, for the proxy label
 
 

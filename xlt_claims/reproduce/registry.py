@@ -139,8 +139,11 @@ def _parse_match(src: SourceFile, m: Any) -> MatchRule:
 def _parse_task(src: SourceFile, t: Any) -> TaskSpec:
     if not isinstance(t, dict) or "proxy" not in t:
         raise src.error("task", "[task] needs 'proxy' (the offline default task, e.g. \"logt-pair\")")
+    for key in ("options", "real_options"):
+        if not isinstance(t.get(key, {}), dict):
+            raise src.error(key, f"[task] {key} must be a table of load_task options")
     return TaskSpec(proxy=t["proxy"], real=t.get("real"), options=dict(t.get("options", {})),
-                    claim_dataset=t.get("claim_dataset"))
+                    real_options=dict(t.get("real_options", {})), claim_dataset=t.get("claim_dataset"))
 
 
 def _parse_differences(src: SourceFile, raw: Any) -> list[dict[str, Any]]:

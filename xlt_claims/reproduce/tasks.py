@@ -74,6 +74,8 @@ def load_task_for(exp: Experiment, data_dir: Optional[str] = None) -> TaskData:
             _CACHE[key] = load_task_file(p)
         return _CACHE[key]
     opts = dict(exp.task.options)
+    if not src["proxy_spec"]:
+        opts.update(exp.task.real_options)
     if src["data_dir"]:
         opts["data_dir"] = src["data_dir"]
     key = (name, json.dumps(opts, sort_keys=True, default=str))

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 from ...metrics import parse_metric
 from ..experiment import DIRECTIONS, PROFILES, TIERS, Arm, DecisionRule, Experiment, SourceFile
 from ..guards import label_stats
-from ..tasks import load_task_for, task_source
+from ..tasks import TaskError, load_task_for, task_source
 from . import ExperimentKind, Planned, ReproduceError, RunOutput, Unit
 
 CONFIG_SCHEMA = 1
@@ -71,6 +71,9 @@ class PairedTraining(ExperimentKind):
     def plan(self, exp: Experiment, opts: Any, model: str, profile: str, seeds: list[int]) -> Planned:
         src = task_source(exp, opts.data_dir)
         task = load_task_for(exp, opts.data_dir)
+        if parse_metric(exp.decision.metric)[0] == "test_pairs" and not task.test_pairs:
+            raise TaskError(f"{exp.name}: the rule reads {exp.decision.metric} but task {task.name!r} has no "
+                            "cross-language pairs; ask for them with [task] options pair_langs (e.g. \"auto\")")
         fp = task.fingerprint()
         units = []
         for arm in exp.arms:
