@@ -336,3 +336,126 @@ def test_bench_external_input_errors_name_file_and_line(tmp_path):
     with pytest.raises(SystemExit):  # never writes into benchmarks/stance/
         bench.main(["--cases", str(bad), "--json", str(bench.CASES.parent / "out.json")])
     assert not (bench.CASES.parent / "out.json").exists()
+
+
+# --- step 6 of docs/stance.md: rules found on the second development set (cases_dev2.txt) ----------
+
+@needs_wordnet
+@pytest.mark.parametrize("a, b", [("small", "considerable"), ("major", "negligible"), ("poor", "remarkable"),
+                                  ("easy", "challenging"), ("well", "poorly")])
+def test_scale_opposites_wordnet_does_not_link(a, b):
+    assert lexicon.scale_relation(a, b) == -1
+    assert lexicon.scale_relation("larger", "significant") == 1
+    assert lexicon.scale_relation("larger", "low") == 0  # size and height are different scales
+    assert lexicon.verb_opposites("undermines", "upholds")
+
+
+@needs_wordnet
+def test_scale_opposite_contradicts():
+    st = stance_of("Models tested in cross-lingual transfer show a small gap to their English performance.",
+                   "We find that models tested in cross-lingual transfer show a considerable gap to their English "
+                   "performance, especially on syntactic and sentence retrieval tasks.")
+    assert st.stance == "contradict" and "small" in st.reasons["rule"]
+
+
+@needs_wordnet
+def test_hyphenated_negative_prefix_and_clause_opposites():
+    st = stance_of("CLIME is a non-interactive system for refining cross-lingual word embeddings.",
+                   "We introduce CLIME, an interactive system to quickly refine cross-lingual word embeddings.")
+    assert st.stance == "contradict"
+    st = stance_of("The supervised XLM method relies only on monolingual data.",
+                   "We propose two XLM methods: an unsupervised one that relies only on monolingual data, and a "
+                   "supervised one that uses parallel data.")
+    assert st.stance == "contradict" and "unsupervised" in st.reasons["rule"]
+
+
+def test_what_the_source_says_is_absent_contradicts():
+    src = ("The pre-trained BERT model can be fine-tuned with just one additional output layer for a wide range "
+           "of tasks, without substantial task-specific architecture changes.")
+    st = stance_of("BERT requires substantial task-specific architecture changes.", src)
+    assert st.stance == "contradict" and "absent" in st.reasons["rule"]
+    assert stance_of("BERT needs no substantial task-specific architecture changes.", src).stance != "contradict"
+
+
+def test_whether_or_not_is_no_negation():
+    st = stance_of("ELECTRA trains a discriminative model that predicts whether each token was replaced.",
+                   "ELECTRA trains a discriminative model that predicts whether each token was replaced or not.")
+    assert st.stance == "support"
+
+
+def test_hope_and_intention_are_hedges_a_purpose_claim_may_rest_on():
+    src = "We hope that XNLI will catalyze research in cross-lingual sentence understanding."
+    assert stance_of("XNLI catalyzed research in cross-lingual sentence understanding.", src).stance == "neutral"
+    src = "We aim to improve zero-shot cross-lingual transfer by proposing WEAM, a pre-training task."
+    assert stance_of("WEAM improves zero-shot cross-lingual transfer.", src).stance == "neutral"
+    assert stance_of("WEAM is a pre-training task proposed to improve zero-shot cross-lingual transfer.",
+                     src).stance == "support"
+
+
+def test_hedge_in_another_clause_that_states_part_of_the_claim():
+    st = stance_of("Word-alignment pairs prior to fine-tuning lead to sub-optimal matching.",
+                   "This approach does not require word-alignment pairs prior to fine-tuning that may lead to "
+                   "sub-optimal matching.")
+    assert st.stance == "neutral" and st.reasons["source_hedge"]
+
+
+def test_a_value_attached_to_another_name_of_the_claim_agrees_and_an_ambiguous_one_decides_nothing():
+    st = stance_of("XLM-R gains 14.6 points of average XNLI accuracy over multilingual BERT.",
+                   "XLM-R outperforms multilingual BERT on several benchmarks, with +14.6% average accuracy on XNLI.")
+    assert st.stance == "support"
+    st = stance_of("BERT achieves a test F1 of 83.1 on SQuAD.",
+                   "On SQuAD v1.1 BERT reaches a test F1 of 93.2 (1.5 points absolute improvement), and on "
+                   "SQuAD v2.0 a test F1 of 83.1 (5.1 points absolute improvement).")
+    assert st.stance == "neutral"  # which version 83.1 is for is unclear: never "a different value"
+
+
+def test_counted_noun_skips_adverbs_and_participles():
+    from xlt_claims.evidence.text import extract_quantities
+    q = extract_quantities("We adopt two widely used robust training methods.")
+    assert [(x.value, x.noun) for x in q] == [(2.0, "method")]
+    st = stance_of("Four robust training methods are adopted.", "We adopt two widely used robust training methods.")
+    assert st.stance == "contradict"
+
+
+def test_claim_subject_skips_quantifier_adverbs_and_attributions_and_the_paper_itself():
+    from xlt_claims.evidence.stance import claim_subject
+    assert claim_subject(analyse("CLIME never improves accuracy.")) == {"clim"}
+    assert claim_subject(analyse("Prior work has shown that multilingual PLMs store knowledge.")) == {"multilingual", "plm"}
+    assert claim_subject(analyse("The paper connects adversarial examples with failure cases.")) == frozenset()
+    assert "evaluat" in claim_subject(analyse("The evaluations cover tagging, parsing and named entity recognition."))
+
+
+def test_a_condition_the_source_does_not_state_is_not_support():
+    st = stance_of("The monolingual model is competitive with multilingual BERT on XQuAD when trained with a "
+                   "shared vocabulary.",
+                   "We transfer a monolingual model to new languages and find that the monolingual model is "
+                   "competitive with multilingual BERT on XQuAD.")
+    assert st.stance == "neutral" and st.reasons["unstated_condition"]
+
+
+def test_dropped_setting_modifier_unless_a_coordinated_case_is_kept():
+    st = stance_of("mBERT performs surprisingly well on POS tagging.",
+                   "mBERT performs surprisingly well on zero-shot POS tagging and named entity recognition.")
+    assert st.stance == "neutral" and st.reasons["dropped_qualifiers"]
+    st = stance_of("Pretrained multilingual models perform poorly on languages unseen during pretraining.",
+                   "Pretrained multilingual models perform poorly on low-resource languages and on languages "
+                   "unseen during pretraining.")
+    assert st.stance == "support"
+
+
+def test_names_a_gerund_or_a_language_does_not_join():
+    from xlt_claims.evidence.text import extract_entities
+    ents = {e.text for e in extract_entities("Combining CLIME with active learning improves results on Urdu XNLI.")}
+    assert {"CLIME", "Urdu", "XNLI"} <= ents and not any(" " in e and e[0].isupper() for e in ents)
+
+
+def test_we_stands_for_the_system_the_title_names_only():
+    ctx_title = analyse("Earlier sentence.\n\nMAD-X: An Adapter-Based Framework")
+    st = judge(analyse("MAD-X introduces invertible adapters, a new adapter architecture."),
+               analyse("We also introduce invertible adapters, a new adapter architecture."), 0.8, TH, ctx_title)
+    assert st.stance == "support"
+    ctx = analyse("We propose a Ranking-based Consistency (RankC) metric.\n\nCross-Lingual Consistency of Knowledge")
+    st = judge(analyse("RankC is evaluated on new factual associations inserted via model editing."),
+               analyse("Finally, we conduct a case study on new factual associations inserted via model editing."),
+               0.8, TH, ctx)
+    assert st.stance == "neutral" and "RankC" in st.reasons["entities"]["missing"]

@@ -147,6 +147,14 @@ def is_adjective(word: str) -> bool:
 
 
 @functools.lru_cache(maxsize=100_000)
+def is_verb(word: str) -> bool:
+    """A WordNet verb lemma as written ("cover", "span", "perform")."""
+    wn = wordnet()
+    return wn is not None and any(s.name().split(".")[0] == word.lower() or word.lower() in s.lemma_names()
+                                  for s in wn.synsets(word.lower(), "v"))
+
+
+@functools.lru_cache(maxsize=100_000)
 def is_noun(word: str) -> bool:
     wn = wordnet()
     return wn is not None and bool(wn.synsets(word.lower(), "n"))
@@ -191,6 +199,82 @@ def opposed_by_synonym(a: str, b: str) -> bool:
         return False
     return bool(_adj_adv_synonyms(a) & _antonyms_of_set(_adj_adv_synonyms(b)) or
                 _adj_adv_synonyms(b) & _antonyms_of_set(_adj_adv_synonyms(a)))
+
+
+# --- opposites WordNet does not link ------------------------------------------------------------------
+# WordNet 3.0 links antonyms between the heads of adjective clusters ("large"/"small", "easy"/"difficult")
+# and lets satellites reach them only through "similar to" links; many evaluative words of research prose
+# sit in clusters with no antonym at all ("remarkable", "negligible", "considerable", "challenging",
+# "competitive", "poor" in the sense "low quality") or link verbs not at all ("uphold"/"undermine"). These
+# scales are lexical knowledge about English, not about any claim: each side lists words that say "much /
+# good / hard / ..." versus "little / bad / easy / ...". Two words on opposite sides of one scale are
+# opposites; two on the same side are near-synonyms for comparing comparatives ("more significant" and
+# "larger" order their sides the same way).
+SCALES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (frozenset(a.split()), frozenset(b.split())) for a, b in (
+        # size / amount (WordNet: "large"/"small" only)
+        ("large big great huge vast substantial considerable sizable sizeable significant marked pronounced "
+         "dramatic",
+         "small little tiny slight negligible marginal insignificant modest minimal"),
+        # importance
+        ("major important integral crucial essential central key significant",
+         "minor unimportant negligible marginal peripheral insignificant"),
+        # quality of a result
+        ("good remarkable impressive excellent strong competitive superior outstanding promising "
+         "well favourable favorable",
+         "poor bad weak inferior disappointing mediocre poorly badly unfavourable unfavorable"),
+        # difficulty / complexity
+        ("hard difficult challenging complex complicated demanding nontrivial",
+         "easy simple trivial straightforward"),
+        # cost
+        ("expensive costly", "cheap inexpensive"),
+        # speed
+        ("fast faster quick rapid", "slow slower"),
+        # frequency of use
+        ("common widespread frequent popular standard", "uncommon rare unusual infrequent"),
+        # likeness
+        ("similar alike close related", "dissimilar different distant unrelated"),
+        # spread / width
+        ("wide widely broad broadly", "narrow narrowly"),
+    ))
+# verbs (any inflection) that state opposite things of the same object
+VERB_OPPOSITES: tuple[tuple[str, str], ...] = (
+    ("uphold", "undermine"), ("confirm", "refute"), ("confirm", "disprove"), ("support", "undermine"),
+    ("accept", "reject"), ("include", "exclude"), ("enable", "prevent"), ("simplify", "complicate"),
+    ("strengthen", "weaken"), ("widen", "narrow"), ("succeed", "fail"), ("add", "remove"),
+    ("require", "dispense"), ("need", "dispense"), ("rely", "dispense"),
+)
+
+
+def _scale_sides(word: str) -> set[tuple[int, int]]:
+    w = word.lower()
+    forms = {w} | set(base_forms(w))
+    out = set()
+    for i, (pos, neg) in enumerate(SCALES):
+        if forms & pos:
+            out.add((i, 1))
+        if forms & neg:
+            out.add((i, -1))
+    return out
+
+
+@functools.lru_cache(maxsize=100_000)
+def scale_relation(a: str, b: str) -> int:
+    """+1 when `a` and `b` sit on the same side of one of SCALES, -1 on opposite sides, 0 otherwise."""
+    sa, sb = _scale_sides(a), _scale_sides(b)
+    if not sa or not sb:
+        return 0
+    if any((i, -d) in sb for i, d in sa):
+        return -1 if not any((i, d) in sb for i, d in sa) else 0
+    return 1 if any(x in sb for x in sa) else 0
+
+
+@functools.lru_cache(maxsize=100_000)
+def verb_opposites(a: str, b: str) -> bool:
+    """`a` and `b` (inflected) are verbs of VERB_OPPOSITES."""
+    fa = {a.lower()} | set(base_forms(a))
+    fb = {b.lower()} | set(base_forms(b))
+    return any((x in fa and y in fb) or (y in fa and x in fb) for x, y in VERB_OPPOSITES)
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -59,17 +59,19 @@ NUMBER_ANCHOR_WINDOW = 8  # tokens between a number and the entity it is attache
 _NEGATOR = re.compile(r"\b(?:not|no|none|never|neither|nor|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|"
                       r"weren't|won't|fails? to|failed to|unable to|no longer)\b", re.I)
 _MODIFIER_NEG = re.compile(r"\bwith\s+no\b", re.I)  # "no" is counted by _NEGATOR; "without" is not
-_NOT_ONLY = re.compile(r"\bnot\s+only\b", re.I)
+_NOT_ONLY = re.compile(r"\bnot\s+only\b|\bor\s+not\b|\bwhether\s+or\s+not\b", re.I)  # no negation
 _BELIEF_NEG = re.compile(r"\b(?:contradicts?|refutes?|challenges?|disproves?|disputes?|questions?|rejects?)\s+the\s+"
                          r"(?:\w+\s+){0,2}(?:belief|assumption|view|hypothesis|idea|claim|notion|intuition)\s+that\b", re.I)
 _UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|boost\w*|enhanc\w*|rais\w*|"
                  r"benefit\w*|surpass\w*|exceed\w*|helps?)\b", re.I)
 _DOWN = re.compile(r"\b(?:decreas\w*|degrad\w*|hurts?|harm\w*|drops?|dropped|reduc\w*|declin\w*|"
-                   r"underperform\w*|deteriorat\w*|diminish\w*|worsen\w*)\b", re.I)
+                   r"underperform\w*|deteriorat\w*|diminish\w*|worsen\w*|los(?:e|es|t|ing))\b", re.I)
 
 # --- hedges, attributions, quantifiers ---------------------------------------------------------------
 _HEDGE = re.compile(r"\b(?:may|might|could|possibly|perhaps|likely|unlikely|presumably|potentially|arguably|"
-                    r"suggests?|suggested|appears?\s+to|seems?\s+to|tends?\s+to|hypothesi[sz]e[sd]?|speculate)\b", re.I)
+                    r"suggests?|suggested|appears?\s+to|seems?\s+to|tends?\s+to|hypothesi[sz]e[sd]?|speculate|"
+                    r"hopes?|hoped|hopefully|expects?\s+(?:that|to)|aims?\s+to|intends?\s+to|plans?\s+to|would)\b",
+                    re.I)
 _ATTRIBUTION = re.compile(
     r"\b(?:ha(?:ve|s)\s+been\s+(?:shown|reported|suggested|found|observed|argued|claimed|demonstrated|proposed)|"
     r"(?:prior|previous|earlier|recent|existing|past)\s+(?:work|works|studies|research|literature|approaches|methods)"
@@ -77,6 +79,10 @@ _ATTRIBUTION = re.compile(
     r"argue|argues|argued|claim|claims|claimed|demonstrate|demonstrates|demonstrated|propose|proposes|proposed)|"
     r"it\s+is\s+(?:commonly|widely|generally|often|usually)\s+(?:believed|assumed|thought|accepted|held)|"
     r"(?:commonly|widely|generally|often|usually)\s+(?:attributed|believed|assumed|thought)|according\s+to)\b", re.I)
+# an attribution that governs the whole sentence: "Prior work shows that ...", "According to ..."
+_SENTENCE_ATTRIBUTION = re.compile(r"(?:" + _ATTRIBUTION.pattern + r")\s+that\b|\baccording\s+to\b|"
+                                   r"^\s*(?:it\s+is\s+)?(?:commonly|widely|generally|often|usually)\s+"
+                                   r"(?:believed|assumed|thought|accepted|held)\b", re.I)
 # quantifier scale: none 0 < rare 1 < some 2 < most 3 < all 4 ("only" restricts like "some")
 _QUANT = [
     (4, re.compile(r"\b(?:all|every|each|always|invariably|consistently|universally|any\s+language)\b", re.I)),
@@ -91,18 +97,23 @@ _QUANT_NAMES = {0: "none", 1: "rarely", 2: "some/only", 3: "most", 4: "all"}
 _ONLY = re.compile(r"\b(?:only|solely|exclusively|alone)\b", re.I)
 
 # --- references resolved from context ------------------------------------------------------------------
-_ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such|we|our)\b|"
+_ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such)\b|\bour\s+(?:[\w-]+\s+){0,2}?(?:method|model|"
+                      r"approach|module|system|framework|technique|strategy|metric|benchmark|dataset|task|objective|"
+                      r"algorithm|encoder|proposal)s?\b|"
                       r"\bthe\s+(?:proposed|new|resulting|presented|introduced|above|latter|former)\b|"
                       r"\bthe\s+(?:[\w-]+\s+){0,2}(?:method|model|approach|module|system|framework|technique|strategy|"
                       r"metric|benchmark|dataset|task|objective|algorithm|encoder)s?\b", re.I)
 
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
+_WE = re.compile(r"\b(?:we|our)\b", re.I)
+_PURPOSE = re.compile(r"\b(?:aims?|aimed|intends?|intended|designed|proposed|meant|plans?|planned)\s+to\b|"
+                      r"\bin\s+order\s+to\b|\bso\s+as\s+to\b", re.I)
 
 # --- comparisons ---------------------------------------------------------------------------------
 _COMPARATIVE = re.compile(r"\b(?:(more|less)\s+([a-z]+)|([a-z]+er)|better|worse|fewer|greater)\b", re.I)
 # verbs that compare their subject with their object
-_COMPARING_VERB = re.compile(r"\b(outperform|surpass|beat|exceed|underperform|lag\s+behind|trail)(?:s|es|ed|ing)?\b",
-                             re.I)
+_COMPARING_VERB = re.compile(r"\b(outperform|surpass|beat|exceed|underperform|lag(?:s|ged|ging)?\s+(?:\w+\s+)?behind|"
+                             r"trail)(?:s|es|ed|ing)?\b", re.I)
 _COMPARATIVE_NO_THAN = re.compile(r"\b(?:(more|less)\s+([a-z]{4,})|([a-z]{3,}er))\s+(?=(?:in|for|on|with|when|between|"
                                   r"among|across|at)\b)", re.I)
 _SUPERLATIVE = re.compile(r"\b(?:(most|least)\s+([a-z]+)|([a-z]+est)|best|worst)\b", re.I)
@@ -198,7 +209,8 @@ def _quantifier(text: str) -> Optional[int]:
 # clauses: negation, hedges and quantifiers are compared in the clause that matches the claim
 _CLAUSE_SPLIT = re.compile(r";\s+|:\s+|,\s+|\s+(?:but|while|whereas|although|though|yet|such\s+that|so\s+that|even\s+if|"
                            r"unless|because|since|therefore|thus|hence)\s+|\s+and\s+(?=(?:instead|also|then|thus|so|"
-                           r"therefore|hence)\b)|\s+(?=(?:that|which)\s+(?:may|might|could|can)\b)", re.I)
+                           r"therefore|hence)\b)|\s+and\s+(?=(?:can|could|may|might|will|would|does|do|did|has|have|had)\b)|"
+                           r"\s+(?=(?:that|which)\s+(?:may|might|could|can)\b)", re.I)
 
 
 def _clauses(text: str) -> list[Clause]:
@@ -351,6 +363,21 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             continue
         cands = [sq for sq in sent.quantities if not sq.is_count and _compatible(cq, sq)]
         pool = [sq for sq in cands if sq.anchor == cq.anchor] if cq.anchor else cands
+        # which of the claim's names a number belongs to is a guess on both sides ("XLM-R gains 14.6
+        # points of XNLI accuracy"); the same value attached to another name of the claim, or to none in a
+        # sentence that names the claim's one, is the claim's value
+        claim_keys = {e.key for e in claim.entities}
+        elsewhere = [sq for sq in cands if sq not in pool and number_relation(cq, sq) == "agree"
+                     and (sq.anchor in claim_keys or (sq.anchor is None and cq.anchor is not None
+                                                      and sent.index.contains(cq.anchor)))]
+        if cq.anchor and not pool and elsewhere:
+            out["agree"].append({"claim": cq.text, "source": elsewhere[0].text, "about": cq.anchor})
+            continue
+        if cq.anchor and pool and elsewhere and not any(number_relation(cq, sq) == "agree" for sq in pool):
+            # "93.2 on SQuAD v1.1 ... and on SQuAD v2.0 83.1": the claimed value is there, for which
+            # version is unclear: neither support nor contradiction
+            out["coarser"].append({"claim": cq.text, "source": elsewhere[0].text, "about": cq.anchor})
+            continue
         if cq.anchor and not pool:
             free = [sq for sq in cands if sq.anchor is None]
             if len({(abs(sq.value), sq.unit) for sq in free}) == 1:
@@ -377,6 +404,9 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
 
 
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
+_WE = re.compile(r"\b(?:we|our)\b", re.I)
+_PURPOSE = re.compile(r"\b(?:aims?|aimed|intends?|intended|designed|proposed|meant|plans?|planned)\s+to\b|"
+                      r"\bin\s+order\s+to\b|\bso\s+as\s+to\b", re.I)
 
 # --- comparisons -------------------------------------------------------------------------------------
 
@@ -428,7 +458,9 @@ def _comparisons(text: str) -> list[Comparison]:
         subject = _side(text[clause_start + 1:vm.start()])
         obj = re.match(r"\s*(?:the\s+)?([^,.;()]{0,60})", text[vm.end():])
         sign = -1 if verb in ("underperform", "lag behind", "trail") or verb.startswith("lag") else 1
-        out.append(Comparison("comparative", vm.group(0), "good", sign, subject, _side(obj.group(1) if obj else "")))
+        out.append(Comparison("comparative", vm.group(0), "good", sign, subject, _side(obj.group(1) if obj else ""),
+                              _first_entity(text[clause_start + 1:vm.start()]),
+                              _first_entity(obj.group(1) if obj else "")))
     if not out:
         for cm in _COMPARATIVE_NO_THAN.finditer(text):
             word, base, sign = _comparative_word(cm)
@@ -470,6 +502,8 @@ def _base_polarity(base: str) -> int:
     """+1 when "more <base>" means a larger number (higher, better, larger), -1 for the opposite bases."""
     if base in _POSITIVE_BASES:
         return 1
+    if any(lexicon.scale_relation(base, p) == -1 for p in ("large", "good")):
+        return -1
     return -1 if any(lexicon.are_antonyms(base, p) for p in _POSITIVE_BASES) else 1
 
 
@@ -517,11 +551,15 @@ def _comparative_word(cm: re.Match) -> tuple[str, Optional[str], int]:
     return word, sorted(forms, key=len)[0], 1
 
 
+# a higher score is a better result: "worse accuracy" reverses "higher accuracy"
+_RESULT_BASES = frozenset("good high well strong great".split())
+
+
 def _orientation(a: Comparison, b: Comparison) -> Optional[int]:
     """+1 when `a` and `b` order their sides the same way, -1 when opposite, None when unrelated."""
-    if a.base == b.base:
-        same = 1
-    elif lexicon.are_antonyms(a.base, b.base):
+    if a.base == b.base or lexicon.scale_relation(a.base, b.base) == 1 or {a.base, b.base} <= _RESULT_BASES:
+        same = 1  # "larger" and "more significant" order their sides the same way
+    elif lexicon.are_antonyms(a.base, b.base) or lexicon.scale_relation(a.base, b.base) == -1:
         same = -1
     else:
         return None
@@ -590,7 +628,7 @@ def _qualifiers(text: str) -> list[Qualifier]:
             w = u.group(0)
             if not re.fullmatch(r"[A-Za-z][\w-]*", w):
                 break  # punctuation ends the phrase
-            if stem(w.lower().split("-")[-1]) in _POPULATION_NOUNS:
+            if stem(w.lower().split("-")[-1]) in _POPULATION_NOUNS and not w.lower().endswith("ing"):
                 if mods:
                     span = text[t.start():u.end()] + _SENTENCE_REST.match(text, u.end()).group(0)
                     keys = frozenset(k for mw in mods for k in content_stems(mw))
@@ -632,8 +670,24 @@ def dropped_qualifiers(claim: Analysed, sent: Analysed, clause_text: str) -> lis
         span_index = TextIndex([q.span])
         if any(span_index.contains(e.key) for e in claim.entities):
             continue
+        if _coordinate_kept(q, clause_text, claim_stems):
+            continue
         out.append(q.text)
     return out
+
+
+def _coordinate_kept(q: Qualifier, clause_text: str, claim_stems: set[str]) -> bool:
+    """The claim keeps a phrase coordinated with the qualifier ("on low-resource languages and on
+    languages unseen during pretraining"): it states one of the cases the source lists."""
+    i = clause_text.find(q.text)
+    after = re.match(r"\s*,?\s*(?:and|or)\s+([^,;.()]{3,80})", clause_text[i + len(q.text):])
+    before = re.search(r"([^,;.()]{3,80}?)\s*,?\s*(?:and|or)\s*$", clause_text[:i])
+    for m in (after, before):
+        if m:
+            stems = [s for s in content_stems(m.group(1)) if s not in q.keys]
+            if len(stems) >= 2 and 3 * sum(1 for s in stems if s in claim_stems) >= 2 * len(stems):
+                return True
+    return False
 
 
 def antonym_in(stem_or_word: str, other: Analysed) -> bool:
@@ -659,6 +713,8 @@ def opposes(a: str, b: str) -> bool:
         return da != db
     if _negative_prefix_pair(a, b):
         return True
+    if lexicon.scale_relation(a, b) == -1 or lexicon.verb_opposites(a, b):
+        return True  # opposites WordNet does not link (lexicon.SCALES, lexicon.VERB_OPPOSITES)
     return lexicon.are_antonyms(a, b) or lexicon.are_antonyms(b, a) or lexicon.opposed_by_synonym(a, b)
 
 
@@ -689,7 +745,11 @@ class Coverage:
 def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = frozenset()) -> Coverage:
     """Which of the claim's content words the sentence itself states (same stem or a WordNet synonym).
     Stems of claim entities resolved from context count as stated; nothing else from context does."""
-    stems = [s for s in dict.fromkeys(claim.stems) if s not in _UNIT_STEMS]
+    attributed = set()
+    am = _ATTRIBUTION.search(claim.text)
+    if am:  # "Prior work has shown that ...": who said it is not what is said
+        attributed = set(content_stems(am.group(0)))
+    stems = [s for s in dict.fromkeys(claim.stems) if s not in _UNIT_STEMS and s not in attributed]
     if not stems:
         return Coverage(1.0, 1.0, [], [], [])
     pool = set(sent.stems)
@@ -732,12 +792,42 @@ def opposite_pairs(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
     c_set, s_set = set(claim.words), set(sent.words)
     out = []
     for w in cw:
+        neg = next((f"{p}-{w}" for p in ("non", "un") if f"{p}-{w}" in s_set and f"{p}-{w}" not in c_set), None)
+        if neg:  # "interactive" against "non-interactive" (whose part the claim has)
+            out.append((w, neg))
+            continue
         if w in s_set:
             continue
         x = next((x for x in sw if x not in c_set and opposes(w, x)), None)
         if x:
             out.append((w, x))
+        else:
+            # a hyphenated negative prefix: "non-interactive" against "interactive" (whose part the claim has)
+            pm = re.fullmatch(r"(?:non|un|in|dis|im|ir|il)-([a-z]{4,})", w)
+            if pm and pm.group(1) in s_set:
+                out.append((w, pm.group(1)))
     out.extend(p for p in aligned_opposites(claim, sent) if p not in out)
+    out.extend(p for p in clause_opposites(claim, sent) if p not in out)
+    return out
+
+
+def clause_opposites(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
+    """Opposites inside the clause that matches the claim, when the sentence uses both words in
+    different clauses: "an unsupervised one that relies only on monolingual data, and a supervised one
+    that uses parallel data" against "the supervised method relies only on monolingual data"."""
+    if len(sent.clauses) < 2:
+        return []
+    clause = best_clause(claim, sent)
+    cl_words = _word_list(clause.text)
+    cl_set, c_set = set(cl_words), set(claim.words)
+    out = []
+    for w in dict.fromkeys(claim.words):
+        if w in cl_set or w in _FUNCTION_WORDS or len(w) <= 2:
+            continue
+        x = next((x for x in dict.fromkeys(cl_words) if x not in c_set and x not in _FUNCTION_WORDS
+                  and len(x) > 2 and opposes(w, x)), None)
+        if x:
+            out.append((w, x))
     return out
 
 
@@ -779,15 +869,35 @@ _AUX = frozenset("is are was were be been has have had can could may might will 
 def claim_subject(claim: Analysed) -> frozenset:
     """Content stems before the claim's first finite verb ("Robust training" in "Robust training improves
     ..."), when one is found; the sentence must state at least one of them (or resolve it from context)."""
-    toks = re.findall(r"[A-Za-z][\w'-]*", claim.text)
+    text = claim.text
+    am = _SENTENCE_ATTRIBUTION.search(text)
+    if am and am.start() < 40:
+        text = text[am.end():]  # "Prior work has shown that X ...": the subject is X's
+    toks = re.findall(r"[A-Za-z][\w'-]*", text)
     for i, t in enumerate(toks):
         lw = t.lower()
         if lw in _AUX or (re.search(r"(?:[^s]s|ed)$", lw) and lexicon.is_verb_form(lw) and i > 0
                           and not _participle_adjective(lw, toks[i + 1:i + 2])
-                          and not _plural_before_verb(lw, toks[i + 1:i + 2])):
-            # adverbs before the verb ("remarkably improves") are not part of the subject
-            return frozenset(content_stems(" ".join(t for t in toks[:i] if not t.lower().endswith("ly"))))
+                          and not _plural_before_verb(lw, toks[i + 1:i + 2])) \
+                or _base_verb_after_plural(lw, next((p for p in reversed(toks[:i]) if not p.lower().endswith("ly")), "")):
+            # adverbs before the verb ("remarkably improves", "never requires") are not part of the subject
+            subj = frozenset(content_stems(" ".join(t for t in toks[:i] if not t.lower().endswith("ly")
+                                                    and t.lower() not in _SUBJECT_SKIP)))
+            # "The paper / the study / the authors": the cited paper itself, which every sentence is about
+            return frozenset() if subj and subj <= _SELF_SUBJECT else subj
     return frozenset()
+
+
+_SUBJECT_SKIP = frozenset("never always often rarely seldom sometimes usually still also even only not hardly "
+                          "consistently generally typically".split())
+_SELF_SUBJECT = frozenset(stem(w) for w in "paper study work authors author article this present".split())
+
+
+def _base_verb_after_plural(word: str, prev: str) -> bool:
+    """A base-form verb right after a plural noun: "the evaluations cover", "multilingual models perform"."""
+    p = prev.lower()
+    return (bool(re.search(r"[^su]s$", p)) and len(p) > 3 and p not in STOPWORDS and not word.endswith("s")
+            and word not in STOPWORDS and not lexicon.is_adjective(word) and lexicon.is_verb(word))
 
 
 def _plural_before_verb(word: str, following: list[str]) -> bool:
@@ -796,7 +906,8 @@ def _plural_before_verb(word: str, following: list[str]) -> bool:
     if not word.endswith("s") or not following:
         return False
     nxt = following[0].lower()
-    return nxt in _AUX or (nxt.endswith("ed") and lexicon.is_verb_form(nxt))
+    return nxt in _AUX or (nxt.endswith("ed") and lexicon.is_verb_form(nxt)) or (
+        lexicon.is_noun(word[:-1]) and _base_verb_after_plural(nxt, word))  # "models perform", not "improves transfer"
 
 
 def _participle_adjective(word: str, following: list[str]) -> bool:
@@ -869,6 +980,79 @@ def best_clause(claim: Analysed, sent: Analysed) -> Clause:
     return max(sent.clauses, key=lambda c: (len(cs & c.stems), -len(c.stems)))
 
 
+
+# --- what the source says is absent ("without X", "with no X") -------------------------------------------
+_PRIVATIVE = re.compile(r"\b(?:without|with\s+no|lacking|lacks?\s+(?:of\s+)?|free\s+of|in\s+the\s+absence\s+of)\s+"
+                        r"(?:any\s+|the\s+|a\s+|an\s+)?([^,.;:()]{1,80}?)(?=\s*(?:[,.;:()]|\band\s+with\b|$))", re.I)
+_CLAIM_PRIVATIVE = re.compile(r"\b(?:without|with\s+no|no|not|lack\w*|free\s+of|absence|never|dispens\w*)\b", re.I)
+
+
+def privative_stems(sent: Analysed) -> set[str]:
+    """Stems the sentence mentions only as absent: inside "without ...", "with no ..." and nowhere else."""
+    inside: set[str] = set()
+    spans = []
+    for m in _PRIVATIVE.finditer(sent.text):
+        inside |= set(content_stems(m.group(1)))
+        spans.append((m.start(), m.end()))
+    if not inside:
+        return set()
+    outside_text = sent.text
+    for a, b in reversed(spans):
+        outside_text = outside_text[:a] + " " + outside_text[b:]
+    return inside - set(content_stems(outside_text))
+
+
+def privative_conflict(claim: Analysed, sent: Analysed, subject: frozenset) -> list[str]:
+    """Claim words (not its subject) that the source says are absent, when the claim asserts them:
+    "BERT requires substantial architecture changes" against "... without substantial task-specific
+    architecture changes"."""
+    if _CLAIM_PRIVATIVE.search(claim.text):
+        return []
+    absent = privative_stems(sent)
+    if not absent:
+        return []
+    body = [s for s in dict.fromkeys(claim.stems) if s not in subject and s not in _UNIT_STEMS]
+    hit = [s for s in body if s in absent]
+    return hit if len(hit) >= 2 and 3 * len(hit) >= len(body) else []
+
+
+# --- a condition the claim adds ("when trained with a shared vocabulary") ---------------------------------
+_CONDITION = re.compile(r"\b(?:when|if|unless|once|provided\s+that|as\s+long\s+as|only\s+when|only\s+if)\s+"
+                        r"([^,;.]+)", re.I)
+
+
+def unstated_condition(claim: Analysed, sent: Analysed, ctx_stems: set[str]) -> Optional[str]:
+    """The claim's condition clause, when the sentence states fewer than half of its content words."""
+    pool = set(sent.stems) | ctx_stems
+    for m in _CONDITION.finditer(claim.text):
+        stems = [s for s in dict.fromkeys(content_stems(m.group(1))) if s not in _UNIT_STEMS]
+        if len(stems) >= 2 and 2 * sum(1 for s in stems if s in pool) < len(stems):
+            return m.group(0).strip()
+    return None
+
+
+# --- qualifiers that name a setting ("zero-shot POS tagging") ----------------------------------------------
+# modifiers that restrict where a result holds; a claim that keeps the noun they modify but drops them
+# states more than the source ("mBERT does well on POS tagging" vs "... on zero-shot POS tagging")
+_SETTING_MODIFIERS = frozenset("zero-shot few-shot one-shot low-resource high-resource unsupervised supervised "
+                               "semi-supervised self-supervised weakly-supervised monolingual".split())
+
+
+def dropped_setting(claim: Analysed, clause_text: str) -> list[str]:
+    out = []
+    toks = re.findall(r"[A-Za-z][\w-]*", clause_text)
+    cw = set(claim.words)
+    for a, b in zip(toks, toks[1:]):
+        la, lb = a.lower(), b.lower()
+        if la in _SETTING_MODIFIERS and la not in cw and lb in cw and lb not in _FUNCTION_WORDS:
+            if any(opposes(la, w) for w in cw):
+                continue  # the claim says the opposite setting: a contradiction, found elsewhere
+            if _coordinate_kept(Qualifier(f"{a} {b}", frozenset(content_stems(a)), ""), clause_text, set(claim.stems)):
+                continue
+            out.append(f"{a} {b}")
+    return out
+
+
 # --- judging -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -907,11 +1091,18 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     sentence and the paper's title, used only to resolve a reference to one of the claim's entities."""
     nums = compare_numbers(claim, sent)
     ent_in_sentence, ent_from_context, ent_missing = [], [], []
+    title_index = None
     for e in claim.entities:
         if sent.index.contains(e.key):
             ent_in_sentence.append(e.text)
         elif sent.anaphor and context is not None and context.index.contains(e.key):
             ent_from_context.append(e.text)
+        elif context is not None and _WE.search(sent.text):
+            # "we" / "our" are the authors: they stand for the paper's own system only when the title
+            # names it ("We also introduce invertible adapters" in "MAD-X: An Adapter-Based Framework")
+            if title_index is None:
+                title_index = TextIndex([context.text.rsplit("\n\n", 1)[-1]])
+            (ent_from_context if title_index.contains(e.key) else ent_missing).append(e.text)
         else:
             ent_missing.append(e.text)
     ctx_stems = {s for e in claim.entities if e.text in ent_from_context for s in content_stems(e.text)}
@@ -922,18 +1113,29 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     cov = coverage(claim, sent, ctx_stems)
     clause = best_clause(claim, sent)
     claim_clause = best_clause(sent, claim)
-    polarity_conflict = claim_clause.negated != clause.negated
+    absent = privative_conflict(claim, sent, subject)
+    # "needs no X" agrees with "without X": the claim's negation is the source's "without"
+    negated_as_absent = claim_clause.negated and not clause.negated and \
+        len(set(claim.stems) & privative_stems(sent)) >= 2
+    polarity_conflict = (claim_clause.negated != clause.negated and not negated_as_absent) or bool(absent)
     quant = quantifier_relation(claim.quantifier, clause.quantifier)
     comparison, comparison_notes = compare_comparisons(claim, sent)
     # the subject must be in the clause that states the rest ("lexical overlap plays a negligible role,
     # while the depth of the network is an integral part" does not say depth plays a negligible role)
     subject_missing = bool(subject) and not subject_stated(claim, subject, sent, ctx_stems, best_clause(claim, sent))
     direction_unstated = [d for d in claim_directions(claim) if d not in claim_directions(sent)]
-    dropped = dropped_qualifiers(claim, sent, clause.text)
-    # the hedge must govern the matching clause, or the whole sentence ("Prior work shows that ...")
-    source_hedge = clause.hedge or (sent.clauses[0].hedge if sent.clauses and _ATTRIBUTION.search(sent.clauses[0].text)
-                                    else None)
-    hedged = source_hedge if source_hedge and not claim.hedge else None
+    if comparison == "agree":
+        direction_unstated = []  # "outperforms" stated as "83.7% ... well above the 65.5% of LASER"
+    dropped = dropped_qualifiers(claim, sent, clause.text) + dropped_setting(claim, clause.text)
+    condition = unstated_condition(claim, sent, ctx_stems)
+    # the hedge must govern the matching clause, another clause that states part of the claim ("does not
+    # require X that may lead to Y"), or the whole sentence ("Prior work shows that ...")
+    rest = set(claim.stems) - clause.stems
+    source_hedge = clause.hedge or next((c.hedge for c in sent.clauses if c is not clause and c.hedge
+                                         and len(rest & c.stems) >= 2), None) \
+        or (sent.clauses[0].hedge if sent.clauses and _SENTENCE_ATTRIBUTION.search(sent.clauses[0].text) else None)
+    # a claim that states a purpose ("proposed to improve") may rest on a source's "we aim to improve"
+    hedged = source_hedge if source_hedge and not claim.hedge and not _PURPOSE.search(claim.text) else None
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
         "numbers": nums,
@@ -949,6 +1151,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         "source_hedge": hedged,
         "subject_missing": sorted(subject) if subject_missing else [],
         "direction_unstated": direction_unstated,
+        "absent_in_source": absent,
+        "unstated_condition": condition,
     }
     if nli is not None:
         reasons["nli"] = {k: round(v, 4) for k, v in nli.items()}
@@ -968,7 +1172,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         stated_reversed = label == "contradiction" and related and not subject_missing
     else:
         stated = ((strong and cov.share >= COVERAGE_MIN) or (related and cov.share >= COVERAGE_RESTATED)) \
-            and not subject_missing
+            and not subject_missing and not condition
         stated_reversed = bool(cov.opposites) and (
             (strong and cov.share_with_opposites >= COVERAGE_MIN)
             or (related and cov.share_with_opposites >= COVERAGE_RESTATED))
@@ -1004,6 +1208,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
                                                                                       thresholds, ent_missing):
         return verdict("contradict", "a reversed comparison: " + "; ".join(comparison_notes))
     if stated and entities_ok and not hedged and not nums["conflict"]:
+        if absent and nli is None:
+            return verdict("contradict", "the source says it is absent (\"without\"): " + ", ".join(absent))
         if polarity_conflict and nli is None:
             return verdict("contradict", "the same statement with the opposite polarity (negation)")
         if comparison == "conflict":
@@ -1047,6 +1253,10 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         why.append(f"the claim says \"{_QUANT_NAMES.get(claim.quantifier)}\", the source does not")
     if dropped:
         why.append("the claim drops the source's qualifier: " + "; ".join(dropped))
+    if condition:
+        why.append(f"the sentence does not state the claim's condition ({condition})")
+    if absent and not stated:
+        why.append("the source says it is absent: " + ", ".join(absent))
     if direction_unstated and stated and not cov.opposites:
         why.append("the source does not say it " + " or ".join("improves" if d == "up" else "decreases"
                                                                 for d in direction_unstated))

@@ -200,7 +200,7 @@ _DELTA_AFTER = re.compile(r"\s*\)?\s*(?:absolute\s+|relative\s+)?(?:gains?|impro
 _LEVEL_BEFORE = re.compile(r"\b(?:to|of|at|reach(?:es|ed)?|achiev(?:es|ed)?|obtain(?:s|ed)?)\s*(?:a\s+|an\s+)?$", re.I)
 # units that only ever measure a difference of two percentages
 _DIFFERENCE_UNITS = ("pp", "percentage point", "percentage points")
-_EFFECT_BEFORE = re.compile(r"\b(?:improv|increas|gain|boost|outperform|rais|drop|decreas|reduc|degrad|lower|hurt|"
+_EFFECT_BEFORE = re.compile(r"\b(?:improv|increas|gain|boost|outperform|rais|drop|decreas|reduc|degrad|lower|hurt|los|"
                             r"surpass|exceed)\w*\b[^.;:]{0,60}$", re.I)
 _BOUND_MIN = re.compile(r"(?:\bover|\bmore\s+than|\babove|\bat\s+least|\bexceeding)\s*$", re.I)
 _BOUND_MAX = re.compile(r"(?:\bup\s+to|\bat\s+most|\bless\s+than|\bunder|\bbelow|\bwithin)\s*$", re.I)
@@ -311,7 +311,7 @@ def extract_quantities(text: str) -> list[Quantity]:
         if delta and sign is None:
             q.implied_sign = _verb_sign(text[max(0, m.start() - 80):m.start()])
         out.append(q)
-    for m in re.finditer(r"\b(" + "|".join(_NUMWORDS) + r")\b((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,4})", text, re.I):
+    for m in re.finditer(r"\b(" + "|".join(_NUMWORDS) + r")\b((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,6})", text, re.I):
         w = m.group(1).lower()
         if w in ("both", "twice"):
             continue
@@ -324,12 +324,14 @@ def extract_quantities(text: str) -> list[Quantity]:
 def _counted_noun(after: str) -> Optional[str]:
     """Stem of the noun a count counts: the last word of the run of up to four words after it, stopping
     at a stop word ("four low-resource languages" -> "languag", "two such adaptations" -> "adaptat")."""
-    nm = re.match(r"((?:\s*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,3})", after)
+    nm = re.match(r"((?:\s*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,5})", after)
     run = []
     for tok in (nm.group(1).split() if nm else []):
         lw = tok.lower()
         if lw in _COUNT_SKIP and not run:
             continue
+        if (lw.endswith("ly") and len(lw) > 4) or (lw in ("used", "known", "adopted") and run == []):
+            continue  # "two widely used methods"
         if lw in STOPWORDS:
             break
         run.append(tok)
@@ -342,7 +344,7 @@ def _counted_noun(after: str) -> Optional[str]:
 
 _UP_VERB = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|boost\w*|enhanc\w*|rais\w*|surpass\w*|"
                       r"exceed\w*|higher|better|more)\b", re.I)
-_DOWN_VERB = re.compile(r"\b(?:decreas\w*|degrad\w*|hurt\w*|harm\w*|drop\w*|reduc\w*|declin\w*|lower\w*|"
+_DOWN_VERB = re.compile(r"\b(?:decreas\w*|degrad\w*|hurt\w*|harm\w*|drop\w*|reduc\w*|declin\w*|lower\w*|los(?:e|es|t|ing)|"
                         r"underperform\w*|deteriorat\w*|diminish\w*|worse|fall\w*|fell|less)\b", re.I)
 
 
@@ -447,10 +449,14 @@ def extract_entities(text: str) -> list[Entity]:
                     j += 2
                 else:
                     break
-            # drop a leading function word / sentence-initial ordinary word
+            # drop a leading function word / sentence-initial ordinary word or gerund ("Combining CLIME")
             while run and (run[0].group(0) in _LEADING_FUNCTION or (run[0].start() in starts and len(run) >= 1
-                                                                    and run[0].group(0).lower() in STOPWORDS)):
+                                                                    and (run[0].group(0).lower() in STOPWORDS
+                                                                         or re.fullmatch(r"[A-Z][a-z]{3,}ing",
+                                                                                         run[0].group(0))))):
                 run = run[1:]
+            if len(run) >= 2 and any(r.group(0).lower() in major_language_names() for r in run):
+                run = []  # "Urdu XNLI", "English NER": a language and a dataset, two names
             while run and run[-1].group(0) in ("of", "for", "and"):
                 run = run[:-1]
             caps = [r for r in run if _CAP_WORD.fullmatch(r.group(0))]
