@@ -45,7 +45,18 @@ def test_dry_run_all_on_the_seed_reports(db_path):
     for name in ("robust-gxlt-rsda", "robust-pawsx-rsda", "robust-xnli-rsda"):
         e = exps[name]
         assert len(e["claims"]) == 1 and e["runs"] and all(r["estimate_s"] is not None for r in e["runs"])
-        assert e["proxy_data"] is True
+    # the claims' own benchmarks by default: PAWS-X ships embedded, XNLI never does (no folder registered here)
+    for name in ("robust-gxlt-rsda", "robust-pawsx-rsda"):
+        assert exps[name]["proxy_data"] is False and exps[name]["task"] == "pawsx"
+        assert exps[name]["benchmarks"] == [{"task": "pawsx", "benchmark": "real", "where": "embedded", "note": None,
+                                             "claim_dataset": exps[name]["benchmarks"][0]["claim_dataset"],
+                                             "real": "pawsx"}]
+    xnli = exps["robust-xnli-rsda"]
+    assert xnli["proxy_data"] is True and xnli["task"] == "logt-pair"
+    assert "claims data add xnli" in xnli["benchmarks"][0]["note"] and xnli["benchmarks"][0]["claim_dataset"] == "XNLI"
+    assert exps["fusion-probe-lower-layers"]["task"] == "tatoeba" and not exps["fusion-probe-lower-layers"]["proxy_data"]
+    suite = exps["fusion-aif-all-tasks"]["benchmarks"]
+    assert [(b["task"], b["benchmark"]) for b in suite] == [("logt-cls", "proxy"), ("pawsx", "real")]
     # identical baseline/RS-DA runs of the GXLT and PAWS-X experiments are planned once
     shared = [r for e in exps.values() for r in e["runs"] if r["state"] == "shared"]
     assert len(shared) >= 6
@@ -57,6 +68,17 @@ def test_dry_run_all_on_the_seed_reports(db_path):
     # the text form lists the reasons too
     res = _invoke("reproduce", "--dry-run", "--all", "--db", str(db_path), "--reproductions", SHIPPED)
     assert res.exit_code == 0 and "Claims no experiment tests" in res.output and "estimated total" in res.output
+    assert "reads pawsx (real benchmark, embedded)" in res.output
+    assert "reads logt-pair (proxy for XNLI" in res.output
+    # --proxy: the behaviour before the real benchmarks were the default (every task the LibreOffice proxy)
+    res = _invoke("reproduce", "--dry-run", "--all", "--proxy", "--json", "--db", str(db_path), "--reproductions", SHIPPED)
+    assert res.exit_code == 0, res.output
+    exps = {e["experiment"]: e for e in json.loads(res.stdout)["experiments"]}
+    assert all(e["proxy_data"] for e in exps.values())
+    assert exps["robust-pawsx-rsda"]["task"] == "logt-pair" and exps["fusion-probe-lower-layers"]["task"] == "logt-retrieval"
+    assert {b["task"] for b in exps["fusion-aif-all-tasks"]["benchmarks"]} == {"logt-cls", "logt-pair"}
+    res = _invoke("reproduce", "--dry-run", "--all", "--proxy", "--data", str(db_path.parent), "--db", str(db_path))
+    assert res.exit_code == 1 and "--proxy and --data exclude each other" in res.output
 
 
 def test_link_command(store, db_path):

@@ -70,6 +70,8 @@ SeedsOption = Annotated[Optional[str], typer.Option("--seeds", help="Seed count 
 DeviceOption = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N]")]
 ExtendedOption = Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments (e.g. RS-RP, "
                                                                  "adversarial).")]
+ProxyOption = Annotated[bool, typer.Option("--proxy", help="Run the offline proxy tasks (LibreOffice, LOGT) even "
+                                                          "where the claim's own benchmark is at hand.")]
 RegistryOption = Annotated[
     Optional[List[str]],
     typer.Option("--reproductions", envvar="XLT_CLAIMS_REPRODUCTIONS",

@@ -16,10 +16,11 @@ from ..reproduce.links import LinkError, link_table, reset_link, resolve_claim, 
 from ..reproduce.registry import RegistryError, load_registry
 from ..reproduce.runner import Options, ReproduceError, reproduce
 from ..reproduce.tasks import TaskError
+from ..verdict.display import benchmark_words
 from ..verdict.judge import judge_plans
 from ..verdict.sequential import run_until_decided
-from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, RegistryOption, SeedsOption, console,
-                     err_console, fail, message, open_store_or_fail, parse_seeds, print_json, safe,
+from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, ProxyOption, RegistryOption, SeedsOption,
+                     console, err_console, fail, message, open_store_or_fail, parse_seeds, print_json, safe,
                      sigterm_as_interrupt)
 
 
@@ -95,10 +96,13 @@ def _print_plan(result, console) -> None:
     total = 0.0
     for p in result.plans:
         d = p.to_dict()
-        head = (f"[bold]{safe(p.experiment.name)}[/] ({safe(p.experiment.tier)}) task {safe(p.task_name)}"
+        tasks = ", ".join(b["task"] for b in p.benchmarks) or p.task_name
+        head = (f"[bold]{safe(p.experiment.name)}[/] ({safe(p.experiment.tier)}) task {safe(tasks)}"
                 f"{' [proxy]' if p.proxy_data else ''}, model {safe(p.model)}, profile {safe(p.profile)}, "
                 f"seeds {safe(p.seeds)}")
         console.print(head, highlight=False)
+        for b in p.benchmarks:
+            console.print(f"  reads {safe(benchmark_words(b))}", highlight=False)
         for cid in p.claims:
             console.print(f"  claim {safe(cid)}: {safe(p.claim_texts.get(cid, ''), 100)}", highlight=False)
         if not p.claims:
@@ -163,6 +167,7 @@ def reproduce_cmd(
     profile: Annotated[Optional[str], typer.Option("--profile", help="quick | paper [default: the file's]")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Encoder id or path [default: the file's, offline e5-small]")] = None,
     data: Annotated[Optional[str], typer.Option("--data", help="Folder with the claim's real benchmark (XNLI/PAWS-X/XQuAD files).")] = None,
+    proxy: ProxyOption = False,
     device: DeviceOption = "auto",
     extended: ExtendedOption = False,
     list_: Annotated[bool, typer.Option("--list", help="List the registered experiments and exit.")] = False,
@@ -193,7 +198,7 @@ def reproduce_cmd(
         from .slurm import reproduce_slurm_cmd
 
         reproduce_slurm_cmd(registry, targets=list(targets or []), all_=all_, seeds=seeds, profile=profile,
-                            model=model, data=data, device=device, extended=extended, partition=partition,
+                            model=model, data=data, proxy=proxy, device=device, extended=extended, partition=partition,
                             gpus_per_task=gpus_per_task, time_min=time_min, array_parallelism=array_parallelism,
                             sbatch=sbatch, slurm_config=slurm_config, slurm_folder=slurm_folder, no_wait=no_wait,
                             status=status, db=db, json_out=json_out)
@@ -219,8 +224,10 @@ def reproduce_cmd(
     if max_seeds is not None and not until_decided:
         fail("--max-seeds goes with --until-decided")
     seed_list, n_seeds = parse_seeds(seeds)
-    opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, device=device,
-                   extended=extended)
+    if proxy and data:
+        fail("--proxy and --data exclude each other (--data reads the real benchmark)")
+    opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, proxy=proxy,
+                   device=device, extended=extended)
     store = open_store_or_fail(db)
     try:
         with sigterm_as_interrupt():

@@ -38,6 +38,7 @@ def _print_status(st: dict, console) -> None:
 
 def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Optional[str], profile: Optional[str],
                         model: Optional[str], data: Optional[str], device: str, extended: bool,
+                        proxy: bool = False,
                         partition: Optional[str], gpus_per_task: Optional[int], time_min: Optional[int],
                         array_parallelism: Optional[int], sbatch: Optional[List[str]], slurm_config: Optional[str],
                         slurm_folder: Optional[str], no_wait: bool, status: bool, db: Optional[str],
@@ -66,8 +67,10 @@ def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Opti
         if not targets and not all_:
             fail("give claim ids or experiment names, or --all")
         seed_list, n_seeds = parse_seeds(seeds)
-        opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, device=device,
-                       extended=extended)
+        if proxy and data:
+            fail("--proxy and --data exclude each other (--data reads the real benchmark)")
+        opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, proxy=proxy,
+                       device=device, extended=extended)
         reporter = None if json_out else RichReporter()
         out = reproduce_on_slurm(store, registry, targets, opts, sopts, all_claims=all_, reporter=reporter,
                                  judge=judge_plans)

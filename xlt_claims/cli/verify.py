@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from typing_extensions import Annotated
 
 from ..pipeline import PipelineInterrupted, Reporter, verify
-from .common import (DbOption, DeviceOption, JsonOption, err_console, fail, message, open_store_or_fail, parse_seeds,
-                     print_json, safe, sigterm_as_interrupt)
+from .common import (DbOption, DeviceOption, JsonOption, ProxyOption, err_console, fail, message, open_store_or_fail,
+                     parse_seeds, print_json, safe, sigterm_as_interrupt)
 from .reproduce import RichReporter
 
 _STYLE = {"done": "green", "skipped": "dim", "failed": "red", "interrupted": "yellow",
@@ -78,6 +78,7 @@ def verify_cmd(
                                                                 "(default: each experiment's)")] = None,
     device: DeviceOption = "auto",
     extended: Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments.")] = False,
+    proxy: ProxyOption = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -96,7 +97,7 @@ def verify_cmd(
         with sigterm_as_interrupt():
             result = verify(store, paths, output=output, online=online, fixtures_dir=fixtures,
                             skip_reproduce=skip_reproduce, profile=profile, device=device, seeds=seed_list,
-                            n_seeds=n_seeds, extended=extended, reporter=reporter)
+                            n_seeds=n_seeds, extended=extended, proxy=proxy, reporter=reporter)
     except PipelineInterrupted as exc:
         if isinstance(reporter, RichPipelineReporter):
             reporter.bar_done()

@@ -109,11 +109,12 @@ def probe_layers(
     tokenizer: Any = None,
     pairs: Optional[dict[str, list[tuple[str, str]]]] = None,
     progress: Optional[Callable[[str, int, int], None]] = None,
+    data_dir: Optional[str] = None,
 ) -> dict[str, Any]:
     """Run the probe and return its metrics dict (see the module docstring for the layout).
 
     ``encoder``/``tokenizer``/``pairs`` may be passed directly (tests); otherwise they come from
-    ``load_encoder(model)`` and ``load_bitext(bitext, langs)``. Sentence vectors come from
+    ``load_encoder(model)`` and ``load_bitext(bitext, langs, data_dir=data_dir)``. Sentence vectors come from
     ``models.embed_layers`` (mean over real tokens incl. specials, L2-normalised; the encoder's text
     prefix, "query: " for e5, unless ``prefix`` is given). ``max_items`` caps the items per
     language (the first ones in the bitext's order, which is stable); ``None`` keeps all.
@@ -127,7 +128,7 @@ def probe_layers(
     if pairs is None:
         from .data import load_bitext
 
-        pairs = load_bitext(bitext, langs=list(langs) if langs else None)
+        pairs = load_bitext(bitext, langs=list(langs) if langs else None, **({"data_dir": data_dir} if data_dir else {}))
     if encoder is None or tokenizer is None:
         from .models import load_encoder
 

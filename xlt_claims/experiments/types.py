@@ -114,6 +114,11 @@ class Method:
         """How many plain fine-tuning runs one run of this method costs (for time estimates only)."""
         return 1.0
 
+    def stated_differences(self, profile: str) -> list[dict[str, Any]]:
+        """How this method, as run here, differs from the paper's: [{aspect, paper, ours, weight, why}]
+        (e.g. a substitute for a resource the paper used). The verdicts list and weigh them."""
+        return []
+
     def prepare(self, ctx: Any) -> None:
         return None
 

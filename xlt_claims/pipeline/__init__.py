@@ -173,9 +173,9 @@ def stage_evidence(store, rep: Reporter) -> StageResult:
 
 
 def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: Optional[list[int]],
-                    n_seeds: Optional[int], extended: bool) -> StageResult:
+                    n_seeds: Optional[int], extended: bool, proxy: bool = False) -> StageResult:
     registry = load_registry()
-    opts = Options(seeds=seeds, n_seeds=n_seeds, profile=profile, device=device, extended=extended)
+    opts = Options(seeds=seeds, n_seeds=n_seeds, profile=profile, device=device, extended=extended, proxy=proxy)
     result = build_plans(store, registry, [], opts, all_claims=True)
     todo = [sl for p in result.plans if not (p.error or p.data_guard) for sl in p.slots
             if sl.state in ("pending", "stale", "killed", "failed")]
@@ -242,6 +242,7 @@ def verify(
     seeds: Optional[list[int]] = None,
     n_seeds: Optional[int] = None,
     extended: bool = False,
+    proxy: bool = False,
     reporter: Optional[Reporter] = None,
 ) -> VerifyResult:
     """Run the whole job on `store`. Raises PipelineInterrupted (with the partial result) on Ctrl-C."""
@@ -260,7 +261,7 @@ def verify(
         ("reproduce", f"re-running every claim's linked experiment ({profile} profile, resumable)",
          (lambda: StageResult("reproduce", "skipped", "--skip-reproduce")) if skip_reproduce else
          (lambda: stage_reproduce(store, rep, profile=profile, device=device, seeds=seeds, n_seeds=n_seeds,
-                                  extended=extended))),
+                                  extended=extended, proxy=proxy))),
         ("report", f"writing {output}", lambda: stage_report(store, output, fmt)),
     ]
     for i, (name, what, fn) in enumerate(plan, 1):

@@ -38,6 +38,7 @@ from ..reproduce.registry import RegistryError, load_registry
 from ..store import models as m
 from ..store.db import current_version
 from ..store.status import Status, StatusGroup
+from ..verdict.display import benchmarks_text
 from ..verdict.record import primary_verdict
 from .research import RESEARCH_TABLES, research_table
 from .scripts import find_scripts, script_with_source
@@ -421,6 +422,7 @@ def _verdict_dict(v: m.Verdict, claim: m.Claim, runs_by_id: dict[int, dict[str, 
                               "formula": bayes.get("formula")} if bayes else None,
         "interval": detail.get("interval") or (detail.get("effect") or {}).get("ci_method"),
         "differences": list(detail.get("differences") or []),
+        "benchmark": benchmarks_text(detail.get("benchmarks")),
         "registration": detail.get("registration"),
         "sequential": detail.get("sequential"),
         "optional_stopping": detail.get("optional_stopping"),

@@ -51,6 +51,7 @@ class Options:
     profile: Optional[str] = None
     model: Optional[str] = None
     data_dir: Optional[str] = None
+    proxy: bool = False  # run the offline proxy tasks even where the claim's own benchmark is at hand
     device: str = "auto"
     extended: bool = False  # also run "extended"-tier experiments linked to the targets
     heartbeat_s: float = 15.0
@@ -94,12 +95,14 @@ class ExperimentPlan:
     label_stats: Optional[dict[str, Any]] = None
     differences: list[dict[str, Any]] = field(default_factory=list)  # the data's stated substitutes
     claim_texts: dict[str, str] = field(default_factory=dict)
+    # which benchmark each task reads: [{task, benchmark ("real" | "proxy"), where, note, claim_dataset}]
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment.name, "tier": self.experiment.tier,
             "description": self.experiment.description, "claims": self.claims, "task": self.task_name,
-            "proxy_data": self.proxy_data, "model": self.model, "claim_model": self.experiment.model.claim,
+            "proxy_data": self.proxy_data, "benchmarks": self.benchmarks, "model": self.model, "claim_model": self.experiment.model.claim,
             "profile": self.profile, "seeds": self.seeds, "data_guard": self.data_guard, "error": self.error,
             "decision": {"metric": self.experiment.decision.metric, "baseline": self.experiment.decision.baseline,
                          "treatment": self.experiment.decision.treatment},
@@ -204,9 +207,11 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     model = opts.model or exp.model.default
     seeds = _seeds(exp, opts)
     try:
-        src = task_source(exp, opts.data_dir)
+        src = task_source(exp, opts.data_dir, opts.proxy)
     except TaskError as exc:
-        return ExperimentPlan(exp, claims, exp.task.proxy, True, model, profile, seeds, error=str(exc))
+        if exp.kind == "train":
+            return ExperimentPlan(exp, claims, exp.task.proxy, True, model, profile, seeds, error=str(exc))
+        src = {"name": exp.task.proxy}  # a suite's tasks are in its [params]: the kind resolves them
     plan = ExperimentPlan(exp, claims, src["name"], True, model, profile, seeds)
     kind = get_kind(exp.kind)
     try:
@@ -221,6 +226,7 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     plan.scripts = dict(planned.scripts)
     plan.label_stats = planned.label_stats
     plan.differences = list(planned.differences)
+    plan.benchmarks = list(planned.benchmarks)
     for u in planned.units:
         cfg = {**u.config, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision_digest(),
                "device_requested": opts.device}

@@ -1,7 +1,16 @@
-"""Resolving an experiment's task: the offline proxy by default, the claim's own benchmark with
-`--data DIR`, or a task file (`file:path.json`, relative to the experiment file) for custom tasks
-and tests. A refused data guard (e.g. placeholder test labels) is reported as DataGuardRefused, which
-the runner turns into an `invalid` verdict instead of a crash.
+"""Resolving an experiment's task: the claim's own benchmark whenever it is reachable, else the offline
+proxy, or a task file (`file:path.json`, relative to the experiment file) for custom tasks and tests.
+
+Which benchmark an experiment reads (`benchmark_for`, the same rule for every kind):
+
+  --proxy            the offline proxy (LOGT), the behaviour before real benchmarks were the default
+  --data DIR         the real benchmark, read from DIR (an error if the experiment has none)
+  (default)          the real benchmark when it is embedded (PAWS-X, XQuAD + TyDi QA, Tatoeba) or
+                     registered (`claims data add`; XNLI, which never ships, only so), else the proxy,
+                     with a note saying what is missing and how to add it
+
+A refused data guard (e.g. placeholder test labels) is reported as DataGuardRefused, which the runner
+turns into an `invalid` verdict instead of a crash.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..experiments.data import DataError, PlaceholderLabelsError, load_task
+from ..experiments.data.sources import REAL_SETS, availability
 from ..experiments.types import Example, TaskData
 from .experiment import Experiment
 
@@ -52,18 +62,58 @@ def load_task_file(path: Path) -> TaskData:
         raise TaskError(f"task file {path}: missing key {exc}") from None
 
 
-def task_source(exp: Experiment, data_dir: Optional[str]) -> dict[str, Any]:
-    """Which task an experiment uses under these options (no loading)."""
+def is_real_set(name: Optional[str]) -> bool:
+    return bool(name) and name in REAL_SETS
+
+
+def benchmark_for(real: Optional[str], proxy: Optional[str], data_dir: Optional[str] = None,
+                  use_proxy: bool = False) -> dict[str, Any]:
+    """Which task to read: {name, data_dir, proxy_spec, benchmark ("real" | "proxy"), where, note}.
+
+    `real` is the claim's own benchmark (a real set name, or None), `proxy` its offline stand-in.
+    `where` says where the data comes from ("--data DIR", "embedded", "registered DIR", "LibreOffice
+    proxy (LOGT)", "task file"); `note` why the proxy is used although a real benchmark exists."""
+    if data_dir and use_proxy:
+        raise TaskError("--proxy and --data exclude each other (--data reads the real benchmark)")
     if data_dir:
-        if not exp.task.real:
-            raise TaskError(f"experiment {exp.name} has no real-data task (only the proxy {exp.task.proxy!r}); "
-                            "run it without --data")
-        return {"name": exp.task.real, "data_dir": str(Path(data_dir).expanduser().resolve()), "proxy_spec": False}
-    return {"name": exp.task.proxy, "data_dir": None, "proxy_spec": True}
+        if not real:
+            raise TaskError(f"no real-data task (only the proxy {proxy!r}); run it without --data")
+        d = str(Path(data_dir).expanduser().resolve())
+        return {"name": real, "data_dir": d, "proxy_spec": False, "benchmark": "real", "where": f"--data {d}",
+                "note": None, "real": real}
+    proxy_src = {"name": proxy, "data_dir": None, "proxy_spec": True, "benchmark": "proxy",
+                 "where": "task file" if str(proxy or "").startswith("file:") else "LibreOffice proxy (LOGT)",
+                 "note": None, "stands_for": REAL_SETS[real].title if is_real_set(real) else None,
+                 "real": real if is_real_set(real) else None}
+    if not is_real_set(real):
+        return proxy_src
+    if use_proxy:
+        return {**proxy_src, "note": f"--proxy: the offline proxy instead of {REAL_SETS[real].title}"}
+    av = availability(real)
+    if av["status"] == "missing":
+        return {**proxy_src, "note": f"{REAL_SETS[real].title} is not at hand ({REAL_SETS[real].short_license}"
+                                     f"{'' if REAL_SETS[real].may_ship else ', never shipped'}): the offline proxy "
+                                     f"stands in; `claims data add {real} DIR` or --data DIR runs it on "
+                                     f"{REAL_SETS[real].title}"}
+    where = "embedded" if av["status"] == "embedded" else f"registered {av['location']}"
+    return {"name": real, "data_dir": None, "proxy_spec": False, "benchmark": "real", "where": where, "note": None,
+            "real": real}
 
 
-def load_task_for(exp: Experiment, data_dir: Optional[str] = None) -> TaskData:
-    src = task_source(exp, data_dir)
+def task_source(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False) -> dict[str, Any]:
+    """Which task an experiment uses under these options (no loading): see benchmark_for."""
+    try:
+        return benchmark_for(exp.task.real, exp.task.proxy, data_dir, use_proxy)
+    except TaskError as exc:
+        raise TaskError(f"experiment {exp.name}: {exc}") from None
+
+
+def load_task_for(exp: Experiment, data_dir: Optional[str] = None, use_proxy: bool = False) -> TaskData:
+    return load_source(exp, task_source(exp, data_dir, use_proxy))
+
+
+def load_source(exp: Experiment, src: dict[str, Any]) -> TaskData:
+    """The task `src` (from task_source / benchmark_for) names, loaded with the file's task options."""
     name = src["name"]
     if name.startswith("file:"):
         p = Path(name[5:])

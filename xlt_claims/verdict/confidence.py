@@ -192,7 +192,7 @@ class Difference:
     ours: str  # what we used
     weight: float  # (0, 1]: 1 = no loss of weight
     why: str = ""
-    source: str = "detected"  # "detected" | "experiment file" | "data loader"
+    source: str = "detected"  # "detected" | "experiment file" | "data loader" | "method" (the method's own statement)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,7 +216,8 @@ def is_other_model(claim_model: Optional[str], model: Optional[str]) -> bool:
 
 
 def differences(exp: Any, *, proxy_data: bool, data_label: str, model: str, claim_model: Optional[str],
-                profile: Optional[str], loader: Iterable[dict[str, Any]] = ()) -> list[Difference]:
+                profile: Optional[str], loader: Iterable[dict[str, Any]] = (),
+                recipe: Optional[tuple[str, str]] = None) -> list[Difference]:
     """Every stated difference of this evidence from the claim's: detected (proxy data, another model, the
     quick recipe), stated by the experiment file (`[[differences]]`, which may refine a detected one's
     weight and reason) and by the data loader (a real benchmark's substitutes: provenance deviations)."""
@@ -235,13 +236,14 @@ def differences(exp: Any, *, proxy_data: bool, data_label: str, model: str, clai
         add("data", getattr(getattr(exp, "task", None), "claim_dataset", None) or "the claim's data set", data_label)
     if is_other_model(claim_model, model):
         add("model", str(claim_model), str(model))
-    if profile == "quick":
-        add("recipe", "the paper's full training recipe", "the quick profile (capped steps and examples)",
-            "a shortened recipe measures the method's direction more than its full-data size")
+    if profile == "quick":  # `recipe`: (paper, ours) in numbers, read from the runs (verdict/recipe.py)
+        paper, ours = recipe or ("the paper's full training recipe", "the quick profile (capped steps and examples)")
+        add("recipe", paper, ours, "a shortened recipe measures the method's direction more than its full-data size")
     for dev in loader:
         aspect = str(dev.get("aspect", "data"))
         out.append(Difference(aspect, str(dev.get("paper", "")), str(dev.get("ours", "")),
-                              float(dev.get("weight", aspect_weight(aspect))), str(dev.get("why", "")), "data loader"))
+                              float(dev.get("weight", aspect_weight(aspect))), str(dev.get("why", "")),
+                              str(dev.get("source") or "data loader")))
     for aspect, d in declared.items():  # a stated difference of another kind holds for every run (method source)
         if aspect not in DETECTED_ASPECTS:
             out.append(Difference(aspect, str(d.get("paper", "")), str(d.get("ours", "")), float(d["weight"]),

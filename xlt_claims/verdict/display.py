@@ -44,6 +44,7 @@ def claim_verdict_view(session: Session, claim_id: str) -> dict[str, Any]:
             "proxy_reasons": d.get("proxy_reasons", []), "metric": v.metric, "effect": v.effect,
             "ci": [v.ci_low, v.ci_high], "ci_method": d.get("interval") or eff.get("ci_method"),
             "p": eff.get("p_two_sided"), "differences": d.get("differences") or [],
+            "benchmarks": d.get("benchmarks") or [],
             "registration": d.get("registration"), "sequential": d.get("sequential"),
             "optional_stopping": d.get("optional_stopping"),
             "n_seeds": v.n_seeds, "seeds": d.get("seeds"), "per_seed": d.get("per_seed"), "bar": d.get("bar"),
@@ -57,6 +58,22 @@ def claim_verdict_view(session: Session, claim_id: str) -> dict[str, Any]:
             "runs": _runs(session, list(v.run_ids or [])),
         })
     return out
+
+
+def benchmark_words(b: dict[str, Any]) -> str:
+    """One task's benchmark in words: 'pawsx (real benchmark, embedded)' or 'logt-pair (proxy for XNLI:
+    LibreOffice proxy (LOGT)); <why the real set was not used>'."""
+    if b.get("benchmark") == "real":
+        out = f"{b.get('task')} (real benchmark, {b.get('where') or '?'})"
+    else:
+        cd = b.get("claim_dataset")
+        out = f"{b.get('task')} (proxy{' for ' + cd if cd else ''}: {b.get('where') or 'offline'})"
+    return out + (f"; {b['note']}" if b.get("note") else "")
+
+
+def benchmarks_text(benchmarks: Optional[list[dict[str, Any]]]) -> Optional[str]:
+    """A verdict's benchmarks in one line (None when the verdict predates them)."""
+    return "; ".join(benchmark_words(b) for b in benchmarks) if benchmarks else None
 
 
 def _f(x: Optional[float], fmt: str = "{:+.2f}") -> str:
@@ -82,6 +99,8 @@ def render_claim_verdicts(view: dict[str, Any], console: Any, *, max_rows: int =
         tag = " [proxy]" if v["proxy"] else ""
         console.print(f"[bold]Verdict[/] ({_t(v['experiment'])}): [bold]{_t(v['outcome'])}[/]{_t(tag)} on {_t(v['metric'])}",
                       highlight=False)
+        if v.get("benchmarks"):
+            _say(console, f"benchmark: {benchmarks_text(v['benchmarks'])}")
         for diff in v.get("differences") or []:
             _say(console, f"differs in {diff['aspect']} (weight {diff['weight']:g}): {diff['paper']} -> {diff['ours']}"
                           + (f"; {diff['why']}" if diff.get("why") else ""))

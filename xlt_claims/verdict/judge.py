@@ -137,6 +137,7 @@ def judge_plans(store: Store, result: ReproduceResult, *, new_rule: bool = False
                     continue
                 res = judge(p.experiment, claim, by_arm, proxy_data=p.proxy_data, model=p.model, scripts=p.scripts,
                             data_guard=p.data_guard, profile=p.profile, loader_differences=p.differences,
+                            benchmarks=p.benchmarks,
                             alpha=sequential.alpha_per_look if sequential else None)
                 used = [r for r in runs if r.id in set(res.run_ids)] or runs
                 res.detail.update({"task": p.task_name, "profile": p.profile, "registration": rule_relation(reg, used)})

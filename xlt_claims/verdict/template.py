@@ -20,6 +20,7 @@ from ..registry import Registry
 from ..reproduce.experiment import Experiment
 from ..store.status import Status
 from . import confidence as conf
+from .recipe import recipe_texts
 from .result import VerdictResult
 
 # The version of the judging code: part of every rule's digest, so a change of a rule's code is a new
@@ -81,9 +82,11 @@ def rule_digest(exp: Experiment) -> str:
 
 def judge(exp: Experiment, claim: Any, runs: dict[str, dict[int, Any]], *, proxy_data: bool, model: str,
           scripts: Optional[dict[str, str]] = None, data_guard: Optional[str] = None, profile: Optional[str] = None,
-          loader_differences: Iterable[dict[str, Any]] = (), alpha: Optional[float] = None) -> VerdictResult:
+          loader_differences: Iterable[dict[str, Any]] = (), alpha: Optional[float] = None,
+          benchmarks: Optional[list[dict[str, Any]]] = None) -> VerdictResult:
     """Judge one claim from an experiment's FINISHED runs ({arm: {seed: Run}}). `alpha` replaces the file's
-    (a sequential look spends part of it)."""
+    (a sequential look spends part of it). `benchmarks` (the plan's: which task read which benchmark) is
+    stored on the verdict and names the proxy tasks in the data difference."""
     claim_model = conf.claim_model_of(exp, claim)
     other_model = conf.is_other_model(claim_model, model)
     if data_guard:
@@ -91,14 +94,24 @@ def judge(exp: Experiment, claim: Any, runs: dict[str, dict[int, Any]], *, proxy
     else:
         stat = STATISTICS[exp.kind](exp, claim, runs, scripts=scripts, alpha=alpha)
     proxy_d = proxy_data if stat.proxy_data is None else stat.proxy_data
-    diffs = conf.differences(exp, proxy_data=proxy_d, data_label=stat.data_label, model=model,
-                             claim_model=claim_model, profile=profile, loader=loader_differences)
+    data_label = stat.data_label
+    proxies = [b for b in benchmarks or [] if b.get("benchmark") == "proxy"]
+    if proxies:
+        data_label = "; ".join(f"{b['task']} ({b.get('where') or 'proxy'}"
+                               f"{', for ' + b['claim_dataset'] if len(benchmarks or []) > 1 and b.get('claim_dataset') else ''})"
+                               for b in proxies)
+    stands_for = {b["task"]: b.get("real") for b in benchmarks or []}
+    diffs = conf.differences(exp, proxy_data=proxy_d, data_label=data_label, model=model,
+                             claim_model=claim_model, profile=profile, loader=loader_differences,
+                             recipe=recipe_texts(runs, stands_for))
     proxy = bool(proxy_d or other_model)
     detail: dict[str, Any] = {
         "experiment": exp.name, "kind": exp.kind, "decision": decision_table(exp), "decision_digest": rule_digest(exp),
         "rules_version": RULES_VERSION, "model": model, "claim_model": claim_model, "proxy_data": proxy_d,
         "other_model": other_model, "interval": stat.interval,
     }
+    if benchmarks:
+        detail["benchmarks"] = list(benchmarks)
     detail.update(stat.detail)
     detail["differences"] = [d.to_dict() for d in diffs]
     if proxy:

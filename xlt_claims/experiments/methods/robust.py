@@ -163,6 +163,18 @@ class RSDA(Method):
         self.table: dict[str, list[str]] = {}
         self.stats: dict[str, Any] = {}
 
+    def stated_differences(self, profile: str) -> list[dict[str, Any]]:
+        if self._file_table is not None:
+            return []
+        return [{"aspect": "method source", "weight": 0.8,
+                 "paper": "synonyms from counter-fitted word-vector neighbours (the authors' "
+                          "counterfitted_neighbors.json, <= 8 per word)",
+                 "ours": f"nearest neighbours in the encoder's own input-embedding space among the English "
+                         f"training words (<= {self.params['max_neighbours']} per word, cosine >= "
+                         f"{self.params['min_similarity']:g})",
+                 "why": "the neighbour file is not at hand offline (pass neighbours_file to use it); embedding "
+                        "neighbours include related words that are not synonyms, so the smoothing differs"}]
+
     def cost_factor(self, profile: str) -> float:
         """The paper profile trains epochs over N copies; quick caps the steps, so copies cost nothing."""
         return float(self.params["copies"]) if profile == "paper" else 1.0

@@ -50,6 +50,31 @@ class Planned:
     # how the data differs from the claim's (a real benchmark's stated substitutes: the loader's
     # provenance "deviations", {aspect, paper, ours}); the verdict weighs each
     differences: list[dict[str, Any]] = field(default_factory=list)
+    # which benchmark each task reads: [{task, benchmark ("real" | "proxy"), where, note, claim_dataset, real}]
+    # (real: the real set the task is, or stands in for; None for a proxy without a counterpart)
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def benchmark_row(task: str, src: dict[str, Any], claim_dataset: Optional[str] = None) -> dict[str, Any]:
+    """One entry of Planned.benchmarks: the task read and where from (reproduce.tasks.benchmark_for)."""
+    return {"task": task, "benchmark": src.get("benchmark", "proxy" if src.get("proxy_spec") else "real"),
+            "where": src.get("where"), "note": src.get("note"),
+            "claim_dataset": src.get("stands_for") or claim_dataset, "real": src.get("real")}
+
+
+def unique_differences(diffs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stated differences once each: the same (aspect, paper, ours) from several arms or tasks is one entry,
+    listing the arms and tasks it holds for."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for d in diffs:
+        key = (d.get("aspect"), d.get("paper"), d.get("ours"))
+        if key not in out:
+            out[key] = dict(d)
+            continue
+        for k in ("arm", "task"):
+            if d.get(k) and d.get(k) not in str(out[key].get(k, "")).split(", "):
+                out[key][k] = ", ".join(x for x in (out[key].get(k), d.get(k)) if x)
+    return list(out.values())
 
 
 @dataclass
@@ -150,4 +175,5 @@ def get_kind(name: str) -> ExperimentKind:
     return _INSTANCES[name]
 
 
-__all__ = ["ExperimentKind", "KINDS", "Planned", "ReproduceError", "RunOutput", "Unit", "get_kind", "register_kind"]
+__all__ = ["ExperimentKind", "KINDS", "Planned", "ReproduceError", "RunOutput", "Unit", "benchmark_row", "get_kind",
+           "register_kind", "unique_differences"]

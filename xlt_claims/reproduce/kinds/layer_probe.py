@@ -5,7 +5,8 @@ A probe file (reproductions/*.toml)::
 
     kind = "probe"
     [task]
-    proxy = "logt-retrieval"           # the bitext (load_bitext name)
+    proxy = "logt-retrieval"           # the offline bitext (load_bitext name), used with --proxy
+    real = "tatoeba"                   # the real bitext, used when reachable (reproduce.tasks.benchmark_for)
     [params]
     max_items = 200                    # per language; langs = [...] optional; max_length = 64
     [run]
@@ -17,7 +18,7 @@ A probe file (reproductions/*.toml)::
 
 One Run per seed (arm "probe") stores the per-layer, per-language, both-direction accuracies and the
 bootstrap statistics; the verdict is proxy whenever the model is not the claim's (mBERT) or the bitext
-is the LibreOffice proxy.
+is the LibreOffice proxy (the run's config says which bitext it read).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Any, Callable, Optional
 from ...experiments import probe
 from ...experiments.manifest import build_manifest
 from ..experiment import Experiment
-from . import ExperimentKind, Planned, RunOutput, Unit
+from ..tasks import task_source
+from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row
 
 CONFIG_SCHEMA = 1
 PROBE_PARAMS = {"max_items", "langs", "max_length", "batch_size", "bootstrap_reps"}
@@ -52,14 +54,18 @@ class LayerProbe(ExperimentKind):
             raise ValueError("decision.margin must be a number > 0 (points)")
 
     def plan(self, exp: Experiment, opts: Any, model: str, profile: str, seeds: list[int]) -> Planned:
-        bitext = exp.task.proxy or probe.DEFAULT_BITEXT
+        src = task_source(exp, opts.data_dir, getattr(opts, "proxy", False))
+        bitext = src["name"] or probe.DEFAULT_BITEXT
         # the seed is the bootstrap seed of a deterministic probe: an explicit --seeds list sets it,
         # a seed count does not add probes
         probe_seeds = list(opts.seeds or exp.seeds or [0])
         cfg = {"probe": "bitext-retrieval-p@1", "bitext": bitext, **{k: exp.params[k] for k in sorted(exp.params)}}
+        if src["data_dir"]:  # (absent otherwise, so the hash of a run on the shipped data does not change)
+            cfg["bitext_dir"] = src["data_dir"]
         units = [Unit("probe", int(s), {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": model, "seed": int(s), **cfg},
                       estimate_s=90.0) for s in probe_seeds]
-        return Planned(units, proxy_data=not opts.data_dir)
+        return Planned(units, proxy_data=src["benchmark"] == "proxy",
+                       benchmarks=[benchmark_row(bitext, src, exp.task.claim_dataset)])
 
     def execute(self, exp: Experiment, unit: Unit, opts: Any,
                 progress: Optional[Callable[..., None]] = None) -> RunOutput:
@@ -71,7 +77,7 @@ class LayerProbe(ExperimentKind):
             model, cfg["bitext"], langs=cfg.get("langs"), max_items=cfg.get("max_items", 200),
             max_length=int(cfg.get("max_length", 64)), batch_size=int(cfg.get("batch_size", 64)),
             device=opts.device or "auto", bootstrap_reps=int(cfg.get("bootstrap_reps", 1000)),
-            seed=int(unit.seed),
+            seed=int(unit.seed), **({"data_dir": cfg["bitext_dir"]} if cfg.get("bitext_dir") else {}),
             progress=(lambda stage, i, n: progress(stage, i, n, "")) if callable(progress) else None,
         )
         probe_cfg = {k: v for k, v in cfg.items() if k not in ("schema", "kind", "model", "seed")}

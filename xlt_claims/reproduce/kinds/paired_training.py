@@ -15,8 +15,8 @@ from typing import Any, Callable, Optional
 from ...metrics import parse_metric
 from ..experiment import DIRECTIONS, PROFILES, TIERS, Arm, DecisionRule, Experiment, SourceFile
 from ..guards import label_stats
-from ..tasks import TaskError, load_task_for, task_source
-from . import ExperimentKind, Planned, ReproduceError, RunOutput, Unit
+from ..tasks import TaskError, load_source, load_task_for, task_source
+from . import ExperimentKind, Planned, ReproduceError, RunOutput, Unit, benchmark_row, unique_differences
 
 CONFIG_SCHEMA = 1
 _FALLBACK_S = {"quick": 60.0, "paper": 3600.0}
@@ -69,16 +69,18 @@ class PairedTraining(ExperimentKind):
 
     # --- units ------------------------------------------------------------------------------------
     def plan(self, exp: Experiment, opts: Any, model: str, profile: str, seeds: list[int]) -> Planned:
-        src = task_source(exp, opts.data_dir)
-        task = load_task_for(exp, opts.data_dir)
+        src = task_source(exp, opts.data_dir, getattr(opts, "proxy", False))
+        task = load_source(exp, src)
         if parse_metric(exp.decision.metric)[0] == "test_pairs" and not task.test_pairs:
             raise TaskError(f"{exp.name}: the rule reads {exp.decision.metric} but task {task.name!r} has no "
                             "cross-language pairs; ask for them with [task] options pair_langs (e.g. \"auto\")")
         fp = task.fingerprint()
         units = []
+        method_diffs: list[dict[str, Any]] = []
         for arm in exp.arms:
             method = make_method(arm)
             desc = describe_method(method)
+            method_diffs += [{**d, "source": "method", "arm": arm.name} for d in method.stated_differences(profile)]
             overrides = {**exp.overrides.get(profile, {}), **arm.overrides, **opts.overrides}
             for seed in seeds:
                 core = {"schema": CONFIG_SCHEMA, "task": task.name, "proxy": bool(task.proxy), "data_fingerprint": fp,
@@ -86,14 +88,15 @@ class PairedTraining(ExperimentKind):
                         "overrides": overrides}
                 units.append(Unit(arm.name, seed, core, cost_factor=method.cost_factor(profile)))
         return Planned(units, proxy_data=bool(task.proxy), scripts=dict(task.scripts or {}), label_stats=label_stats(task),
-                       differences=list((task.provenance or {}).get("deviations") or []))
+                       differences=list((task.provenance or {}).get("deviations") or []) + unique_differences(method_diffs),
+                       benchmarks=[benchmark_row(task.name, src, exp.task.claim_dataset)])
 
     def execute(self, exp: Experiment, unit: Unit, opts: Any,
                 progress: Optional[Callable[..., None]] = None) -> RunOutput:
         from ...experiments.train import RunSpec, train_and_evaluate  # the train loop imports torch
 
         c = unit.config
-        task = load_task_for(exp, opts.data_dir)
+        task = load_task_for(exp, opts.data_dir, getattr(opts, "proxy", False))
         method = make_method(exp.arm(unit.arm))
         spec = RunSpec(model=c["model"], profile=c["profile"], seed=unit.seed, device=opts.device,
                        overrides=dict(c["overrides"]))

@@ -8,8 +8,10 @@ File layout (reproductions/*.toml)::
     [task]
     proxy = "logt-cls"                          # required by the registry; the suite's tasks are below
     [params]
-    tasks = ["logt-cls", "logt-pair"]           # offline (proxy) tasks
-    real_tasks = ["xnli", "pawsx"]              # used instead with --data DIR (optional)
+    tasks = ["logt-cls", "logt-pair"]           # offline (proxy) tasks, used with --proxy
+    real_tasks = ["xnli", "pawsx"]              # the claims' own: each replaces the proxy task at the same
+                                                # position when it is reachable (embedded or registered;
+                                                # all of them from DIR with --data DIR)
     task_options = {}                           # passed to load_task for every task
     [[arms]]                                    # as in training experiments
     name = "baseline"
@@ -45,8 +47,8 @@ from typing import Any, Callable, Optional
 
 from ..experiment import Experiment, TaskSpec
 from ..guards import label_stats
-from ..tasks import TaskError, load_task_for
-from . import ExperimentKind, Planned, RunOutput, Unit
+from ..tasks import TaskError, benchmark_for, is_real_set, load_source
+from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row, unique_differences
 
 CONFIG_SCHEMA = 1
 RULES = ("best-gain", "best-layer-differs", "gate-differs")
@@ -80,18 +82,48 @@ def suite_decision(exp: Experiment) -> dict[str, Any]:
     return dict((exp.raw or {}).get("decision") or {})
 
 
-def suite_tasks(exp: Experiment, data_dir: Optional[str]) -> list[str]:
+def suite_sources(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False) -> list[dict[str, Any]]:
+    """The suite's tasks under these options, each as reproduce.tasks.benchmark_for describes it. Positional:
+    real_tasks[i] replaces tasks[i] when it is reachable (embedded or registered), else tasks[i] (the proxy)
+    runs, with a note; --data DIR reads every real task from DIR; --proxy runs the proxy tasks."""
+    proxies = list(exp.params["tasks"])
+    reals = list(exp.params.get("real_tasks") or [])
     if data_dir:
-        real = exp.params.get("real_tasks")
-        if not real:
+        if not reals:
             raise TaskError(f"experiment {exp.name} has no real_tasks; run it without --data")
-        return list(real)
-    return list(exp.params["tasks"])
+        return [benchmark_for(r, None, data_dir, use_proxy) for r in reals]
+    out = []
+    for i in range(max(len(proxies), len(reals))):
+        src = benchmark_for(reals[i] if i < len(reals) else None, proxies[i] if i < len(proxies) else None, None,
+                            use_proxy)
+        if src["name"] is not None and src["name"] not in [o["name"] for o in out]:
+            out.append(src)
+    return out
+
+
+def suite_tasks(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False) -> list[str]:
+    return [s["name"] for s in suite_sources(exp, data_dir, use_proxy)]
 
 
 def load_suite_task(exp: Experiment, name: str, data_dir: Optional[str]):
-    spec = TaskSpec(proxy=name, real=name, options=dict(exp.params.get("task_options") or {}))
-    return load_task_for(replace(exp, task=spec), data_dir)
+    """Task `name` with the suite's task options: a real set from `data_dir` (else its registered folder or
+    embedded copy), or a proxy task."""
+    spec = TaskSpec(proxy=name, real=None, options=dict(exp.params.get("task_options") or {}))
+    return load_source(replace(exp, task=spec), {"name": name, "data_dir": data_dir, "proxy_spec": not is_real_set(name)})
+
+
+def real_method_params(method: str, params: dict[str, Any], task: Any, data_dir: Optional[str]) -> dict[str, Any]:
+    """A method's parameters on a real task: OT alignment reads real parallel text (Tatoeba, in the task's
+    test languages that Tatoeba has) instead of the LibreOffice bitext, unless the file names a bitext."""
+    if method != "ot-align" or task.proxy or "bitext" in params:
+        return params
+    from ...experiments.data.real import TATOEBA_LANGS
+
+    langs = [lg for lg in sorted(task.test) if lg != "en" and lg in TATOEBA_LANGS]
+    out = {**params, "bitext": "tatoeba", "langs": langs}
+    if data_dir:
+        out["bitext_dir"] = data_dir
+    return out
 
 
 class TaskSuite(ExperimentKind):
@@ -151,22 +183,29 @@ class TaskSuite(ExperimentKind):
         run_over = (exp.raw.get("run") or {}).get("overrides") or {}
         units = []
         differences: list[dict[str, Any]] = []
-        for tname in suite_tasks(exp, data_dir):
-            task = load_suite_task(exp, tname, data_dir)
+        benchmarks: list[dict[str, Any]] = []
+        for src in suite_sources(exp, data_dir, getattr(opts, "proxy", False)):
+            tname = src["name"]
+            task = load_suite_task(exp, tname, src["data_dir"])
+            benchmarks.append(benchmark_row(task.name, src, exp.task.claim_dataset))
             differences += [{**d, "task": task.name} for d in (task.provenance or {}).get("deviations") or []]
             fp = task.fingerprint()
             for a in suite_arms(exp):
-                method = get_method(a["method"], **a["params"])
+                params = real_method_params(a["method"], a["params"], task, src["data_dir"])
+                method = get_method(a["method"], **params)
+                differences += [{**d, "source": "method", "arm": a["name"], "task": task.name}
+                                for d in method.stated_differences(profile)]
                 desc = json.loads(json.dumps(method.describe(), sort_keys=True, default=str))
                 overrides = {**run_over.get(profile, {}), **a["overrides"], **(opts.overrides or {})}
                 for seed in seeds:
                     cfg = {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": model, "seed": int(seed),
                            "task": task.name, "task_spec": tname, "proxy": bool(task.proxy), "data_fingerprint": fp,
-                           "data_dir": data_dir, "method": desc, "method_name": a["method"], "method_params": a["params"],
-                           "profile": profile, "overrides": overrides, "suite_arm": a["name"]}
+                           "data_dir": src["data_dir"], "method": desc, "method_name": a["method"],
+                           "method_params": params, "profile": profile, "overrides": overrides, "suite_arm": a["name"]}
                     units.append(Unit(f"{task.name}/{a['name']}", int(seed), cfg, estimate_s=60.0,
                                       cost_factor=method.cost_factor(profile)))
-        return Planned(units, proxy_data=not data_dir, differences=differences)
+        return Planned(units, proxy_data=any(b["benchmark"] == "proxy" for b in benchmarks),
+                       differences=unique_differences(differences), benchmarks=benchmarks)
 
     def execute(self, exp: Experiment, unit: Unit, opts: Any,
                 progress: Optional[Callable[..., None]] = None) -> RunOutput:
