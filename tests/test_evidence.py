@@ -263,28 +263,36 @@ def test_bad_inputs_get_a_verdict_with_a_reason(tmp_path):
     long_claim = " ".join(["The layer fusion method improves zero-shot accuracy on PAWS-X."] * 80)
     assert len(long_claim) > 5000
     claims = ["It is what it is.", "2.1 3.4 5 %", "La méthode proposée améliore nettement la précision sur PAWS-X.",
-              long_claim, "The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4 points."]
+              long_claim, "The layer fusion method improves zero-shot accuracy on PAWS-X by 2.4 points.",
+              "层融合方法提高了零样本跨语言迁移的准确率。", "mBERT 在 PAWS-X 上提高了 2.4 分。",
+              "Метод слияния слоёв улучшает точность на PAWS-X.", "-- -- ++ 42"]
     store = _mini_store(tmp_path, ABSTRACT, claims)
     with store.session() as s:  # a second report whose papers have no usable text
         rep = Report(key="r2", file_name="r2.txt", source_path="r2.txt", content_hash="h2")
         s.add(rep)
         s.flush()
         for pos, (pid, title, abstract) in enumerate((("2101.00002", "Only A Title", None),
-                                                       ("2101.00003", "Short", "Too short."))):
+                                                       ("2101.00003", "Short", "Too short."),
+                                                       ("2101.00004", None, "  ...  \n -- ; "))):
             s.add(Reference(report_id=rep.id, position=pos + 1, arxiv_id=pid, version=1, cited_as=pid, line=pos + 1))
             s.add(Paper(arxiv_id=pid, version=1, title=title, abstract=abstract))
         s.add(Claim(id="d0", report_key="r2", report_id=rep.id, row=1, line=1, text="Layer fusion helps.",
                     normalized="layer fusion helps."))
     summary = compute_evidence(store)
     got = {c: (_claim_by_id(store, c).text_verdict, _claim_by_id(store, c).text_verdict_detail["reason"])
-           for c in ("c0", "c1", "c2", "c3", "c4", "d0")}
+           for c in ("c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "d0")}
     assert got["c0"][0] == "not-in-cited-sources" and "no content words" in got["c0"][1]
     assert got["c1"][0] == "not-in-cited-sources" and "no content words" in got["c1"][1]
     assert got["c2"][0] == "unchecked" and "English" in got["c2"][1]
     assert got["c3"][0] == "not-in-cited-sources" and "too long" in got["c3"][1]
     assert got["c4"][0] == "supported-by-source"  # the good claim beside them is judged as usual
+    # other scripts (also beside acronyms and numbers) are unchecked, never "no content words" (a problem)
+    for c in ("c5", "c6", "c7"):
+        assert got[c][0] == "unchecked" and "not written in English" in got[c][1], got[c]
+    assert got["c8"][0] == "not-in-cited-sources" and "no content words" in got["c8"][1]
     assert got["d0"][0] == "unchecked" and "title only" in got["d0"][1] and "2101.00003" in got["d0"][1]
-    assert summary.claims == 6
+    assert "2101.00004 (no readable text: its abstract has no sentence" in got["d0"][1]
+    assert summary.claims == 10
 
 
 def _claim_by_id(store, cid: str) -> Claim:

@@ -459,3 +459,24 @@ def test_we_stands_for_the_system_the_title_names_only():
                analyse("Finally, we conduct a case study on new factual associations inserted via model editing."),
                0.8, TH, ctx)
     assert st.stance == "neutral" and "RankC" in st.reasons["entities"]["missing"]
+
+
+@needs_wordnet
+def test_an_unstated_judgement_word_is_not_support():
+    src = ("Learning alignments usually requires parallel corpora, which are expensive to be obtained for "
+           "low-resource languages.")
+    st = stance_of("Parallel corpora are easy to obtain for low-resource languages.", src)
+    assert st.stance == "neutral" and st.reasons["unstated_predicate"] == "easy"
+    assert stance_of("Parallel corpora are expensive to obtain for low-resource languages.", src).stance == "support"
+
+
+def test_a_claim_more_precise_than_the_source_is_not_support_even_with_a_trailing_zero():
+    src = "The proposed method obtains improvements on NER (+1.2 F1)."
+    assert stance_of("The proposed method improves NER by 1.20 F1.", src).stance == "neutral"
+    assert stance_of("The proposed method improves NER by 1.2 F1.", src).stance == "support"
+
+
+def test_m_bert_and_mbert_are_one_name():
+    from xlt_claims.evidence.text import extract_entities
+    assert [e.key for e in extract_entities("M-BERT transfers well.")] == ["mbert"]
+    assert [e.key for e in extract_entities("mBERT transfers well.")] == ["mbert"]

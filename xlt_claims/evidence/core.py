@@ -37,6 +37,7 @@ TOP_K = 5  # evidence rows stored per claim (plus the deciding / opposing ones w
 JUDGE_N = 20  # candidates judged per claim
 NLI_N = 8  # candidates an NLI model reads per claim (the most similar ones)
 MAX_CLAIM_CHARS = 1000  # longer "claims" are paragraphs, not one statement
+_CJK = re.compile(r"[\u3040-\u30FF\u3400-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF]")  # kana, CJK, hangul
 MIN_ENGLISH_SHARE = 0.5  # below this share of English words a claim is not judged by English rules
 CONTEXT_SENTENCES = 3  # sentences before a candidate that a reference in it ("our method") may point to
 
@@ -205,8 +206,8 @@ def paper_sentences(paper: Paper) -> tuple[str, list[Sent]]:
             continue
         if any(hs == s and (he is None or e <= he) for hs, he in heading_spans):
             continue
-        if len(text[s:e].split()) < 3:
-            continue
+        if len(re.findall(r"[^\W\d_]{2,}", text[s:e])) < 3:
+            continue  # fewer than three words ("Too short.", a line of punctuation): not a statement
         out.append(Sent(paper.arxiv_id, paper.version, source, len(out), s, e, text[s:e], sec))
     return source, out
 
@@ -356,6 +357,13 @@ def unjudgeable_claim(text: str) -> Optional[tuple[str, str]]:
     if len(text) > MAX_CLAIM_CHARS:
         return NOT_FOUND, (f"too long to be one claim ({len(text):,} characters; at most {MAX_CLAIM_CHARS:,}): "
                            "split it into single statements")
+    latin = len(re.findall(r"[A-Za-z\u00C0-\u024F]+", text))
+    other = sum(len(w) if _CJK.search(w) else 1 for w in re.findall(r"[^\W\d_A-Za-z\u00C0-\u024F]+", text))
+    if other and other >= latin:
+        # Chinese, Cyrillic, Arabic ... (a CJK character counts as a word): decided before "no content
+        # words", which would count the claim as a problem, and before the English word share below
+        return UNCHECKED, (f"not checked: the claim is not written in English ({other} of {latin + other} words "
+                           "are in another script) and the stance rules read English only")
     if not content_stems(text):
         return NOT_FOUND, "nothing to check: the claim has no content words (only numbers, stop words or symbols)"
     vocab = english_words()
@@ -375,8 +383,12 @@ def unreadable_reason(cited: list[str], unreadable: list[str], sources: Sources)
     why = []
     for pid in unreadable:
         pc = sources.papers.get(pid)
-        why.append(f"{pid} (not in the store; run `claims papers fetch`)" if pc is None
-                   else f"{pid} (no readable text: {'title only' if pc.paper.title else 'empty'})")
+        if pc is None:
+            why.append(f"{pid} (not in the store; run `claims papers fetch`)")
+        elif (pc.paper.abstract or "").strip() or (pc.paper.full_text or "").strip():
+            why.append(f"{pid} (no readable text: its {pc.source} has no sentence of three or more words)")
+        else:
+            why.append(f"{pid} (no readable text: {'title only' if pc.paper.title else 'empty'})")
     return "unchecked: no cited paper could be read: " + ", ".join(why)
 
 

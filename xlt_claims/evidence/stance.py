@@ -101,7 +101,8 @@ _ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such)\b|\bour\s+
                       r"approach|module|system|framework|technique|strategy|metric|benchmark|dataset|task|objective|"
                       r"algorithm|encoder|proposal)s?\b|"
                       r"\bthe\s+(?:proposed|new|resulting|presented|introduced|above|latter|former)\b|"
-                      r"\bthe\s+(?:[\w-]+\s+){0,2}(?:method|model|approach|module|system|framework|technique|strategy|"
+                      r"\bthe\s+(?:(?!(?:via|of|in|on|for|with|to|by|from|and|or)\b)[\w-]+\s+){0,2}"
+                      r"(?:method|model|approach|module|system|framework|technique|strategy|"
                       r"metric|benchmark|dataset|task|objective|algorithm|encoder)s?\b", re.I)
 
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
@@ -335,7 +336,8 @@ def number_relation(cq: Quantity, sq: Quantity) -> str:
         ok = s >= c - cq.tolerance() if cq.bound == "min" else s <= c + cq.tolerance()
         return "agree" if ok else "conflict"
     if abs(c - s) <= cq.tolerance():
-        return "agree"
+        # a claimed 1.20 against a source's 1.2: the source does not say the second digit
+        return "coarser" if cq.decimals > sq.decimals else "agree"
     if abs(c - s) <= sq.tolerance():
         return "coarser"
     return "conflict"
@@ -681,7 +683,7 @@ def _coordinate_kept(q: Qualifier, clause_text: str, claim_stems: set[str]) -> b
     languages unseen during pretraining"): it states one of the cases the source lists."""
     i = clause_text.find(q.text)
     after = re.match(r"\s*,?\s*(?:and|or)\s+([^,;.()]{3,80})", clause_text[i + len(q.text):])
-    before = re.search(r"([^,;.()]{3,80}?)\s*,?\s*(?:and|or)\s*$", clause_text[:i])
+    before = re.search(r"([^,;.()]{3,80}?)\s*,?\s*(?:and|or)\s*$", clause_text[max(0, i - 100):i])  # bounded
     for m in (after, before):
         if m:
             stems = [s for s in content_stems(m.group(1)) if s not in q.keys]
@@ -1016,6 +1018,29 @@ def privative_conflict(claim: Analysed, sent: Analysed, subject: frozenset) -> l
     return hit if len(hit) >= 2 and 3 * len(hit) >= len(body) else []
 
 
+# --- what the claim says of its subject ------------------------------------------------------------------
+_COPULA = re.compile(r"\b(?:is|are|was|were|be|been|being|remains?|becomes?|became|seems?|appears?)\s+"
+                     r"(?:(?:very|quite|rather|highly|relatively|particularly|especially|much|far|more|less|"
+                     r"not|also|still|often|usually|generally)\s+)*([a-z][a-z-]+)", re.I)
+
+
+def evaluative_unstated(claim: Analysed, cov: Coverage, comparison_agrees: bool = False) -> Optional[str]:
+    """A claim word the sentence does not state that carries the claim's judgement: a word of one of
+    lexicon.SCALES ("easy", "major", "poor") or the adjective a copula predicates of the subject ("are
+    easy to obtain", "is unreliable"). Without it the sentence states the topic, not the claim."""
+    missing = set(cov.missing)
+    if comparison_agrees:  # "larger for Swahili than for Urdu" read off the source's numbers
+        missing -= {stem(w) for c in claim.comparisons for w in re.findall(r"[A-Za-z]+", c.word)}
+    for w in claim.words:
+        if stem(w) in missing and lexicon.scale_relation(w, w) == 1:
+            return w
+    for m in _COPULA.finditer(claim.text):
+        w = m.group(1).lower()
+        if stem(w) in missing and w not in STOPWORDS and lexicon.is_adjective(w) and not lexicon.is_verb_form(w):
+            return w
+    return None
+
+
 # --- a condition the claim adds ("when trained with a shared vocabulary") ---------------------------------
 _CONDITION = re.compile(r"\b(?:when|if|unless|once|provided\s+that|as\s+long\s+as|only\s+when|only\s+if)\s+"
                         r"([^,;.]+)", re.I)
@@ -1128,6 +1153,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         direction_unstated = []  # "outperforms" stated as "83.7% ... well above the 65.5% of LASER"
     dropped = dropped_qualifiers(claim, sent, clause.text) + dropped_setting(claim, clause.text)
     condition = unstated_condition(claim, sent, ctx_stems)
+    unstated_predicate = evaluative_unstated(claim, cov, comparison == "agree")
     # the hedge must govern the matching clause, another clause that states part of the claim ("does not
     # require X that may lead to Y"), or the whole sentence ("Prior work shows that ...")
     rest = set(claim.stems) - clause.stems
@@ -1153,6 +1179,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         "direction_unstated": direction_unstated,
         "absent_in_source": absent,
         "unstated_condition": condition,
+        "unstated_predicate": unstated_predicate,
     }
     if nli is not None:
         reasons["nli"] = {k: round(v, 4) for k, v in nli.items()}
@@ -1257,6 +1284,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         why.append(f"the sentence does not state the claim's condition ({condition})")
     if absent and not stated:
         why.append("the source says it is absent: " + ", ".join(absent))
+    if unstated_predicate and stated and not cov.opposites:
+        why.append(f'the sentence does not say "{unstated_predicate}"')
     if direction_unstated and stated and not cov.opposites:
         why.append("the source does not say it " + " or ".join("improves" if d == "up" else "decreases"
                                                                 for d in direction_unstated))

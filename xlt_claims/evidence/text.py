@@ -382,7 +382,8 @@ METHOD_PHRASES = (
 
 _ENT_TOKEN = re.compile(
     r"(?<![A-Za-z0-9])("
-    r"[A-Za-z]*[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"  # >= 2 capitals: XNLI, mBERT, RankC, PAWS-X
+    r"[A-Z]-[A-Z]{2,}[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"  # M-BERT (the same key as mBERT)
+    r"|[A-Za-z]*[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"  # >= 2 capitals: XNLI, mBERT, RankC, PAWS-X
     r"|[A-Z][a-z]*[0-9][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"  # GPT-3 style / T5 / mT5 handled above
     r"|[a-z]+[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*"  # lower then capital: mBERT, mT5
     r")(?![A-Za-z0-9])"
