@@ -480,3 +480,20 @@ def test_m_bert_and_mbert_are_one_name():
     from xlt_claims.evidence.text import extract_entities
     assert [e.key for e in extract_entities("M-BERT transfers well.")] == ["mbert"]
     assert [e.key for e in extract_entities("mBERT transfers well.")] == ["mbert"]
+
+
+def test_comparative_without_than_and_a_definite_subject_resolved_from_context():
+    st = stance_of("The Transformer is less parallelizable than recurrent models.",
+                   "On two translation tasks the Transformer is of better quality while being more parallelizable "
+                   "and requiring less time to train.")
+    assert st.stance == "contradict" and "reversed comparison" in st.reasons["rule"]
+    st = stance_of("The improvement from robust training is larger in the standard setting than in the generalized "
+                   "cross-lingual transfer setting.",
+                   "The improvement is more significant in the generalized cross-lingual transfer setting.",
+                   context="The results show that robust training improves zero-shot cross-lingual transfer.")
+    assert st.stance == "contradict"
+    # without the sentence before, "the improvement" is not known to be robust training's
+    st = stance_of("The improvement from robust training is larger in the standard setting than in the generalized "
+                   "cross-lingual transfer setting.",
+                   "The improvement is more significant in the generalized cross-lingual transfer setting.")
+    assert st.stance == "neutral"

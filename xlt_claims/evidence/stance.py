@@ -464,12 +464,22 @@ def _comparisons(text: str) -> list[Comparison]:
                               _first_entity(text[clause_start + 1:vm.start()]),
                               _first_entity(obj.group(1) if obj else "")))
     if not out:
+        seen = set()
         for cm in _COMPARATIVE_NO_THAN.finditer(text):
             word, base, sign = _comparative_word(cm)
             if base is None:
                 continue
+            seen.add(cm.start())
             after = _SCOPE_SPAN.match(text, cm.end()).group(0)
             out.append(Comparison("comparative", word, base, sign, _side(after), frozenset()))
+        for cm in re.finditer(r"\b(more|less)\s+([a-z]{5,})\b", text, re.I):
+            # "the Transformer is ... more parallelizable": the favoured side is what the clause is about
+            if cm.start() in seen or cm.group(2).lower() in ("than", "about", "often", "recent", "other"):
+                continue
+            start = max(text.rfind(", ", 0, cm.start()), text.rfind("; ", 0, cm.start()), text.rfind(". ", 0, cm.start()))
+            sign = 1 if cm.group(1).lower() == "more" else -1
+            out.append(Comparison("comparative", cm.group(0), cm.group(2).lower(), sign,
+                                  _side(text[start + 1:cm.start()]), frozenset()))
     for sm in _SUPERLATIVE.finditer(text):
         word = sm.group(0)
         if sm.group(1):
@@ -1110,6 +1120,12 @@ def quantifier_relation(claim_q: Optional[int], sent_q: Optional[int]) -> str:
     return "ok" if sent_q > claim_q else "dropped"
 
 
+def _definite_subject_head(sent: Analysed, subject: frozenset) -> bool:
+    """The sentence opens with "The/This <noun>" where the noun is a word of the claim's subject."""
+    m = re.match(r"\s*(?:the|this|these|such\s+an?)\s+([a-z][a-z-]*)\b", sent.text, re.I)
+    return bool(m) and stem(m.group(1).lower()) in subject
+
+
 def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Optional[Analysed] = None,
           nli: Optional[dict[str, float]] = None) -> Stance:
     """Apply the rules in the module docstring to one (claim, sentence) pair. `context` is the previous
@@ -1132,8 +1148,9 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
             ent_missing.append(e.text)
     ctx_stems = {s for e in claim.entities if e.text in ent_from_context for s in content_stems(e.text)}
     subject = claim_subject(claim)
-    if sent.pronoun and context is not None:
-        # "It achieves 28.4 BLEU": the pronoun stands for the claim's subject named just before
+    if context is not None and (sent.pronoun or _definite_subject_head(sent, subject)):
+        # "It achieves 28.4 BLEU", "The improvement is more significant ...": the pronoun or definite
+        # description stands for the claim's subject named just before
         ctx_stems |= {s for s in subject if s in set(context.stems)}
     cov = coverage(claim, sent, ctx_stems)
     clause = best_clause(claim, sent)
