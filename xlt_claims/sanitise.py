@@ -25,14 +25,14 @@ import re
 import unicodedata
 from typing import Any
 
-from rich.markup import escape
-
 _BIDI_AND_INVISIBLE = {
     0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
     0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB,
 }
 _CONTROL_RX = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
                          r"\ufeff\ufff9-\ufffb\n]")
+_BRACKET = re.compile(r"(\\*)\[")
+_TAG_BODY = re.compile(r"[a-z#/@][^\[]*?\]")  # what rich's markup parser reads as a tag after "["
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
 # what starts a block when it opens a line: list and heading markers, setext underline, ordered list
 # (">" and "*" are escaped everywhere)
@@ -66,9 +66,23 @@ def visible(value: Any, *, keep_newlines: bool = False) -> str:
     return s
 
 
+def markup_escape(s: str) -> str:
+    """Text that rich's markup renders as exactly itself, whatever markup follows it. rich reads a
+    tag-like `[x...]` after k backslashes as k literal backslashes plus an escaped tag only with 2k+1
+    of them, and any other `\\[` as `[` (so k+1); trailing backslashes before a tag of ours would
+    escape it, so they are doubled and closed with an empty tag pair (which renders as nothing)."""
+    def one(m: re.Match) -> str:
+        k = len(m.group(1))
+        return "\\" * (2 * k + 1 if _TAG_BODY.match(s, m.end()) else k + 1) + "["
+
+    out = _BRACKET.sub(one, s)
+    tail = len(out) - len(out.rstrip("\\"))
+    return out + "\\" * tail + "[b][/b]" if tail else out
+
+
 def for_terminal(value: Any, *, keep_newlines: bool = False) -> str:
-    """For a string that rich prints with markup on: controls visible, markup tags escaped."""
-    return escape(visible(value, keep_newlines=keep_newlines))
+    """For a string that rich prints with markup on: controls visible, markup escaped."""
+    return markup_escape(visible(value, keep_newlines=keep_newlines))
 
 
 def _escape_lead(m: re.Match) -> str:

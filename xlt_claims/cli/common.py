@@ -8,7 +8,7 @@ import re
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator, List, NoReturn, Optional
+from typing import Any, Iterable, Iterator, List, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -23,7 +23,12 @@ class SafeConsole(Console):
     """A rich console that never writes a raw control character it did not make itself: the text of
     every rendered segment (not rich's own control segments or style codes) has its control and bidi
     characters shown as visible symbols. The safety net under `safe()`, which each verb applies to the
-    data it puts into markup (rich markup in data is only harmless once escaped)."""
+    data it puts into markup (rich markup in data is only harmless once escaped). Emoji codes stay text
+    (":smile:" in a claim is not an emoji)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("emoji", False)
+        super().__init__(*args, **kwargs)
 
     def render(self, renderable, options=None):  # noqa: ANN001, ANN201
         for seg in super().render(renderable, options):
@@ -41,8 +46,9 @@ err_console = SafeConsole(stderr=True)
 
 def safe(value: Any, limit: Optional[int] = None) -> str:
     """One data field (claim text, title, file name, key, message...) for a rich markup string or a
-    table cell: controls visible, markup escaped; `limit` cuts it (with an ellipsis) before escaping."""
-    s = "" if value is None else visible(value)
+    table cell: controls visible, markup escaped, a tab as a space (rich sizes table columns without
+    tabs); `limit` cuts it (with an ellipsis) before escaping."""
+    s = "" if value is None else visible(value).replace("\t", " ")
     if limit is not None and len(s) > limit:
         s = s[: limit - 1] + "\u2026"
     return for_terminal(s)
@@ -97,6 +103,20 @@ def print_json(obj: Any) -> None:
     except ValueError:
         text = json.dumps(_finite(obj), indent=2, ensure_ascii=False, default=str, allow_nan=False)
     sys.stdout.write(json_text(text) + "\n")
+
+
+def print_json_stream(rows: Iterable[Any]) -> None:
+    """A JSON array written an element at a time, the same text as `print_json(list(rows))`."""
+    out = sys.stdout
+    first = True
+    for row in rows:
+        try:
+            text = json.dumps(row, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(row), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+        out.write(("[\n  " if first else ",\n  ") + json_text(text).replace("\n", "\n  "))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

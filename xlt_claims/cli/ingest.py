@@ -15,11 +15,11 @@ from typing_extensions import Annotated
 
 from ..ingest import ingest_paths
 from ..ingest.ingest import expand_paths
-from ..ingest.read import NotFound, list_claims, list_reports, show_claim
+from ..ingest.read import NotFound, iter_claims, list_reports, show_claim
 from ..sanitise import visible_deep
 from ..store import open_store, resolve_url
 from ..verdict.display import claim_verdict_view, render_claim_verdicts
-from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, safe
+from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, print_json_stream, safe
 
 _MARK = {True: "\u2713", False: "\u00d7", None: "-"}
 _KIND_SHORT = {"quantitative": "quant", "qualitative": "qual", "descriptive": "desc"}
@@ -159,17 +159,18 @@ def list_cmd(
 
     store = open_store_or_fail(db, read_only=True)
     try:
-        rows = list_claims(store, report=report, status=status, kind=kind, include_retired=include_retired,
+        rows = iter_claims(store, report=report, status=status, kind=kind, include_retired=include_retired,
                            truncated=truncated, limit=limit)
+        if as_json:  # streamed: a 100k-claim store is never held in memory
+            print_json_stream(rows)
+            return
+        rows = list(rows)
     except NotFound as exc:
         fail(f"{exc}" + (f"; did you mean: {', '.join(exc.suggestions)}" if exc.suggestions else ""))
     except ValueError as exc:
         fail(str(exc))
     finally:
         store.close()
-    if as_json:
-        print_json(rows)
-        return
     if not rows:
         console.print("no claims match" if (report or status or kind or truncated is not None) else
                       "no claims in the store yet: run `claims ingest PATH`")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 from typing_extensions import Annotated
 
-from ..report import FORMATS, build_report, render
+from ..report import FORMATS, render_chunks, stream_report, write_chunks
 from ..report.browser import BrowserUnavailable, check_html
 from .common import DbOption, err_console, fail, open_store_or_fail, safe
 
@@ -24,37 +25,40 @@ def report_cmd(
                                                        "on console errors, missing claim cards or empty figures")] = False,
     db: DbOption = None,
 ) -> None:
-    """Write the verification report: self-contained HTML, Markdown, or JSON (the same numbers)."""
+    """Write the verification report: self-contained HTML, Markdown, or JSON (the same numbers).
+    Claims are read and written a chunk at a time, so memory stays bounded on large stores."""
     fmt_l = fmt.lower()
     if fmt_l not in FORMATS:
         fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     store = open_store_or_fail(db, read_only=True)
     try:
-        data = build_report(store, report)
+        data = stream_report(store, report)
+        t = data["totals"]
+        if not t["claims"] + t["retired_claims"]:
+            err_console.print("[yellow]warning:[/] the store has no claims yet; run `claims ingest` (or `claims verify`).")
+        if output is not None and str(output) == "-":
+            for chunk in render_chunks(data, fmt_l):
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+            return
+        path = output or Path(f"report.{fmt_l}")
+        try:
+            size = write_chunks(path, render_chunks(data, fmt_l))
+        except OSError as exc:
+            fail(f"cannot write the report to {path}: {exc.strerror or exc} (nothing written; an older "
+                 f"{path.name} is kept)")
     except LookupError as exc:
         fail(str(exc))
     finally:
         store.close()
-    if not data["claims"]:
-        err_console.print("[yellow]warning:[/] the store has no claims yet; run `claims ingest` (or `claims verify`).")
-    text = render(data, fmt_l)
-    if output is not None and str(output) == "-":
-        typer.echo(text, nl=False)
-        return
-    path = output or Path(f"report.{fmt_l}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    t = data["totals"]
-    err_console.print(f"wrote {safe(path)} ({fmt_l}, {len(text.encode('utf-8')) / 1024:.0f} KiB): {t['reports']} report(s), "
+    err_console.print(f"wrote {safe(path)} ({fmt_l}, {size / 1024:.0f} KiB): {t['reports']} report(s), "
                       f"{t['claims']} claims, {t['with_problem']} with a problem, "
                       f"{t['reproduced_claims']} re-measured", highlight=False)
     if check:
         if fmt_l != "html":
             fail("--check needs --format html")
         try:
-            res = check_html(path, [c["id"] for c in data["claims"]])
+            res = check_html(path, [cid for rep in data["reports"] for cid in rep["claim_ids"]])
         except BrowserUnavailable as exc:
             fail(str(exc))
         if not res.ok:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import difflib
+import errno
 import functools
 import gc
 import hashlib
@@ -376,13 +377,25 @@ def _ingest_paths(store, paths, dry_run, progress, workers, t0, max_bytes=None) 
                     out = ingest_prepared(store, prep, dry_run=dry_run)
                 except Exception as exc:  # database errors: this report rolled back, others go on
                     out = FileOutcome(path=path, status="failed", key=prep.report.key,
-                                      error=f"{display_path(path)}: not stored: {exc.__class__.__name__}: {exc}")
+                                      error=f"{display_path(path)}: not stored: {_store_error(exc)}")
             outcomes.append(out)
             if progress:
                 progress(out)
     finally:
         stream.close()  # the parser processes end with the loop, whatever ended it
     return IngestResult(files=outcomes, dry_run=dry_run, elapsed_s=time.perf_counter() - t0)
+
+
+def _store_error(exc: BaseException) -> str:
+    """One short line for a database error while storing a report (not the SQL and its thousands of
+    parameters): a full disk says so, anything else names the driver's error."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().split("\n")[0]
+    if getattr(orig, "errno", None) == errno.ENOSPC or "disk is full" in text or "No space left" in text \
+            or getattr(orig, "sqlite_errorname", "") == "SQLITE_FULL":
+        return (f"the store's disk is full ({text}); nothing of this file was written: free some space "
+                f"and ingest it again")
+    return f"{type(orig).__name__}: {text[:300]} (rolled back: nothing of this file was written)"
 
 
 def _known_hashes(store: Store, files: Sequence[str], limit: int) -> dict[str, tuple[str, int, int]]:

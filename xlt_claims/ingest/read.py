@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from sqlalchemy import func, or_, select
 from sqlmodel import SQLModel
@@ -61,6 +61,29 @@ def resolve_report_key(store: Store, report: str) -> str:
 def list_claims(store: Store, report: Optional[str] = None, status: Optional[str] = None, kind: Optional[str] = None,
                 include_retired: bool = False, truncated: Optional[bool] = None, limit: Optional[int] = None
                 ) -> list[dict[str, Any]]:
+    return list(iter_claims(store, report=report, status=status, kind=kind, include_retired=include_retired,
+                            truncated=truncated, limit=limit))
+
+
+def iter_claims(store: Store, report: Optional[str] = None, status: Optional[str] = None, kind: Optional[str] = None,
+                include_retired: bool = False, truncated: Optional[bool] = None, limit: Optional[int] = None,
+                chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    """`list_claims` row by row, fetched `chunk` rows at a time (bounded memory on large stores). The
+    filters are checked before the first row is asked for (ValueError / NotFound right away)."""
+    stmt = _claims_stmt(store, report, status, kind, include_retired, truncated, limit)
+    return _stream_rows(store, stmt, chunk)
+
+
+def _stream_rows(store: Store, stmt, chunk: int) -> Iterator[dict[str, Any]]:
+    with store.reader.connect() as conn:
+        # on the statement, not the connection: the read-only transaction's own SET TRANSACTION must
+        # not run through a server-side cursor (PostgreSQL)
+        result = conn.execute(stmt.execution_options(yield_per=chunk))
+        for r in result:
+            yield _row(r)
+
+
+def _claims_stmt(store: Store, report, status, kind, include_retired, truncated, limit):
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown status '{status}'; one of: {', '.join(STATUSES)}")
     if kind is not None and kind not in CLAIM_KINDS:
@@ -80,8 +103,7 @@ def list_claims(store: Store, report: Optional[str] = None, status: Optional[str
         stmt = stmt.where(ct.c.looks_truncated.is_(truncated))
     if limit:
         stmt = stmt.limit(limit)
-    with store.reader.connect() as conn:
-        return [_row(r) for r in conn.execute(stmt)]
+    return stmt
 
 
 def find_claim_id(store: Store, claim_id: str) -> str:

@@ -186,6 +186,10 @@ def referenced_ids(store, report: Optional[str] = None) -> list[str]:
     return seen
 
 
+class _EndpointDown(Exception):
+    """The endpoint did not answer an earlier batch: this one is not tried (bounded total time)."""
+
+
 def fetch_papers(
     store,
     ids: Optional[Iterable[str]] = None,
@@ -218,16 +222,25 @@ def fetch_papers(
     if not wanted:
         return res
     import arxiv
+    import requests
 
-    client = PoliteClient(url, page_size=page_size, delay_seconds=delay_seconds, num_retries=num_retries,
-                          timeout=timeout)
     note = progress or (lambda _id, _msg: None)
+    batch: list[str] = []
+    client = PoliteClient(url, page_size=page_size, delay_seconds=delay_seconds, num_retries=num_retries,
+                          timeout=timeout, on_retry=lambda msg: note(batch[0] if batch else "arXiv", msg))
+    down: Optional[str] = None  # the endpoint did not answer: later batches are not tried
     for i in range(0, len(wanted), page_size):
         batch = wanted[i:i + page_size]
         try:
+            if down is not None:
+                raise _EndpointDown(down)
             results = list(client.results(arxiv.Search(id_list=batch, max_results=len(batch))))
         except Exception as exc:  # network / HTTP: every paper of the batch is unreachable
-            reason = describe_error(exc)
+            reason = str(exc) if isinstance(exc, _EndpointDown) else describe_error(exc, timeout)
+            if isinstance(exc, requests.exceptions.Timeout):
+                reason = f"{reason} from {client.url} ({client.attempts} attempt(s))"
+            if isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ConnectionError)):
+                down = f"not tried: {reason} for an earlier batch"
             for pid in batch:
                 res.failed[pid] = reason
                 note(pid, f"unreachable: {reason}")

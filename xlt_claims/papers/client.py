@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import os
 import time
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import urlparse
 
 import arxiv
@@ -52,10 +52,15 @@ def effective_delay(url: str, requested: float) -> float:
     return requested if is_loopback(url) else max(ARXIV_MIN_DELAY_S, requested)
 
 
+CONNECT_TIMEOUT_S = 10.0  # a host that does not even accept the connection within this is down
+
+
 class _TimeoutSession(requests.Session):
+    """Every request bounded: (connect, read) timeouts; the read timeout is the longest silence."""
+
     def __init__(self, timeout: float):
         super().__init__()
-        self._timeout = timeout
+        self._timeout = (min(CONNECT_TIMEOUT_S, timeout), timeout)
         self.headers["User-Agent"] = USER_AGENT
 
     def request(self, method, url, **kwargs):  # noqa: ANN001
@@ -73,17 +78,24 @@ def _retryable(err: BaseException) -> bool:
 
 
 class PoliteClient(arxiv.Client):
-    """arxiv.Client against a configurable endpoint, with timeouts and exponential backoff between retries."""
+    """arxiv.Client against a configurable endpoint, with timeouts and exponential backoff between retries.
+
+    A request that times out (no answer within `timeout` seconds) is retried once at most: a server
+    that stays silent twice is down, and retrying it `num_retries` times only makes the wait longer.
+    `on_retry(message)` hears about each retry before its wait (so a long wait is never silent)."""
 
     def __init__(self, url: Optional[str] = None, *, page_size: int = 100, delay_seconds: float = ARXIV_MIN_DELAY_S,
-                 num_retries: int = 3, timeout: float = 30.0, backoff_base: float = 2.0):
+                 num_retries: int = 3, timeout: float = 30.0, backoff_base: float = 2.0,
+                 on_retry: Optional[Callable[[str], None]] = None):
         self.url = api_url(url)
         super().__init__(page_size=page_size, delay_seconds=effective_delay(self.url, delay_seconds),
                          num_retries=num_retries)
         self.query_url_format = self.url + "?{}"
         self.backoff_base = backoff_base
         self._session = _TimeoutSession(timeout)
+        self.timeout = timeout
         self.attempts = 0
+        self.on_retry = on_retry
 
     def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0):  # noqa: D401
         try:
@@ -91,9 +103,13 @@ class PoliteClient(arxiv.Client):
             return getattr(self, "_Client__try_parse_feed")(url, first_page=first_page, try_index=_try_index)
         except (arxiv.HTTPError, arxiv.UnexpectedEmptyPageError, requests.exceptions.ConnectionError,
                 requests.exceptions.Timeout) as err:
-            if _try_index < self.num_retries and _retryable(err):
+            limit = min(self.num_retries, 1) if isinstance(err, requests.exceptions.Timeout) else self.num_retries
+            if _try_index < limit and _retryable(err):
                 wait = self.delay_seconds * (self.backoff_base ** _try_index)
-                log.info("arXiv request failed (%s); retry %d in %.1f s", err, _try_index + 1, wait)
+                msg = f"{describe_error(err, self.timeout)}; retry {_try_index + 1} of {limit} in {wait:.0f} s"
+                log.info("arXiv request failed: %s", msg)
+                if self.on_retry is not None:
+                    self.on_retry(msg)
                 time.sleep(wait)
                 return self._parse_feed(url, first_page=first_page, _try_index=_try_index + 1)
             raise
@@ -116,7 +132,7 @@ class PoliteClient(arxiv.Client):
             self._last_request_dt = datetime.now()
 
 
-def describe_error(err: BaseException) -> str:
+def describe_error(err: BaseException, timeout: Optional[float] = None) -> str:
     """One short human line for a failed request."""
     if isinstance(err, arxiv.HTTPError):
         return f"arXiv answered HTTP {err.status}"
@@ -130,8 +146,10 @@ def describe_error(err: BaseException) -> str:
         if "Connection refused" in txt:
             return "offline: connection refused"
         return f"offline: cannot connect ({root.__class__.__name__})"
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return "offline: the host did not accept the connection in time"
     if isinstance(err, requests.exceptions.Timeout):
-        return "timed out"
+        return f"no answer within {timeout:g} s" if timeout else "timed out"
     if isinstance(err, arxiv.UnexpectedEmptyPageError):
         return "arXiv returned an empty page"
     return f"{err.__class__.__name__}: {err}"

@@ -27,7 +27,7 @@ import sys
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from sqlmodel import Session, select
 
@@ -448,12 +448,50 @@ def _entity_in(text: str, entity: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(entity) + r"(?!\w)", text, re.IGNORECASE if " " in entity else 0) is not None
 
 
+CHUNK = 1000  # claims loaded (with their evidence, events, verdicts, links, sources) at a time
+
+
+class ClaimList(list):
+    """The claims of a built report (a plain list, JSON-serialisable) with `of(key)` for one report's."""
+
+    def of(self, key: str) -> Iterator[dict[str, Any]]:
+        return (c for c in self if c["report_key"] == key)
+
+
+class ClaimStream:
+    """The claims of a streamed report, built chunk by chunk from the store each time they are read
+    (a 100k-claim store never holds them all): iterate for every claim in (report key, row) order, or
+    `of(key)` for one report's. Each pass reads in its own read-only transaction."""
+
+    def __init__(self, store, keys: list[str], ctx: "_Context") -> None:
+        self.store, self.keys, self.ctx = store, keys, ctx
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._gen(self.keys)
+
+    def of(self, key: str) -> Iterator[dict[str, Any]]:
+        return self._gen([key])
+
+    def _gen(self, keys: list[str]) -> Iterator[dict[str, Any]]:
+        with self.store.read() as s:
+            yield from _claim_dicts(s, keys, self.ctx)
+
+
 def build_report(store, report: Optional[str] = None, *, generated_at: Optional[datetime] = None) -> dict[str, Any]:
     """The whole verification report as a plain, JSON-serialisable dict.
 
     `report` restricts it to one source report: its key, file name, or numeric id of any version.
     Raises LookupError naming the known keys when nothing matches.
     """
+    data = stream_report(store, report, generated_at=generated_at)
+    data["claims"] = ClaimList(data["claims"])
+    return data
+
+
+def stream_report(store, report: Optional[str] = None, *, generated_at: Optional[datetime] = None) -> dict[str, Any]:
+    """The same dict as `build_report`, but "claims" is a `ClaimStream`: the summaries (reports,
+    totals, experiments, provenance) come from one pass over the claims, and the claims are built
+    again, a chunk at a time, whenever the renderer reads them. For large stores (bounded memory)."""
     with store.read() as s:
         data = _build(s, store, report, generated_at or m.utcnow())
     _attach_research_tables(store, data)  # their producers open their own transactions
@@ -513,33 +551,100 @@ def _select_reports(s: Session, report: Optional[str]) -> list[m.Report]:
     return hits
 
 
+class _Context:
+    """What every claim dict needs from outside its own rows (loaded once per report build)."""
+
+    def __init__(self, papers, claim_flags, report_flags, runs_by_id, runs_by_exp) -> None:
+        self.papers, self.claim_flags, self.report_flags = papers, claim_flags, report_flags
+        self.runs_by_id, self.runs_by_exp = runs_by_id, runs_by_exp
+
+
+def _claim_dicts(s: Session, keys: list[str], ctx: _Context) -> Iterator[dict[str, Any]]:
+    """The claim dicts of these reports in (report key, row, id) order, built CHUNK claims at a time."""
+    ct = m.Claim.__table__
+    ids = [r[0] for r in s.execute(select(ct.c.id).where(ct.c.report_key.in_(keys))
+                                   .order_by(ct.c.report_key, ct.c.row, ct.c.id))]
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        claims = {c.id: c for c in s.exec(select(m.Claim).where(m.Claim.id.in_(chunk)))}
+        evidence, events, verdicts, links, sources = (defaultdict(list) for _ in range(5))
+        for ev in s.exec(select(m.Evidence).where(m.Evidence.claim_id.in_(chunk)).order_by(m.Evidence.id)):
+            evidence[ev.claim_id].append(ev)
+        for ev in s.exec(select(m.ClaimEvent).where(m.ClaimEvent.claim_id.in_(chunk)).order_by(m.ClaimEvent.id)):
+            events[ev.claim_id].append(ev)
+        for v in s.exec(select(m.Verdict).where(m.Verdict.claim_id.in_(chunk)).order_by(m.Verdict.id)):
+            verdicts[v.claim_id].append(v)
+        for ln in s.exec(select(m.ExperimentLink).where(m.ExperimentLink.claim_id.in_(chunk))
+                         .order_by(m.ExperimentLink.id)):
+            links[ln.claim_id].append(ln)
+        for cs in s.exec(select(m.ClaimSource).where(m.ClaimSource.claim_id.in_(chunk))
+                         .order_by(m.ClaimSource.report_id, m.ClaimSource.id)):
+            sources[cs.claim_id].append(cs)
+        for cid in chunk:
+            c = claims[cid]
+            yield _claim_dict(c, ctx.papers, evidence[cid], events[cid], verdicts[cid], links[cid],
+                              ctx.claim_flags[cid], ctx.report_flags[c.report_key], sources[cid], ctx.runs_by_id,
+                              ctx.runs_by_exp)
+        del claims, evidence, events, verdicts, links, sources
+
+
+class _ReportAcc:
+    """The numbers `_report_dict` shows about a report's claims, accumulated one claim at a time."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.with_problem = 0
+        self.open = 0
+        self.reasons: Counter = Counter()
+        self.marked = self.ticked = self.ticked_with_problem = self.ticked_holding = 0
+        self.rconf: list[float] = []
+        self.oconf: list[float] = []
+        self.agreement: Counter = Counter()
+        self.claim_level_flags: list[dict[str, Any]] = []
+        self.truncated = self.repaired = 0
+        self.claim_ids: list[str] = []
+        self.retired_ids: list[str] = []
+        self.by_status: Counter = Counter()
+        self.linked: set[str] = set()
+
+    def add(self, c: dict[str, Any]) -> None:
+        self.claim_ids.append(c["id"])
+        self.claim_level_flags += [f for f in c["flags"] if not f.get("inherited") and f["kind"] in PROMINENT_KINDS]
+        self.linked.update(c["experiments"])
+        self.linked.update(v["experiment"] for v in c["verdicts"])
+        if c["retired"]:
+            self.retired_ids.append(c["id"])
+            return
+        self.current += 1
+        self.with_problem += bool(c["problems"])
+        self.open += c["status"]["group"] == "open"
+        self.reasons.update(c["problems"])
+        if c["report_mark"] is not None:
+            self.marked += 1
+            if c["report_mark"]:
+                self.ticked += 1
+                self.ticked_with_problem += bool(c["problems"])
+                self.ticked_holding += c["status"]["group"] in ("holds", "partial")
+        if c["report_confidence"] is not None:
+            self.rconf.append(c["report_confidence"])
+        if c["confidence"] is not None:
+            self.oconf.append(c["confidence"])
+        self.agreement[c["agreement"]] += 1
+        self.truncated += bool(c["looks_truncated"])
+        self.repaired += bool(c["repaired_text"])
+        self.by_status[c["status"]["status"]] += 1
+
+
 def _build(s: Session, store, report_sel: Optional[str], generated_at: datetime) -> dict[str, Any]:
     reports = _select_reports(s, report_sel)
     keys = [r.key for r in reports]
-    claims = list(s.exec(select(m.Claim).where(m.Claim.report_key.in_(keys)).order_by(m.Claim.report_key, m.Claim.row)))
-    claim_ids = [c.id for c in claims]
     papers = {p.arxiv_id: p for p in s.exec(select(m.Paper))}
     flags = list(s.exec(select(m.Flag).where(m.Flag.report_key.in_(keys)).order_by(m.Flag.id)))
-    evidence = defaultdict(list)
-    for ev in s.exec(select(m.Evidence).where(m.Evidence.claim_id.in_(claim_ids))):
-        evidence[ev.claim_id].append(ev)
-    events = defaultdict(list)
-    for ev in s.exec(select(m.ClaimEvent).where(m.ClaimEvent.claim_id.in_(claim_ids)).order_by(m.ClaimEvent.id)):
-        events[ev.claim_id].append(ev)
-    verdicts = defaultdict(list)
-    for v in s.exec(select(m.Verdict).where(m.Verdict.claim_id.in_(claim_ids)).order_by(m.Verdict.id)):
-        verdicts[v.claim_id].append(v)
-    links = defaultdict(list)
-    for ln in s.exec(select(m.ExperimentLink).where(m.ExperimentLink.claim_id.in_(claim_ids))):
-        links[ln.claim_id].append(ln)
     all_runs = list(s.exec(select(m.Run).order_by(m.Run.experiment, m.Run.arm, m.Run.seed, m.Run.id)))
     runs_by_id = {r.id: _run_dict(r) for r in all_runs}
     runs_by_exp: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in all_runs:
         runs_by_exp[r.experiment].append(runs_by_id[r.id])
-    sources = defaultdict(list)
-    for cs in s.exec(select(m.ClaimSource).where(m.ClaimSource.claim_id.in_(claim_ids)).order_by(m.ClaimSource.report_id)):
-        sources[cs.claim_id].append(cs)
     versions = defaultdict(list)
     for r in s.exec(select(m.Report).where(m.Report.key.in_(keys)).order_by(m.Report.version)):
         versions[r.key].append(r)
@@ -558,39 +663,48 @@ def _build(s: Session, store, report_sel: Optional[str], generated_at: datetime)
         else:
             report_flags[f.report_key].append(fd)
 
-    claim_dicts: list[dict[str, Any]] = []
-    for c in claims:
-        claim_dicts.append(_claim_dict(c, papers, evidence[c.id], events[c.id], verdicts[c.id], links[c.id],
-                                       claim_flags[c.id], report_flags[c.report_key], sources[c.id],
-                                       runs_by_id, runs_by_exp))
-    by_report: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for cd in claim_dicts:
-        by_report[cd["report_key"]].append(cd)
+    # one pass over the claims, a chunk at a time: the per-report and overall numbers
+    ctx = _Context(papers, claim_flags, report_flags, runs_by_id, runs_by_exp)
+    accs = {k: _ReportAcc() for k in keys}
+    n_all = n_current = with_problem = reproduced = 0
+    by_status: Counter = Counter()
+    by_group: Counter = Counter()
+    used_runs: set[int] = set()
+    model_ids: set[str] = set()
+    for cd in _claim_dicts(s, keys, ctx):
+        accs[cd["report_key"]].add(cd)
+        used_runs.update(rid for v in cd["verdicts"] for rid in v["run_ids"])
+        model_ids.update(e["model_id"] for e in cd["evidence"])
+        n_all += 1
+        if cd["retired"]:
+            continue
+        n_current += 1
+        by_status[cd["status"]["status"]] += 1
+        by_group[cd["status"]["group"]] += 1
+        with_problem += bool(cd["problems"])
+        reproduced += bool(cd["verdicts"])
 
-    linked_experiments = {v["experiment"] for cd in claim_dicts for v in cd["verdicts"]} | {
-        e for cd in claim_dicts for e in cd["experiments"]}
+    linked_experiments = set().union(*(a.linked for a in accs.values()))
     report_dicts = [
-        _report_dict(r, versions[r.key], refs[r.id], papers, report_flags[r.key], by_report[r.key], runs_by_exp)
+        _report_dict(r, versions[r.key], refs[r.id], papers, report_flags[r.key], accs[r.key], runs_by_exp)
         for r in reports
     ]
     experiments = [_experiment_dict(name, runs) for name, runs in sorted(runs_by_exp.items())
                    if report_sel is None or name in linked_experiments
                    or any(e.get("name") == name for rd in report_dicts for e in rd["research_results"])]
 
-    all_claims = [cd for cd in claim_dicts if not cd["retired"]]
     totals = {
         "reports": len(report_dicts),
-        "claims": len(all_claims),
-        "retired_claims": len(claim_dicts) - len(all_claims),
-        "by_status": _counts(cd["status"]["status"] for cd in all_claims),
-        "by_group": dict(Counter(cd["status"]["group"] for cd in all_claims)),
-        "with_problem": sum(1 for cd in all_claims if cd["problems"]),
-        "reproduced_claims": sum(1 for cd in all_claims if cd["verdicts"]),
+        "claims": n_current,
+        "retired_claims": n_all - n_current,
+        "by_status": _counts(by_status.elements()),
+        "by_group": dict(by_group),
+        "with_problem": with_problem,
+        "reproduced_claims": reproduced,
         "report_flags": sum(len(rd["flags"]) for rd in report_dicts),
         "runs": {st: sum(1 for r in runs_by_id.values() if r["status"] == st)
                  for st in m.RUN_STATUSES if any(r["status"] == st for r in runs_by_id.values())},
     }
-    used_runs = {rid for cd in claim_dicts for v in cd["verdicts"] for rid in v["run_ids"]}
     used_runs |= {r["id"] for e in experiments for arm in e["arms"] for r in arm["runs"]}
     manifests = [runs_by_id[i] for i in sorted(used_runs) if i in runs_by_id]
     return {
@@ -602,13 +716,13 @@ def _build(s: Session, store, report_sel: Optional[str], generated_at: datetime)
         "reliability_formula": RELIABILITY_FORMULA,
         "totals": totals,
         "reports": report_dicts,
-        "claims": claim_dicts,
+        "claims": ClaimStream(store, keys, ctx),
         "experiments": experiments,
         "runs": [{k: r[k] for k in ("id", "anchor", "experiment", "arm", "seed", "status", "device", "wall_s",
                                      "config_hash", "started_at", "finished_at", "error", "collapsed",
                                      "invalid_reason", "reused_from", "summary", "manifest", "hashes")}
                  for r in manifests],
-        "provenance": _provenance(s, store, reports, papers, manifests, evidence),
+        "provenance": _provenance(s, store, reports, papers, manifests, model_ids),
     }
 
 
@@ -723,17 +837,8 @@ def _agreement(mark: Optional[bool], status: str) -> str:
     return {"holds": "× but holds", "partial": "×, partly holds", "problem": "× and problem"}[group]
 
 
-def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_exp) -> dict[str, Any]:
-    current = [c for c in claims if not c["retired"]]
-    n = len(current)
-    with_problem = [c for c in current if c["problems"]]
-    open_ = [c for c in current if c["status"]["group"] == "open"]
-    reasons = Counter(p for c in current for p in c["problems"])
-    marks = [c for c in current if c["report_mark"] is not None]
-    ticked = [c for c in marks if c["report_mark"]]
-    rconf = [c["report_confidence"] for c in current if c["report_confidence"] is not None]
-    oconf = [c["confidence"] for c in current if c["confidence"] is not None]
-    agreement = Counter(c["agreement"] for c in current)
+def _report_dict(r: m.Report, versions, refs, papers, rflags, acc: _ReportAcc, runs_by_exp) -> dict[str, Any]:
+    n = acc.current
     ref_rows = []
     for ref in refs:
         p = papers.get(ref.arxiv_id)
@@ -749,8 +854,7 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
             "flags": [f["kind"] for f in rflags if f["subject"] in (ref.arxiv_id, f"arXiv:{ref.arxiv_id}")],
         })
     # the prominent box: report-level flags plus claim-level flags of the prominent kinds
-    claim_level = [f for c in claims for f in c["flags"]
-                   if not f.get("inherited") and f["kind"] in PROMINENT_KINDS]
+    claim_level = acc.claim_level_flags
     seen_ids: set = set()
     pool = []
     for f in list(rflags) + claim_level:
@@ -764,14 +868,11 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
     for g in dict.fromkeys(f["group"] for f in flag_rows):
         items = [f for f in flag_rows if f["group"] == g]
         flag_groups.append({"kind": g, "label": FLAG_LABELS.get(g, g), "entries": items})
-    truncated = sum(1 for c in claims if not c["retired"] and c["looks_truncated"])
     research = []
     for name, runs in sorted(runs_by_exp.items()):
         cfgs = [rr.get("config") or {} for rr in runs]
         if any(cfg.get("report_key") == r.key or cfg.get("research_question_of") == r.key for cfg in cfgs):
-            linked = any(name in c["experiments"] or any(v["experiment"] == name for v in c["verdicts"])
-                         for c in claims)
-            if not linked:
+            if name not in acc.linked:
                 research.append({"name": name, "anchor": f"exp-{name}"})
     return {
         "key": r.key,
@@ -791,32 +892,32 @@ def _report_dict(r: m.Report, versions, refs, papers, rflags, claims, runs_by_ex
         "references": ref_rows,
         "flags": flag_rows,
         "flag_groups": flag_groups,
-        "truncated_claims": truncated,
-        "repaired_claims": sum(1 for c in claims if not c["retired"] and c["repaired_text"]),
+        "truncated_claims": acc.truncated,
+        "repaired_claims": acc.repaired,
         "n_claims": n,
-        "claim_ids": [c["id"] for c in claims],
-        "retired_claim_ids": [c["id"] for c in claims if c["retired"]],
-        "by_status": _counts(c["status"]["status"] for c in current),
-        "by_group": {g: sum(1 for c in current if c["status"]["group"] == g) for g in GROUP_LABEL},
+        "claim_ids": acc.claim_ids,
+        "retired_claim_ids": acc.retired_ids,
+        "by_status": _counts(acc.by_status.elements()),
+        "by_group": {g: sum(n_ for st, n_ in acc.by_status.items() if status_info(st)["group"] == g) for g in GROUP_LABEL},
         "reliability": {
-            "problem_claims": len(with_problem),
+            "problem_claims": acc.with_problem,
             "claims": n,
-            "problem_share": _r(len(with_problem) / n, 3) if n else None,
-            "open_claims": len(open_),
-            "lower_bound": bool(open_),
-            "reasons": dict(reasons),
+            "problem_share": _r(acc.with_problem / n, 3) if n else None,
+            "open_claims": acc.open,
+            "lower_bound": bool(acc.open),
+            "reasons": dict(acc.reasons),
             "direction": "lower is better",
         },
         "marks": {
-            "marked": len(marks),
-            "ticked": len(ticked),
-            "crossed": len(marks) - len(ticked),
-            "ticked_with_problem": sum(1 for c in ticked if c["problems"]),
-            "ticked_holding": sum(1 for c in ticked if c["status"]["group"] in ("holds", "partial")),
-            "report_mean_confidence": _r(_mean(rconf), 3),
-            "our_mean_confidence": _r(_mean(oconf), 3),
-            "our_confidence_n": len(oconf),
-            "agreement": dict(agreement),
+            "marked": acc.marked,
+            "ticked": acc.ticked,
+            "crossed": acc.marked - acc.ticked,
+            "ticked_with_problem": acc.ticked_with_problem,
+            "ticked_holding": acc.ticked_holding,
+            "report_mean_confidence": _r(_mean(acc.rconf), 3),
+            "our_mean_confidence": _r(_mean(acc.oconf), 3),
+            "our_confidence_n": len(acc.oconf),
+            "agreement": dict(acc.agreement),
         },
         "research_results": research,
     }
@@ -848,9 +949,9 @@ def _experiment_dict(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
             "per_language": language_table(runs)}
 
 
-def _provenance(s: Session, store, reports, papers, run_rows, evidence) -> dict[str, Any]:
+def _provenance(s: Session, store, reports, papers, run_rows, evidence_models: set[str]) -> dict[str, Any]:
     schema = current_version(s.connection())  # same transaction: a second connection would wait on its lock
-    model_ids = sorted({ev.model_id for evs in evidence.values() for ev in evs})
+    model_ids = sorted(evidence_models)
     run_hashes: dict[str, set[str]] = defaultdict(set)
     models_used: set[str] = set()
     for r in run_rows:

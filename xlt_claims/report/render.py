@@ -11,15 +11,16 @@ numbers (or it is the template's own macro, marked `| md_block`); data never sta
 
 from __future__ import annotations
 
+import functools
 import json
 import numbers
 import re
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ..sanitise import for_markdown, json_text, visible
 
-from .data import build_report, status_info
+from .data import status_info, stream_report
 from .figures import effect_chart, forest_plot, language_chart, sweep_chart
 
 FORMATS = ("html", "md", "json")
@@ -142,11 +143,18 @@ def _html_finalize(value: Any) -> Any:
     return value
 
 
+def claims_of(claims: Any, key: str) -> Any:
+    """One report's claims: `of(key)` of a built or streamed report, or a filter over a plain list."""
+    return claims.of(key) if hasattr(claims, "of") else (c for c in claims if c["report_key"] == key)
+
+
 _FILTERS = dict(fmt=fmt, signed=signed, ci=ci, share=share, metric_value=metric_value, metric_diff=metric_diff,
                 mark=mark, seconds=seconds)
 
 
+@functools.lru_cache(maxsize=None)
 def _env(markdown: bool = False):
+    """One environment per format for the process (compiling the templates costs about 0.4 s)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
@@ -162,32 +170,37 @@ def _env(markdown: bool = False):
     env.filters.update(filters, to_json=to_json, md_cell=md_cell, md_text=md_text, md_anchor=md_anchor,
                        md_code=md_code, md_block=md_block)
     env.globals["status_info"] = status_info
+    env.globals["claims_of"] = claims_of
     env.globals["ci"] = filters["ci"]
     return env
 
 
+def claim_figures(c: dict[str, Any]) -> dict[str, Any]:
+    """Inline SVG figures of one claim card (forest plot, per-language charts); {} without verdicts."""
+    if not c["verdicts"]:
+        return {}
+    entry: dict[str, Any] = {"forest": forest_plot(c, c["id"]), "langs": {}}
+    for v in c["verdicts"]:
+        if v["outcome"]["status"] == "invalid":
+            continue  # invalid runs never count, so nothing of them is charted
+        salt = f"{c['id']}-{v['id']}"
+        ls = v.get("lang_stats") or {}
+        pl = v.get("per_language")
+        t1 = f"{v['experiment']}: per language (standard setting), by script"
+        t2 = f"{v['experiment']}: language pairs (generalized setting)"
+        entry["langs"][v["id"]] = {
+            "langs": (effect_chart(ls["test"], salt, t1 + ", 95% CI", v["unit"]) if ls.get("test") else None)
+            or (language_chart(pl, salt, t1) if pl else None),
+            "pairs": (effect_chart(ls["test_pairs"], salt, t2 + ", 95% CI", v["unit"], pairs=True)
+                      if ls.get("test_pairs") else None) or (language_chart(pl, salt, t2, "pairs") if pl else None),
+        }
+    return entry
+
+
 def _figures(report: dict[str, Any]) -> dict[str, Any]:
-    """Inline SVG figures keyed by claim id / experiment name (not part of the JSON report)."""
-    figs: dict[str, Any] = {"claims": {}, "experiments": {}}
-    for c in report["claims"]:
-        if not c["verdicts"]:
-            continue
-        entry: dict[str, Any] = {"forest": forest_plot(c, c["id"]), "langs": {}}
-        for v in c["verdicts"]:
-            if v["outcome"]["status"] == "invalid":
-                continue  # invalid runs never count, so nothing of them is charted
-            salt = f"{c['id']}-{v['id']}"
-            ls = v.get("lang_stats") or {}
-            pl = v.get("per_language")
-            t1 = f"{v['experiment']}: per language (standard setting), by script"
-            t2 = f"{v['experiment']}: language pairs (generalized setting)"
-            entry["langs"][v["id"]] = {
-                "langs": (effect_chart(ls["test"], salt, t1 + ", 95% CI", v["unit"]) if ls.get("test") else None)
-                or (language_chart(pl, salt, t1) if pl else None),
-                "pairs": (effect_chart(ls["test_pairs"], salt, t2 + ", 95% CI", v["unit"], pairs=True)
-                          if ls.get("test_pairs") else None) or (language_chart(pl, salt, t2, "pairs") if pl else None),
-            }
-        figs["claims"][c["id"]] = entry
+    """Inline SVG figures keyed by experiment name (not part of the JSON report); a claim card's are
+    drawn when the card is (`claim_figures`), so streamed claims are never all held."""
+    figs: dict[str, Any] = {"experiments": {}}
     figs["research"] = {t["experiment"]: sweep_chart(t["rows"], t["experiment"], f"{t['experiment']}: effect by "
                                                      f"regularisation strength, 95% CI")
                         for t in report.get("research_tables", [])}
@@ -195,15 +208,53 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
     return figs
 
 
-def render_html(report: dict[str, Any]) -> str:
-    env = _env()
-    tpl = env.get_template("report.html.j2")
+def _html_chunks(report: dict[str, Any]) -> Iterator[str]:
+    tpl = _env().get_template("report.html.j2")
     css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
-    return tpl.render(r=report, figs=_figures(report), css=css)
+    return tpl.generate(r=report, figs=_figures(report), claim_figs=claim_figures, css=css)
+
+
+def _markdown_chunks(report: dict[str, Any]) -> Iterator[str]:
+    return _env(markdown=True).get_template("report.md.j2").generate(r=report)
+
+
+def _indented(text: str, by: int) -> str:
+    return text.replace("\n", "\n" + " " * by)
+
+
+def _json_chunks(report: dict[str, Any]) -> Iterator[str]:
+    """The same text as `to_json(report) + "\\n"`, written a claim at a time (the claims may be a stream)."""
+    yield "{"
+    for i, (k, v) in enumerate(report.items()):
+        head = ("," if i else "") + "\n  " + json.dumps(k, ensure_ascii=False) + ": "
+        if k != "claims" or isinstance(v, list):
+            yield head + _indented(to_json(v), 2)
+            continue
+        yield head + "["
+        n = 0
+        for n, c in enumerate(v, 1):
+            yield ("," if n > 1 else "") + "\n    " + _indented(to_json(c), 4)
+        yield "\n  ]" if n else "]"
+    yield "\n}\n" if report else "}\n"
+
+
+def render_chunks(report: dict[str, Any], fmt_name: str) -> Iterator[str]:
+    """The rendered report piece by piece (for `stream_report`'s claims: bounded memory)."""
+    if fmt_name == "html":
+        return _html_chunks(report)
+    if fmt_name == "md":
+        return _markdown_chunks(report)
+    if fmt_name == "json":
+        return _json_chunks(report)
+    raise ValueError(f"unknown report format {fmt_name!r}; choose one of {', '.join(FORMATS)}")
+
+
+def render_html(report: dict[str, Any]) -> str:
+    return "".join(_html_chunks(report))
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    return _env(markdown=True).get_template("report.md.j2").render(r=report)
+    return "".join(_markdown_chunks(report))
 
 
 def render_json(report: dict[str, Any]) -> str:
@@ -211,13 +262,7 @@ def render_json(report: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any], fmt_name: str) -> str:
-    if fmt_name == "html":
-        return render_html(report)
-    if fmt_name == "md":
-        return render_markdown(report)
-    if fmt_name == "json":
-        return render_json(report)
-    raise ValueError(f"unknown report format {fmt_name!r}; choose one of {', '.join(FORMATS)}")
+    return "".join(render_chunks(report, fmt_name))
 
 
 def write_report(store, path: Path | str, fmt_name: Optional[str] = None, report: Optional[str] = None) -> Path:
@@ -228,9 +273,25 @@ def write_report(store, path: Path | str, fmt_name: Optional[str] = None, report
         fmt_name = {"htm": "html", "markdown": "md"}.get(suffix, suffix)
         if fmt_name not in FORMATS:
             fmt_name = "html"
-    text = render(build_report(store, report), fmt_name)
+    write_chunks(path, render_chunks(stream_report(store, report), fmt_name))
+    return path
+
+
+def write_chunks(path: Path, chunks: Iterator[str]) -> int:
+    """Write the chunks to path through a temporary file beside it, renamed into place at the end: a
+    reader never sees half a report. On an error (a full disk: OSError ENOSPC) the temporary file is
+    removed and the error raised; the old file at path is kept. Returns the bytes written."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    n = 0
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            for chunk in chunks:
+                f.write(chunk)
+                n += len(chunk.encode("utf-8"))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
