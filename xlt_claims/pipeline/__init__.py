@@ -182,6 +182,11 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
     done = sum(1 for p in result.plans for sl in p.slots if sl.state in ("finished", "reuse"))
     est = sum(sl.estimate_s or 0.0 for sl in todo)
     measured = sum(1 for sl in todo if (sl.estimate_source or "").startswith("measured"))
+    real = sorted({b["task"] for p in result.plans for b in p.benchmarks if b.get("benchmark") == "real"})
+    rep.note(f"benchmarks: {', '.join(real) or 'none'} real; the rest on the LibreOffice proxy (LOGT)"
+             + (" (--proxy)" if proxy else ""))
+    for note in sorted({b["note"] for p in result.plans for b in p.benchmarks if b.get("note") and not proxy}):
+        rep.note(f"[yellow]{note}")
     rep.note(f"{len(result.plans)} experiment(s) test {sum(len(p.claims) for p in result.plans)} claim(s): "
              f"{len(todo)} run(s) to do, {done} already finished; estimated {est / 60:.0f} min "
              f"({measured} of {len(todo)} estimates measured on this machine)")
