@@ -39,7 +39,8 @@ TEXT_VERDICTS = (None, "supported-by-source", "contradicted-by-source", "not-in-
 # values that change from one execution to the next (never part of a verdict)
 VOLATILE_KEYS = {"generated_at", "created_at", "updated_at", "started_at", "finished_at", "heartbeat_at", "at",
                  "ingested_at", "fetched_at", "registered_at", "wall_s", "wall_s_total", "cpu_s", "pid", "host", "git", "python", "platform", "version", "xlt_claims_version",
-                 "db", "store", "store_url", "experiment_file", "source_path", "path", "seconds", "timings_s"}
+                 "db", "store", "store_url", "experiment_file", "source_path", "path", "seconds", "timings_s",
+                 "run_wall_s", "align_wall_s"}  # research-table means of wall times: load-dependent
 
 
 def _unit_rng(*parts: Any):

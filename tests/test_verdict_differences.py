@@ -54,6 +54,8 @@ def test_recipe_is_read_from_the_runs_in_numbers():
     # a proxy task's paper side is its real counterpart's recipe; no recorded settings: the generic wording
     assert "49,401" in recipe_texts({"b": {1: SimpleNamespace(manifest=_manifest("logt-pair"))}}, {"logt-pair": "pawsx"})[0]
     assert recipe_texts({"b": {1: SimpleNamespace(manifest={"device": "cpu"})}}, {}) is None
+    probe = SimpleNamespace(config={"kind": "probe", "max_items": 200, "max_length": 64}, manifest={})
+    assert recipe_texts({"probe": {0: probe}}, {})[1] == "the first 200 pairs per language, max length 64"
 
 
 def test_rsda_states_its_neighbour_source_unless_the_authors_file_is_given(tmp_path):

@@ -5,8 +5,8 @@ recorded), so it says what was run, not what a profile intended: training exampl
 available, optimizer steps, batch and the epochs they amount to, learning rate, maximum length,
 frozen embeddings, and test items per language. The paper's side is the `paper` profile for the
 claim's benchmark (experiments/profiles.py) with the benchmark's official training-set size.
-Runs without these manifest fields (synthetic runs in tests, the probe) give None: the verdict then
-keeps the generic wording.
+The probe trains nothing: its recipe is the share of the bitext it reads (its run config). Runs without
+these fields (synthetic training runs in tests) give None: the verdict then keeps the generic wording.
 """
 
 from __future__ import annotations
@@ -54,11 +54,23 @@ def paper_text(real: Optional[str], task_type: str) -> str:
             f"{p['max_length']}{test}")
 
 
+def probe_texts(cfg: dict[str, Any]) -> tuple[str, str]:
+    """The probe trains nothing: its recipe is how much of the bitext it reads."""
+    n = cfg.get("max_items")
+    ours = (f"the first {n} pairs per language" if n else "every pair") + f", max length {cfg.get('max_length', 64)}"
+    if cfg.get("langs"):
+        ours += f", {len(cfg['langs'])} languages"
+    return "every test pair of the bitext (XTREME's Tatoeba: up to 1,000 per language), full length", ours
+
+
 def recipe_texts(runs: dict[str, dict[int, Any]], stands_for: dict[str, Optional[str]]) -> Optional[tuple[str, str]]:
     """(paper, ours) over the runs' tasks, or None if no run recorded its recipe. `stands_for` maps a task
     name to the real benchmark it is (itself) or stands in for (a proxy's counterpart, or None)."""
     by_task: dict[str, tuple[str, str]] = {}
     for r in _runs(runs):
+        cfg = getattr(r, "config", None) or {}
+        if cfg.get("kind") == "probe":
+            return probe_texts(cfg)
         m = getattr(r, "manifest", None) or {}
         ours = ours_text(m)
         task = (m.get("task") or {}).get("name")
