@@ -19,7 +19,7 @@ from .. import papers as P
 from ..evidence import compute_evidence
 from ..ingest import ingest_paths
 from ..paths import PACKAGE_DIR
-from ..report import build_report, render
+from ..report import render_chunks, stream_report, write_chunks
 from ..reproduce import Options, load_registry
 from ..reproduce.runner import build_plans, run_plans
 from ..verdict.judge import judge_plans
@@ -218,13 +218,9 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
 
 def stage_report(store, output: Path | str, fmt: Optional[str]) -> StageResult:
     fmt_name = fmt or {"md": "md", "markdown": "md", "json": "json"}.get(Path(output).suffix.lower().lstrip("."), "html")
-    data = build_report(store)
-    text = render(data, fmt_name)
+    data = stream_report(store)  # claims written a chunk at a time: bounded memory on large stores
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    write_chunks(out, render_chunks(data, fmt_name))
     t = data["totals"]
     summary = (f"{out} ({fmt_name}): {t['reports']} report(s), {t['claims']} claims, {t['with_problem']} with a "
                f"problem, {t['reproduced_claims']} re-measured, {t['report_flags']} report-level flag(s)")
