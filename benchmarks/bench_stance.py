@@ -1,6 +1,6 @@
 """Textual verdicts against a labelled set: accuracy, per-label precision / recall, confusion matrix.
 
-    python benchmarks/bench_stance.py                  # dev split (the one rules may be tuned on)
+    python benchmarks/bench_stance.py                  # dev split + cases_dev*.txt (rules may be tuned on them)
     python benchmarks/bench_stance.py --split held-out # the kept-aside split (report it; never tune on it)
     python benchmarks/bench_stance.py --split all --errors --json out.json
     python benchmarks/bench_stance.py --cases blind.txt [--sources blind.toml]  # an external set
@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CASES = ROOT / "benchmarks" / "stance" / "cases.txt"
-DEV2 = ROOT / "benchmarks" / "stance" / "cases_dev2.txt"  # always dev (written after the held-out split was spent)
+# always dev, each its own split named after the file ("cases_dev2.txt" -> "dev2"): written after the
+# held-out split of cases.txt was spent (docs/stance.md, step 6)
+DEV_FILES = sorted((ROOT / "benchmarks" / "stance").glob("cases_dev*.txt"))
 SOURCES = ROOT / "benchmarks" / "stance" / "sources.toml"
 ATOMS = ROOT / "examples" / "arxiv"
 LABELS = ["SUPPORT", "CONTRADICT", "NEI", "UNCHECKED"]
@@ -225,8 +227,8 @@ def print_report(name: str, sc: dict) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", choices=["dev", "held-out", "all"], default="dev",
-                    help="dev: the dev split of cases.txt and every case of cases_dev2.txt (always dev); "
-                         "held-out: the kept-aside split of cases.txt; all: the three")
+                    help="dev: the dev split of cases.txt and every case of cases_dev*.txt (always dev, "
+                         "one split per file); held-out: the kept-aside split of cases.txt; all: every split")
     ap.add_argument("--cases", type=Path, default=None,
                     help="run every case of this file instead (one split named after the file)")
     ap.add_argument("--sources", type=Path, default=None,
@@ -246,8 +248,10 @@ def main(argv=None) -> int:
         cases = load_cases(args.cases, split=name)
         splits = [name]
     else:
-        cases = load_cases() + (load_cases(DEV2, split="dev2") if DEV2.exists() else [])
-        splits = {"dev": ["dev", "dev2"], "held-out": ["held-out"], "all": ["dev", "dev2", "held-out"]}[args.split]
+        dev_files = [(f, f.stem.replace("cases_", "")) for f in DEV_FILES]
+        cases = load_cases() + [c for f, name in dev_files for c in load_cases(f, split=name)]
+        extra = [name for _, name in dev_files]
+        splits = {"dev": ["dev", *extra], "held-out": ["held-out"], "all": ["dev", *extra, "held-out"]}[args.split]
     if args.only:
         want = set(args.only)
         cases = [c for c in cases if c["key"] in want or str(c["line"]) in want]

@@ -497,3 +497,23 @@ def test_comparative_without_than_and_a_definite_subject_resolved_from_context()
                    "cross-lingual transfer setting.",
                    "The improvement is more significant in the generalized cross-lingual transfer setting.")
     assert st.stance == "neutral"
+
+
+@needs_wordnet
+def test_a_thing_the_sentence_does_not_mention_or_a_negative_prefix_is_not_support():
+    src = ("We evaluate CLIME on identifying health-related text in four low-resource languages: Ilocano, "
+           "Sinhalese, Tigrinya, and Uyghur.")
+    st = stance_of("CLIME is evaluated on sentiment analysis in four low-resource languages.", src)
+    assert st.stance == "neutral" and st.reasons["unstated_predicate"] == "sentiment analysis"
+    st = stance_of("CLIME ranks words by their irrelevance to the downstream task.",
+                   "First, CLIME ranks words by their salience to the downstream task.")
+    assert st.stance == "neutral" and st.reasons["unstated_predicate"] == "irrelevance"
+    assert stance_of("WEAM ignores statistical alignment information.",
+                     "WEAM uses the statistical alignment information as the prior knowledge.").stance == "contradict"
+
+
+def test_an_intention_hedges_its_intended_result_only():
+    src = ("In this paper, we aim to improve the zero-shot cross-lingual transfer performance by proposing a "
+           "pre-training task named WEAM.")
+    assert stance_of("WEAM is a pre-training task for zero-shot cross-lingual transfer.", src).stance == "support"
+    assert stance_of("WEAM improves zero-shot cross-lingual transfer performance.", src).stance == "neutral"

@@ -243,6 +243,8 @@ VERB_OPPOSITES: tuple[tuple[str, str], ...] = (
     ("accept", "reject"), ("include", "exclude"), ("enable", "prevent"), ("simplify", "complicate"),
     ("strengthen", "weaken"), ("widen", "narrow"), ("succeed", "fail"), ("add", "remove"),
     ("require", "dispense"), ("need", "dispense"), ("rely", "dispense"),
+    ("use", "ignore"), ("exploit", "ignore"), ("consider", "ignore"), ("leverage", "ignore"),
+    ("include", "omit"), ("use", "discard"), ("keep", "discard"), ("keep", "remove"),
 )
 
 

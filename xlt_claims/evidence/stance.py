@@ -107,6 +107,7 @@ _ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such)\b|\bour\s+
 
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
 _WE = re.compile(r"\b(?:we|our)\b", re.I)
+_INTENTION = re.compile(r"(?:aims?|intends?|plans?)\s+to", re.I)
 _PURPOSE = re.compile(r"\b(?:aims?|aimed|intends?|intended|designed|proposed|meant|plans?|planned)\s+to\b|"
                       r"\bin\s+order\s+to\b|\bso\s+as\s+to\b", re.I)
 
@@ -407,6 +408,7 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
 
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
 _WE = re.compile(r"\b(?:we|our)\b", re.I)
+_INTENTION = re.compile(r"(?:aims?|intends?|plans?)\s+to", re.I)
 _PURPOSE = re.compile(r"\b(?:aims?|aimed|intends?|intended|designed|proposed|meant|plans?|planned)\s+to\b|"
                       r"\bin\s+order\s+to\b|\bso\s+as\s+to\b", re.I)
 
@@ -1048,6 +1050,25 @@ def evaluative_unstated(claim: Analysed, cov: Coverage, comparison_agrees: bool 
         w = m.group(1).lower()
         if stem(w) in missing and w not in STOPWORDS and lexicon.is_adjective(w) and not lexicon.is_verb_form(w):
             return w
+    for w in claim.words:
+        # "irrelevance", "unreliable": a negative prefix the sentence does not state carries polarity
+        pm = re.fullmatch(r"(?:un|in|im|ir|il|dis|non)-?([a-z]{4,})", w)
+        if pm and stem(w) in missing and lexicon.is_english_word(pm.group(1)) and lexicon.is_english_word(w):
+            return w
+    # two adjacent content words the sentence does not state name a thing it does not mention
+    # ("evaluated on sentiment analysis" against "evaluated on identifying health-related text")
+    toks = re.findall(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*|[^\sA-Za-z0-9]", claim.text)
+    prev = None
+    for t in toks:
+        lw = t.lower()
+        if not re.match(r"[a-z]", lw) or lw in STOPWORDS:
+            prev = None
+            continue
+        gone = all(stem(p) in missing for p in lw.split("-") if p and p not in STOPWORDS) \
+            and not lexicon.is_verb_form(lw) and stem(lw) not in _SELF_SUBJECT  # names, not "lets users"
+        if gone and prev is not None:
+            return f"{prev} {t}"
+        prev = t if gone else None
     return None
 
 
@@ -1177,8 +1198,14 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     source_hedge = clause.hedge or next((c.hedge for c in sent.clauses if c is not clause and c.hedge
                                          and len(rest & c.stems) >= 2), None) \
         or (sent.clauses[0].hedge if sent.clauses and _SENTENCE_ATTRIBUTION.search(sent.clauses[0].text) else None)
-    # a claim that states a purpose ("proposed to improve") may rest on a source's "we aim to improve"
+    # a claim that states a purpose ("proposed to improve") may rest on a source's "we aim to improve";
+    # an intention hedges only its intended result: "we aim to improve X by proposing WEAM, a task"
+    # does not hedge "WEAM is a pre-training task"
     hedged = source_hedge if source_hedge and not claim.hedge and not _PURPOSE.search(claim.text) else None
+    if hedged and _INTENTION.fullmatch(hedged.strip()) and not claim_directions(claim):
+        im = re.search(re.escape(hedged) + r"\s+(\w+)", sent.text)
+        if not im or stem(im.group(1).lower()) not in set(claim.stems):
+            hedged = None
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
         "numbers": nums,
