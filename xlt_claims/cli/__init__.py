@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import data, db, evidence, ingest, papers, report, reproduce, verify
+from . import data, db, evidence, ingest, machine, papers, report, reproduce, verify
 
 class _Verbs(TyperGroup):
     """Every verb: a store that turns out damaged or unusable mid-command ends with one clean
@@ -63,4 +63,5 @@ app.command("reproduce")(reproduce.reproduce_cmd)
 app.command("link")(reproduce.link_cmd)
 app.command("report")(report.report_cmd)
 app.command("verify")(verify.verify_cmd)
+app.command("machine")(machine.machine_cmd)
 app.add_typer(db.db_app, name="db")

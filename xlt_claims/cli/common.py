@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.segment import Segment
 from typing_extensions import Annotated
 
+from ..reproduce.machine import MachineError, parse_precision, parse_threads
 from ..sanitise import for_terminal, json_text, visible
 from ..store import StoreError, open_store
 
@@ -78,6 +79,10 @@ ExtendedOption = Annotated[bool, typer.Option("--extended", help="Also run exten
                                                                  "adversarial).")]
 ProxyOption = Annotated[bool, typer.Option("--proxy", help="Run the offline proxy tasks (LibreOffice, LOGT) even "
                                                           "where the claim's own benchmark is at hand.")]
+PrecisionOption = Annotated[str, typer.Option(
+    "--precision", help="auto (this machine's calibration, see `claims machine`) | fp32 | bf16")]
+ThreadsOption = Annotated[str, typer.Option(
+    "--threads", help="auto (calibration, fewer when other processes load the cores) | N")]
 RegistryOption = Annotated[
     Optional[List[str]],
     typer.Option("--reproductions", envvar="XLT_CLAIMS_REPRODUCTIONS",
@@ -150,6 +155,14 @@ def parse_seeds(value: Optional[str]) -> tuple[Optional[list[int]], Optional[int
         return None, n
     except ValueError:
         fail(f"--seeds {value!r}: give a count (e.g. 3) or a comma-separated list (e.g. 1,2,3)")
+
+
+def parse_machine(precision: Optional[str], threads: Optional[str]) -> tuple[Optional[str], Any]:
+    """--precision / --threads checked (auto | value); a bad value is one error line."""
+    try:
+        return parse_precision(precision), parse_threads(threads)
+    except MachineError as exc:
+        fail(str(exc))
 
 
 @contextmanager

@@ -19,8 +19,8 @@ from ..reproduce.tasks import TaskError
 from ..verdict.display import benchmark_words
 from ..verdict.judge import judge_plans
 from ..verdict.sequential import run_until_decided
-from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, ProxyOption, RegistryOption, SeedsOption,
-                     console, err_console, fail, message, open_store_or_fail, parse_seeds, print_json, safe,
+from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, PrecisionOption, ProxyOption, RegistryOption,
+                     SeedsOption, ThreadsOption, console, err_console, fail, message, open_store_or_fail, parse_machine, parse_seeds, print_json, safe,
                      sigterm_as_interrupt)
 
 
@@ -131,7 +131,8 @@ def _print_plan(result, console) -> None:
         for cid, why in result.unlinked.items():
             console.print(f"  {safe(cid)} {safe(repr(result.unlinked_texts.get(cid, '')[:90]))}\n      -> {safe(why)}",
                           highlight=False)
-    console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (measured run times where available)", highlight=False)
+    console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (this machine's calibration where it is "
+                  "calibrated, else measured run times)", highlight=False)
 
 
 def print_verdicts(result, console) -> None:
@@ -169,6 +170,8 @@ def reproduce_cmd(
     data: Annotated[Optional[str], typer.Option("--data", help="Folder with the claim's real benchmark (XNLI/PAWS-X/XQuAD files).")] = None,
     proxy: ProxyOption = False,
     device: DeviceOption = "auto",
+    precision: PrecisionOption = "auto",
+    threads: ThreadsOption = "auto",
     extended: ExtendedOption = False,
     list_: Annotated[bool, typer.Option("--list", help="List the registered experiments and exit.")] = False,
     executor: Annotated[str, typer.Option("--executor", help="local (this process) | slurm (one job array)")] = "local",
@@ -226,8 +229,9 @@ def reproduce_cmd(
     seed_list, n_seeds = parse_seeds(seeds)
     if proxy and data:
         fail("--proxy and --data exclude each other (--data reads the real benchmark)")
+    precision_, threads_ = parse_machine(precision, threads)
     opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, proxy=proxy,
-                   device=device, extended=extended)
+                   device=device, extended=extended, precision=precision_, threads=threads_)
     store = open_store_or_fail(db)
     try:
         with sigterm_as_interrupt():

@@ -10,8 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from typing_extensions import Annotated
 
 from ..pipeline import PipelineInterrupted, Reporter, verify
-from .common import (DbOption, DeviceOption, JsonOption, ProxyOption, err_console, fail, message, open_store_or_fail,
-                     parse_seeds, print_json, safe, sigterm_as_interrupt)
+from .common import (DbOption, DeviceOption, JsonOption, PrecisionOption, ProxyOption, ThreadsOption,
+                     err_console, fail, message, open_store_or_fail,
+                     parse_machine, parse_seeds, print_json, safe, sigterm_as_interrupt)
 from .reproduce import RichReporter
 
 _STYLE = {"done": "green", "skipped": "dim", "failed": "red", "interrupted": "yellow",
@@ -77,6 +78,8 @@ def verify_cmd(
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seed count (e.g. 5) or list (1,2,3) "
                                                                 "(default: each experiment's)")] = None,
     device: DeviceOption = "auto",
+    precision: PrecisionOption = "auto",
+    threads: ThreadsOption = "auto",
     extended: Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments.")] = False,
     proxy: ProxyOption = False,
     db: DbOption = None,
@@ -88,6 +91,7 @@ def verify_cmd(
     if profile not in ("quick", "paper"):
         fail(f"--profile {profile!r}: use quick or paper")
     seed_list, n_seeds = parse_seeds(seeds)
+    precision_, threads_ = parse_machine(precision, threads)
     for p in paths or []:
         if not p.exists():
             fail(f"{p}: no such file or folder")
@@ -97,7 +101,8 @@ def verify_cmd(
         with sigterm_as_interrupt():
             result = verify(store, paths, output=output, online=online, fixtures_dir=fixtures,
                             skip_reproduce=skip_reproduce, profile=profile, device=device, seeds=seed_list,
-                            n_seeds=n_seeds, extended=extended, proxy=proxy, reporter=reporter)
+                            n_seeds=n_seeds, extended=extended, proxy=proxy, reporter=reporter,
+                            precision=precision_, threads=threads_)
     except PipelineInterrupted as exc:
         if isinstance(reporter, RichPipelineReporter):
             reporter.bar_done()

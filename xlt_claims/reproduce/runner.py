@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
@@ -37,6 +37,7 @@ from .experiment import Experiment
 from .guards import check_run
 from .kinds import ReproduceError, Unit, get_kind
 from .links import report_context, resolve_claim, sync_links, untestable_reason
+from .machine import estimate_run_s, machine_settings
 from .registry import Registry
 from .tasks import DataGuardRefused, TaskError, task_source
 
@@ -58,6 +59,12 @@ class Options:
     stale_after_s: float = 300.0  # a RUNNING row whose heartbeat is older is considered dead
     poll_s: float = 1.0
     overrides: dict[str, Any] = field(default_factory=dict)  # extra train-loop overrides (all arms)
+    # this machine's settings (reproduce.machine): "auto" = by calibration (threads also by load, before
+    # every run), a value = as given (--precision fp32|bf16, --threads N), None = the profile's / torch's.
+    # Not part of a run's config hash (like the device): recorded in its manifest as "machine".
+    precision: Optional[str] = None
+    threads: Any = None
+    runtime: dict[str, Any] = field(default_factory=dict)  # what the next run gets (set by the runner)
 
 
 @dataclass
@@ -235,7 +242,26 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     with store.read() as s:
         finished = s.exec(select(Run).where(Run.status == "FINISHED")).all()
     kind.estimate([(sl.unit, sl) for sl in plan.slots], finished, exp.name)
+    calibrated_estimates(plan, opts)
     return plan
+
+
+def calibrated_estimates(plan: ExperimentPlan, opts: Options) -> None:
+    """Where this machine is calibrated, every unit whose kind states its work (steps, tokens, examples
+    evaluated) is estimated from the calibration at the setting the run will use, not from earlier runs
+    (those may have run under another load, or on another machine sharing the store)."""
+    if (opts.precision is None and opts.threads is None) or not any(sl.unit is not None and sl.unit.work
+                                                                    for sl in plan.slots):
+        return  # the library default (no machine settings) keeps the kinds' own estimates
+    ms = machine_settings(opts.precision or "auto", opts.threads or "auto", calibrate_if_missing=False, load={})
+    if ms.estimate is None:
+        return
+    rate = ms.estimate
+    basis = f"calibrated ({rate['precision']}, {rate['threads']} thread{'s' if rate['threads'] > 1 else ''})"
+    for sl in plan.slots:
+        if sl.unit is not None and sl.unit.work:
+            sl.estimate_s = round(estimate_run_s(sl.unit.work, rate, sl.unit.cost_factor), 1)
+            sl.estimate_source = basis
 
 
 def refresh_states(store: Store, plan: ExperimentPlan, opts: Options) -> None:
@@ -350,6 +376,15 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
     """Run one claimed unit through its kind; always leaves the row FINISHED, FAILED or KILLED.
     `executor` (e.g. the SLURM job and array task) is recorded on the run's manifest."""
     exp = plan.experiment
+    ms = None
+    if opts.precision is not None or opts.threads is not None:
+        # the calibration measures the bundled encoder: only its runs wait a minute to calibrate a new machine
+        model = str((sl.unit.config if sl.unit else {}).get("model") or "")
+        ms = machine_settings(opts.precision, opts.threads, calibrate_if_missing=model.startswith("offline:"))
+        pinned = set((sl.unit.config.get("overrides") or {}) if sl.unit else {})  # an experiment file's own setting wins
+        runtime = {k: v for k, v in ms.overrides().items()
+                   if k not in pinned or getattr(ms, f"{k}_source") == "flag"}
+        opts = replace(opts, runtime=runtime)
     hb = _Heartbeat(store, run_id, opts.heartbeat_s)
     hb.start()
     t0 = time.time()
@@ -379,6 +414,8 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
                              "experiment_file": str(exp.path)}
     if executor:
         manifest["executor"] = executor
+    if ms is not None:
+        manifest["machine"] = _jsonable({**ms.to_dict(), "applied": opts.runtime})
     g = check_run(metrics, plan.label_stats)
     device = manifest.get("device") if isinstance(manifest.get("device"), str) else opts.device
     _finish(store, run_id, status="FINISHED", metrics=metrics, manifest=manifest, wall_s=wall, device=device,

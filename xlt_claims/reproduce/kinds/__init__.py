@@ -37,6 +37,9 @@ class Unit:
     config: dict[str, Any] = field(default_factory=dict)  # hashed into the Run's config_hash
     estimate_s: Optional[float] = None  # the kind's own guess of the wall time, when nothing was measured
     cost_factor: float = 1.0  # relative cost of this unit's method (declared by the method)
+    # what the run computes, machine-independent (experiments.calibrate.run_work: steps, batch, length,
+    # eval_examples); with a calibrated machine the runner estimates the wall time from it
+    work: Optional[dict[str, Any]] = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from ...metrics import parse_metric
 from ..experiment import DIRECTIONS, PROFILES, TIERS, Arm, DecisionRule, Experiment, SourceFile
 from ..guards import label_stats
 from ..tasks import TaskError, load_source, load_task_for, task_source
+from ...experiments.calibrate import run_work
 from . import ExperimentKind, Planned, ReproduceError, RunOutput, Unit, benchmark_row, unique_differences
 
 CONFIG_SCHEMA = 1
@@ -82,11 +83,12 @@ class PairedTraining(ExperimentKind):
             desc = describe_method(method)
             method_diffs += [{**d, "source": "method", "arm": arm.name} for d in method.stated_differences(profile)]
             overrides = {**exp.overrides.get(profile, {}), **arm.overrides, **opts.overrides}
+            work = run_work(task, profile, overrides)
             for seed in seeds:
                 core = {"schema": CONFIG_SCHEMA, "task": task.name, "proxy": bool(task.proxy), "data_fingerprint": fp,
                         "data_dir": src["data_dir"], "model": model, "method": desc, "seed": seed, "profile": profile,
                         "overrides": overrides}
-                units.append(Unit(arm.name, seed, core, cost_factor=method.cost_factor(profile)))
+                units.append(Unit(arm.name, seed, core, cost_factor=method.cost_factor(profile), work=work))
         return Planned(units, proxy_data=bool(task.proxy), scripts=dict(task.scripts or {}), label_stats=label_stats(task),
                        differences=list((task.provenance or {}).get("deviations") or []) + unique_differences(method_diffs),
                        benchmarks=[benchmark_row(task.name, src, exp.task.claim_dataset)])
@@ -99,7 +101,7 @@ class PairedTraining(ExperimentKind):
         task = load_task_for(exp, opts.data_dir, getattr(opts, "proxy", False))
         method = make_method(exp.arm(unit.arm))
         spec = RunSpec(model=c["model"], profile=c["profile"], seed=unit.seed, device=opts.device,
-                       overrides=dict(c["overrides"]))
+                       overrides={**c["overrides"], **opts.runtime})
         result = train_and_evaluate(spec, task, method, progress=progress)
         return RunOutput(result.metrics, dict(result.manifest or {}), list(result.history or []))
 

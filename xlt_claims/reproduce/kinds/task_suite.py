@@ -48,6 +48,7 @@ from typing import Any, Callable, Optional
 from ..experiment import Experiment, TaskSpec
 from ..guards import label_stats
 from ..tasks import TaskError, benchmark_for, is_real_set, load_source
+from ...experiments.calibrate import run_work
 from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row, unique_differences
 
 CONFIG_SCHEMA = 1
@@ -197,13 +198,14 @@ class TaskSuite(ExperimentKind):
                                 for d in method.stated_differences(profile)]
                 desc = json.loads(json.dumps(method.describe(), sort_keys=True, default=str))
                 overrides = {**run_over.get(profile, {}), **a["overrides"], **(opts.overrides or {})}
+                work = run_work(task, profile, overrides)
                 for seed in seeds:
                     cfg = {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": model, "seed": int(seed),
                            "task": task.name, "task_spec": tname, "proxy": bool(task.proxy), "data_fingerprint": fp,
                            "data_dir": src["data_dir"], "method": desc, "method_name": a["method"],
                            "method_params": params, "profile": profile, "overrides": overrides, "suite_arm": a["name"]}
                     units.append(Unit(f"{task.name}/{a['name']}", int(seed), cfg, estimate_s=60.0,
-                                      cost_factor=method.cost_factor(profile)))
+                                      cost_factor=method.cost_factor(profile), work=work))
         return Planned(units, proxy_data=any(b["benchmark"] == "proxy" for b in benchmarks),
                        differences=unique_differences(differences), benchmarks=benchmarks)
 
@@ -218,7 +220,7 @@ class TaskSuite(ExperimentKind):
         method = get_method(c["method_name"], **c["method_params"])
         model = opts.model or exp.model.default
         spec = RunSpec(model=model, profile=c["profile"], seed=unit.seed, device=opts.device or "auto",
-                       overrides=dict(c["overrides"]))
+                       overrides={**c["overrides"], **opts.runtime})
         res = train_and_evaluate(spec, task, method, progress=progress)
         manifest = dict(res.manifest)
         manifest["suite"] = {"task": task.name, "arm": c["suite_arm"], "label_stats": label_stats(task),

@@ -1,0 +1,209 @@
+"""Machine calibration measurements: how fast this CPU runs the bundled encoder in each precision and
+thread count. Pure measurement (the engine's side): no cache, no choice, no store. The reproduce layer
+(xlt_claims.reproduce.machine) caches the result per machine, chooses the setting and scales it to a
+run's recipe with `run_work`.
+
+    from xlt_claims.experiments.calibrate import calibrate
+    cal = calibrate(threads=(1, 2))   # ~20-60 s on 2 cores
+    cal["step_s"]["fp32"]["1"], cal["matmul_gflops"]["bf16"]["2"]
+
+What is measured, per precision (fp32, bf16 autocast) and thread count:
+  matmul_gflops   dense torch.mm throughput (the peak MFU is taken against)
+  step_s          one optimizer step of the encoder + a linear head (forward, backward, fused AdamW) at
+                  `batch` x `seq` tokens, word embeddings frozen as in the quick profile (best of `reps`)
+  forward_s       one inference forward at the same shape (what evaluation costs per token)
+bf16 is measured on the encoder only where its matmul is competitive (>= `bf16_gate` x fp32); where the
+CPU has no native bf16 it is emulated and a step would take minutes, so it is recorded as skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Optional, Sequence
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def _dtype(precision: str):
+    import torch
+
+    return torch.bfloat16 if precision == "bf16" else torch.float32
+
+
+def matmul_gflops(precision: str, threads: int, n: int = 1024, reps: int = 3) -> float:
+    """Dense n x n matmul GFLOP/s with `threads` intra-op threads (best of `reps`)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        g = torch.Generator().manual_seed(0)
+        a = torch.randn(n, n, generator=g).to(_dtype(precision))
+        b = torch.randn(n, n, generator=g).to(_dtype(precision))
+        torch.mm(a, b)
+        best = math.inf
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - t0)
+        return 2 * n**3 / best / 1e9
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Bench:
+    """The encoder, a linear head and fused AdamW on fixed random token ids."""
+
+    def __init__(self, encoder, batch: int, seq: int) -> None:
+        import torch
+
+        self.encoder = encoder
+        vocab = int(encoder.config.vocab_size)
+        g = torch.Generator().manual_seed(0)
+        self.ids = torch.randint(5, max(6, vocab - 1), (batch, seq), generator=g)
+        self.mask = torch.ones_like(self.ids)
+        self.labels = torch.randint(0, 3, (batch,), generator=g)
+        self.head = torch.nn.Linear(int(encoder.config.hidden_size), 3)
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+        params = [p for p in list(encoder.parameters()) + list(self.head.parameters()) if p.requires_grad]
+        try:
+            self.opt = torch.optim.AdamW(params, lr=1e-6, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            self.opt = torch.optim.AdamW(params, lr=1e-6, foreach=True)
+
+    def _loss(self, ids, mask, labels, precision: str):
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            emb = self.encoder.get_input_embeddings()(ids)
+            hidden = self.encoder(inputs_embeds=emb, attention_mask=mask).last_hidden_state
+            return torch.nn.functional.cross_entropy(self.head(hidden[:, 0]).float(), labels)
+
+    def step(self, precision: str) -> None:
+        self.encoder.train()
+        self._loss(self.ids, self.mask, self.labels, precision).backward()
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+
+    def forward(self, precision: str) -> None:
+        import torch
+
+        self.encoder.eval()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            self.encoder(inputs_embeds=self.encoder.get_input_embeddings()(self.ids), attention_mask=self.mask)
+        self.encoder.train()
+
+    def step_flops(self) -> float:
+        """Matmul/attention FLOPs of one step (FlopCounterMode on a 2-row batch, scaled to the batch)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self._loss(self.ids[:2], self.mask[:2], self.labels[:2], "fp32").backward()
+        self.opt.zero_grad(set_to_none=True)
+        return counter.get_total_flops() * self.ids.shape[0] / 2
+
+
+def _timed(fn, threads: int, reps: int, warm: bool = True) -> float:
+    """Best wall time of fn() over `reps` (after one warm-up call when `warm`), with `threads` threads."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        if warm:
+            fn()
+        best = math.inf
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return best
+    finally:
+        torch.set_num_threads(before)
+
+
+def calibrate(model: Optional[str] = None, *, threads: Sequence[int] = (1, 2), precisions: Sequence[str] = PRECISIONS,
+              batch: int = 16, seq: int = 64, reps: int = 1, bf16_gate: float = 0.6, encoder: Any = None,
+              progress: Any = None) -> dict[str, Any]:
+    """Measure matmul throughput, a training step and an inference forward of the encoder for every
+    precision x thread count. `encoder` may be passed in (tests); else `model` (default: the bundled
+    offline encoder) is loaded on the CPU. `progress(stage, i, n)` is called between measurements."""
+    import torch
+
+    from xlt_claims.experiments.models import DEFAULT_MODEL, load_encoder
+
+    t_all = time.perf_counter()
+    threads = sorted({max(1, int(t)) for t in threads})
+    out: dict[str, Any] = {"shape": {"batch": batch, "seq": seq}, "threads": threads, "matmul_gflops": {},
+                           "step_s": {}, "forward_s": {}, "skipped": {}}
+    todo = [(p, t) for p in precisions for t in threads]
+    for i, (p, t) in enumerate(todo):
+        out["matmul_gflops"].setdefault(p, {})[str(t)] = round(matmul_gflops(p, t, n=256 if p == "bf16" else 1024), 2)
+    # emulated bf16 (no avx512_bf16 / AMX) is two orders of magnitude slower: measure it at the small size
+    # first and go to the full size only where it competes
+    for p in precisions:
+        if p == "fp32":
+            continue
+        small32 = max(matmul_gflops("fp32", t, n=256) for t in threads)
+        best_p = max(out["matmul_gflops"][p].values())
+        if best_p < bf16_gate * small32:
+            out["skipped"][p] = (f"{p} matmul {best_p:.1f} GFLOP/s < {bf16_gate} x fp32 {small32:.1f} GFLOP/s "
+                                 "(no native support: emulated)")
+        else:
+            out["matmul_gflops"][p] = {str(t): round(matmul_gflops(p, t), 2) for t in threads}
+    t0 = time.perf_counter()
+    if encoder is None:
+        encoder, _ = load_encoder(model or DEFAULT_MODEL, device="cpu")
+    out["load_s"] = round(time.perf_counter() - t0, 2)
+    bench = _Bench(encoder, batch, seq)
+    out["step_flops"] = bench.step_flops()
+    runs = [(p, t) for p in precisions if p not in out["skipped"] for t in threads]
+    for i, (p, t) in enumerate(runs):
+        if progress:
+            progress("calibrate", i, len(runs))
+        warm = t == threads[0]  # the first thread count of a precision warms its kernels for the others
+        out["step_s"].setdefault(p, {})[str(t)] = round(_timed(lambda: bench.step(p), t, reps, warm), 4)
+        out["forward_s"].setdefault(p, {})[str(t)] = round(_timed(lambda: bench.forward(p), t, reps, warm), 4)
+    if progress:
+        progress("calibrate", len(runs), len(runs))
+    out["torch"] = torch.__version__
+    out["seconds"] = round(time.perf_counter() - t_all, 1)
+    return out
+
+
+# ------------------------------------------------------------------------------ a run's recipe
+def run_work(task, profile: str, overrides: Optional[dict[str, Any]] = None) -> Optional[dict[str, Any]]:
+    """What one run of `task` under `profile` + `overrides` computes, independent of the machine: optimizer
+    steps, examples per step, the typical sequence length, and the examples evaluated (dev at every
+    evaluation, every test language, every language pair). Lengths are estimated from characters
+    (about 4 per token, capped at max_length) so no tokenizer is loaded. None when the settings do not
+    resolve (the run itself reports why)."""
+    from xlt_claims.experiments.profiles import ProfileError, resolve_profile
+
+    try:
+        cfg = resolve_profile(profile, task.name, task.task_type, overrides)
+    except ProfileError:
+        return None
+
+    def cap(n: int, c: Optional[int]) -> int:
+        return min(n, int(c)) if c else n
+
+    n_train = cap(len(task.train), cfg["max_train_examples"])
+    bs = int(cfg["batch_size"]) * int(cfg["grad_accum"])
+    steps = max(1, n_train // bs) * int(cfg["epochs"])
+    if cfg["max_steps"]:
+        steps = min(steps, int(cfg["max_steps"])) if cfg["epochs"] else int(cfg["max_steps"])
+    n_dev = cap(len(task.dev), cfg["max_dev_examples"])
+    per_epoch = max(1, n_train // bs)
+    n_evals = math.ceil(steps / int(cfg["eval_every"] or per_epoch)) if n_dev else 0
+    n_test = sum(cap(len(v), cfg["max_test_examples"]) for v in task.test.values())
+    n_pairs = sum(cap(len(v), cfg["max_pair_examples"]) for v in (task.test_pairs or {}).values())
+    if cfg["max_pair_examples_total"]:
+        n_pairs = min(n_pairs, int(cfg["max_pair_examples_total"]))
+    sample = list(task.train[:200])
+    chars = [len(e.text) + len(e.text_pair or "") for e in sample] or [200]
+    length = min(int(cfg["max_length"]), max(8, int(sum(chars) / len(chars) / 4) + 4))
+    return {"steps": steps, "batch": bs, "length": length, "eval_examples": n_dev * n_evals + n_test + n_pairs,
+            "profile": profile}
