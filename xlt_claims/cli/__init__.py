@@ -8,7 +8,15 @@ Options shared between verbs are Annotated types in `cli.common` (DbOption, Json
 
 from __future__ import annotations
 
-import typer
+import os
+
+# torch's OpenMP threads spin-wait by default: beside another CPU-bound process a spinning thread takes
+# the core the other needs, and a descheduled one stalls the team (docs/performance.md). PASSIVE
+# threads sleep at barriers. OpenMP reads it once, when torch loads, so it is set before any verb runs;
+# a value in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import typer  # noqa: E402
 from typer.core import TyperGroup
 
 from .. import __version__

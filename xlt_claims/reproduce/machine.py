@@ -264,6 +264,12 @@ def choose(cal: dict[str, Any]) -> tuple[str, int, str, str]:
         elif one:
             twhy = (f"{threads} threads: step {_fmt(by_t[threads])} vs 1 thread {_fmt(one)} "
                     f"({one / by_t[threads]:.2f}x)")
+    busy = (cal.get("load") or {}).get("others_busy_cores")
+    if busy is not None and busy >= BUSY_CORE and len(by_t) > 1:
+        # two threads beside other processes lose to one: that comparison says nothing about a quiet machine
+        threads = max(by_t)
+        twhy = (f"{threads} threads: the calibration ran beside other processes ({busy:.1f} cores busy), so its "
+                "thread comparison is not used; every run adapts to the load it finds")
     return prec, threads, pwhy, twhy
 
 
