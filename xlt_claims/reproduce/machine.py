@@ -131,6 +131,14 @@ def calibration(recalibrate: bool = False, progress: Optional[Callable[..., None
 
 
 # ------------------------------------------------------------------------------------ load
+def usable_cores() -> int:
+    """The cores this process may run on (taskset / cgroup cpusets), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _proc_stat() -> Optional[tuple[int, int]]:
     """(busy, total) jiffies over all CPUs from /proc/stat (Linux), else None."""
     try:
@@ -146,7 +154,7 @@ def sense_load(sample_s: float = 1.0) -> dict[str, Any]:
     """How busy the machine is without us: the 1-minute load average, and (Linux) the cores that other
     processes kept busy over `sample_s` seconds (all CPU time in /proc/stat minus this process's own).
     Called between runs, when this process is idle."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     try:
         load1 = os.getloadavg()[0]
     except OSError:
@@ -161,7 +169,7 @@ def sense_load(sample_s: float = 1.0) -> dict[str, Any]:
         if b is not None and b[1] > a[1]:
             frac = (b[0] - a[0]) / (b[1] - a[1])
             own_cores = own / sample_s
-            out["others_busy_cores"] = round(max(0.0, frac * cores - own_cores), 2)
+            out["others_busy_cores"] = round(max(0.0, frac * (os.cpu_count() or cores) - own_cores), 2)
     if "others_busy_cores" not in out and load1 is not None:
         out["others_busy_cores"] = round(load1, 2)  # no /proc/stat: the load average is the best we have
     return out
@@ -332,7 +340,7 @@ def machine_settings(precision: Optional[str] = "auto", threads: Any = "auto", *
             ms.threads_source = "calibration"
             ms.why.append(chosen[3])
         else:  # not calibrated: torch's default (one thread per core), still adapted to the load
-            ms.threads, ms.threads_source = os.cpu_count() or 1, "default"
+            ms.threads, ms.threads_source = usable_cores(), "default"
             ms.why.append(f"{ms.threads} thread(s): one per core (this machine is not calibrated: `claims machine`)")
         ms.load = load if load is not None else sense_load()
         n, reason = adapt(ms.threads, ms.load)
