@@ -15,7 +15,7 @@ Slices (`write_real_slices(root)`), every text taken from the real files:
 Models: `make_tiny_bert` (BertModel with a pooler and a WordPiece tokenizer, so token_type_ids, the pooler
 and cross-encoded pairs run) and `make_tiny_xlmr` (XLMRobertaModel with a Unigram tokenizer and XLM-R's
 special tokens: no token_type_ids, "<s> a </s></s> b </s>" pairs). Both are trained on the slices' texts
-only, random weights, 2 layers of width 32.
+only, random weights, 12 layers (as mBERT, so the fusion arms at layers 3, 6 and 9 exist) of width 32.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _balanced(rows: list[list[str]], n: int, label_of) -> list[int]:
     return keep
 
 
-def write_pawsx(root: Path, n_test: int = 12, n_dev: int = 12, n_train: int = 40) -> list[str]:
+def write_pawsx(root: Path, n_test: int = 12, n_dev: int = 12, n_train: int = 16) -> list[str]:
     """x-final/<lang>/{dev_2k,test_2k}.tsv (+ en/train.tsv) from the embedded PAWS-X and PAWS-Wiki files."""
     src = _embedded("pawsx")
     head = ["id", "sentence1", "sentence2", "label"]
@@ -154,7 +154,7 @@ def write_real_slices(root: Path, xnli: bool = HAVE_XNLI) -> tuple[Path, list[st
 
 
 def make_tiny_bert(path: Path, texts: list[str], seed: int = 0) -> str:
-    """A 2-layer, 32-wide random BertModel (with its pooler) and a WordPiece tokenizer trained on `texts`."""
+    """A 12-layer, 32-wide random BertModel (with its pooler) and a WordPiece tokenizer trained on `texts`."""
     import torch
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -167,7 +167,7 @@ def make_tiny_bert(path: Path, texts: list[str], seed: int = 0) -> str:
     wp.train_from_iterator(texts, vocab_size=3000, min_frequency=1, limit_alphabet=800)
     tok = BertTokenizerFast(tokenizer_object=wp._tokenizer, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
                             cls_token="[CLS]", mask_token="[MASK]", do_lower_case=False, model_max_length=256)
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=12, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=256, type_vocab_size=2, pad_token_id=0)
     torch.manual_seed(seed)
     BertModel(cfg).save_pretrained(path)  # with the pooler (add_pooling_layer=True)
@@ -176,7 +176,7 @@ def make_tiny_bert(path: Path, texts: list[str], seed: int = 0) -> str:
 
 
 def make_tiny_xlmr(path: Path, texts: list[str], seed: int = 0) -> str:
-    """A 2-layer, 32-wide random XLMRobertaModel and a Unigram tokenizer with XLM-R's special tokens."""
+    """A 12-layer, 32-wide random XLMRobertaModel and a Unigram tokenizer with XLM-R's special tokens."""
     import torch
     from tokenizers import SentencePieceUnigramTokenizer, processors
     from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
@@ -195,7 +195,7 @@ def make_tiny_xlmr(path: Path, texts: list[str], seed: int = 0) -> str:
     tok = XLMRobertaTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", sep_token="</s>",
                                   cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
                                   model_max_length=256)
-    cfg = XLMRobertaConfig(vocab_size=raw.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    cfg = XLMRobertaConfig(vocab_size=raw.get_vocab_size(), hidden_size=32, num_hidden_layers=12, num_attention_heads=2,
                            intermediate_size=64, max_position_embeddings=260, type_vocab_size=1,
                            pad_token_id=raw.token_to_id("<pad>"), bos_token_id=raw.token_to_id("<s>"),
                            eos_token_id=raw.token_to_id("</s>"))

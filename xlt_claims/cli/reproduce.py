@@ -110,6 +110,8 @@ def _print_plan(result, console) -> None:
         dec = p.experiment.decision
         bar = f"the claim's number x {dec.magnitude_fraction}" if dec.claimed else dec.min_effect
         console.print(f"  metric {safe(dec.metric)}, bar: {safe(bar)}", highlight=False)
+        for w in p.warnings:
+            console.print(f"  [yellow]warning: {safe(w)}", highlight=False)
         if p.error:
             console.print(f"  [red]cannot run: {safe(p.error)}", highlight=False)
             continue

@@ -38,6 +38,7 @@ from .guards import check_run
 from .kinds import ReproduceError, Unit, get_kind
 from .links import report_context, resolve_claim, sync_links, untestable_reason
 from .machine import estimate_run_s, machine_settings
+from .recipe import recipe_warning
 from .registry import Registry
 from .tasks import DataGuardRefused, TaskError, task_source
 
@@ -101,6 +102,7 @@ class ExperimentPlan:
     scripts: dict[str, str] = field(default_factory=dict)
     label_stats: Optional[dict[str, Any]] = None
     differences: list[dict[str, Any]] = field(default_factory=list)  # the data's stated substitutes
+    warnings: list[str] = field(default_factory=list)  # said before anything runs (a recipe not chosen for the model)
     claim_texts: dict[str, str] = field(default_factory=dict)
     # which benchmark each task reads: [{task, benchmark ("real" | "proxy"), where, note, claim_dataset}]
     benchmarks: list[dict[str, Any]] = field(default_factory=list)
@@ -117,7 +119,7 @@ class ExperimentPlan:
                       "estimate_s": s.estimate_s, "estimate_source": s.estimate_source, "wall_s": s.wall_s,
                       "error": s.error} for s in self.slots],
             "estimate_s": sum(s.estimate_s or 0 for s in self.slots if s.state in ("pending", "stale", "killed", "failed")),
-            "claim_texts": self.claim_texts,
+            "claim_texts": self.claim_texts, "warnings": self.warnings,
         }
 
 
@@ -233,6 +235,10 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     plan.scripts = dict(planned.scripts)
     plan.label_stats = planned.label_stats
     plan.differences = list(planned.differences)
+    if kind.trains and planned.units:
+        warn = recipe_warning(exp.name, model, profile, planned.units[0].config.get("overrides"))
+        if warn:
+            plan.warnings.append(warn)
     plan.benchmarks = list(planned.benchmarks)
     for u in planned.units:
         cfg = {**u.config, "experiment": exp.name, "arm": u.arm, "decision_digest": exp.decision_digest(),
@@ -478,6 +484,8 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
     for p in result.plans:
         if p.error:
             rep.note(f"[red]{p.experiment.name}: {p.error}")
+        for w in p.warnings:
+            rep.note(f"[yellow]warning: {w}")
     pending = list(todo)
     last_wait = -1
     while pending:

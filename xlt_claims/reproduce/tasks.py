@@ -20,12 +20,13 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Optional
 
-from ..experiments.data import DataError, PlaceholderLabelsError, load_task
+from ..experiments.data import DataError, PlaceholderLabelsError, check_folder, load_task
 from ..experiments.data.sources import REAL_SETS, availability
 from ..experiments.types import Example, TaskData
 from .experiment import Experiment
 
 _CACHE: dict[tuple, TaskData] = {}
+_CHECKED: set[tuple[str, str]] = set()  # (set, folder) parsed whole by check_data_folder
 
 
 class TaskError(RuntimeError):
@@ -123,6 +124,8 @@ def load_source(exp: Experiment, src: dict[str, Any]) -> TaskData:
         if key not in _CACHE:
             _CACHE[key] = load_task_file(p)
         return _CACHE[key]
+    if src["data_dir"] and not src["proxy_spec"]:
+        check_data_folder(name, src["data_dir"])
     opts = dict(exp.task.options)
     if not src["proxy_spec"]:
         opts.update(exp.task.real_options)
@@ -145,5 +148,21 @@ def load_source(exp: Experiment, src: dict[str, Any]) -> TaskData:
     return task
 
 
+def check_data_folder(name: str, data_dir: str) -> None:
+    """--data DIR: every file of real set `name` in DIR is parsed once (all languages, as `claims data add`
+    checks a folder) before the first run, so a malformed file stops the command with its file and line
+    before anything is trained or stored, even one no run would read (another language's dev set).
+    TaskError on bad input."""
+    key = (name, str(Path(data_dir).resolve()))
+    if key in _CHECKED:
+        return
+    try:
+        check_folder(name, data_dir)
+    except DataError as exc:
+        raise TaskError(f"{name}: {exc}") from exc
+    _CHECKED.add(key)
+
+
 def clear_cache() -> None:
     _CACHE.clear()
+    _CHECKED.clear()

@@ -26,7 +26,7 @@ from ...registry import Registry, import_object
 from ..types import TaskData
 from .common import DataError, PlaceholderLabelsError, check_test_labels
 
-__all__ = ["load_task", "load_bitext", "list_datasets", "add_dataset", "remove_dataset", "DataError",
+__all__ = ["load_task", "load_bitext", "bitext_folder", "check_folder", "list_datasets", "add_dataset", "remove_dataset", "DataError",
            "PlaceholderLabelsError", "check_test_labels", "REGISTRY", "DatasetSpec", "BITEXTS",
            "register_dataset"]
 
@@ -132,6 +132,21 @@ def load_bitext(name: str, langs=None, max_per_lang: Optional[int] = None, data_
     return load_proxy_bitext(name, langs=langs, max_per_lang=max_per_lang, proxy_dir=proxy_dir)
 
 
+def bitext_folder(name: str, data_dir: Optional[str]) -> Optional[str]:
+    """The folder a bitext is read from when the user gave `data_dir` (--data DIR): DIR itself when it
+    holds that bitext's files, else None (the registered folder, else the embedded copy). A bitext is
+    auxiliary text (alignment pairs, the retrieval probe), so a data folder made for another set does
+    not stop it; the run records which it read. The proxy bitexts never read a folder."""
+    if name != "tatoeba" or not data_dir:
+        return None
+    from pathlib import Path
+
+    root = Path(data_dir).expanduser()
+    if root.is_dir() and any(root.rglob("tatoeba.*-eng.eng")):
+        return str(root.resolve())
+    return None
+
+
 def add_dataset(name: str, folder: str) -> dict[str, Any]:
     """Register a folder for real set `name` (`claims data add`): every file the set needs is parsed
     (all languages) and its sha256 recorded; on bad input nothing is stored."""
@@ -140,6 +155,24 @@ def add_dataset(name: str, folder: str) -> dict[str, Any]:
 
     key = REGISTRY.canonical(name)
     return add_folder(key, folder, lambda src: validate(key, src))
+
+
+def check_folder(name: str, folder: str) -> dict[str, Any]:
+    """Parse every file real set `name` needs in `folder` (all languages, as `claims data add` does) and
+    return its summary; DataError naming the file and line on the first problem. `--data DIR` runs this
+    before planning, so a bad file a run would not read (another language's dev set) still stops it
+    before anything is trained or stored."""
+    from pathlib import Path
+
+    from .real import validate
+    from .sources import FolderSource, real_set
+
+    key = REGISTRY.canonical(name)
+    real_set(key)
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist")
+    return validate(key, FolderSource(key, root.resolve()))
 
 
 def remove_dataset(name: str) -> Optional[dict[str, Any]]:

@@ -93,6 +93,7 @@ class ExperimentKind:
     """Base class. Subclasses implement `plan` and `execute`; `parse` and `validate` as needed."""
 
     name = "?"
+    trains = True  # fine-tunes a model with a profile's recipe (the probe does not: no recipe warning)
     # top-level keys an experiment file of this kind must have, in the order they are checked
     required_keys: tuple[str, ...] = ("name", "description", "match", "task", "decision")
     default_seeds: tuple[int, ...] = (1,)

@@ -29,7 +29,8 @@ from typing import Any, Callable, Optional
 from ...experiments import probe
 from ...experiments.manifest import build_manifest
 from ..experiment import Experiment
-from ..tasks import task_source
+from ...experiments.data import bitext_folder
+from ..tasks import check_data_folder, task_source
 from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row
 
 CONFIG_SCHEMA = 1
@@ -39,6 +40,7 @@ DECISION_MARGIN = 2.0  # points: the default bar of the lower-layers rule
 
 
 class LayerProbe(ExperimentKind):
+    trains = False
     default_seeds = (1,)
 
     def validate(self, exp: Experiment) -> None:
@@ -60,8 +62,15 @@ class LayerProbe(ExperimentKind):
         # a seed count does not add probes
         probe_seeds = list(opts.seeds or exp.seeds or [0])
         cfg = {"probe": "bitext-retrieval-p@1", "bitext": bitext, **{k: exp.params[k] for k in sorted(exp.params)}}
-        if src["data_dir"]:  # (absent otherwise, so the hash of a run on the shipped data does not change)
-            cfg["bitext_dir"] = src["data_dir"]
+        # DIR's files when it holds this bitext (checked whole first: a damaged file stops the command);
+        # otherwise, as without --data, the registered or embedded copy. Absent when not read from a
+        # folder, so the hash of a run on the shipped data does not change.
+        folder = bitext_folder(bitext, src["data_dir"])
+        if folder:
+            check_data_folder(bitext, folder)
+            cfg["bitext_dir"] = folder
+        elif src["data_dir"]:
+            src = {**src, "where": f"registered or embedded copy (no {bitext} files under {src['data_dir']})"}
         units = [Unit("probe", int(s), {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": model, "seed": int(s), **cfg},
                       estimate_s=90.0) for s in probe_seeds]
         return Planned(units, proxy_data=src["benchmark"] == "proxy",

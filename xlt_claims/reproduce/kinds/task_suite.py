@@ -47,8 +47,9 @@ from typing import Any, Callable, Optional
 
 from ..experiment import Experiment, TaskSpec
 from ..guards import label_stats
-from ..tasks import TaskError, benchmark_for, is_real_set, load_source
 from ...experiments.calibrate import run_work
+from ...experiments.data import bitext_folder
+from ..tasks import TaskError, benchmark_for, check_data_folder, is_real_set, load_source
 from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row, unique_differences
 
 CONFIG_SCHEMA = 1
@@ -122,8 +123,10 @@ def real_method_params(method: str, params: dict[str, Any], task: Any, data_dir:
 
     langs = [lg for lg in sorted(task.test) if lg != "en" and lg in TATOEBA_LANGS]
     out = {**params, "bitext": "tatoeba", "langs": langs}
-    if data_dir:
-        out["bitext_dir"] = data_dir
+    folder = bitext_folder("tatoeba", data_dir)  # DIR's Tatoeba files; a DIR without them: the embedded copy
+    if folder:
+        check_data_folder("tatoeba", folder)  # a damaged file stops the command before any run
+        out["bitext_dir"] = folder
     return out
 
 
