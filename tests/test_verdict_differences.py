@@ -125,3 +125,27 @@ def test_show_prints_the_benchmark_and_every_difference_within_80_columns():
     assert "differs in recipe (weight 0.8): 3 epochs -> 1,200 of 8,593" in out
     assert "differs in method source (weight 0.8)" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_report_card_shows_the_benchmark_and_the_differences(store):
+    from _reproduce_util import add_claim
+
+    from xlt_claims.report import build_report, render_html, render_markdown
+    from xlt_claims.store.models import Verdict
+
+    add_claim(store, "c1", "Robust training improves PAWS-X by 2.1 points.")
+    diffs = [{"aspect": "recipe", "weight": 0.8, "paper": "3 epochs", "ours": ours_text(_manifest()), "why": "short",
+              "source": "detected"},
+             {"aspect": "method source", "weight": 0.8, "paper": "counter-fitted neighbours",
+              "ours": "input-embedding neighbours", "why": "", "source": "method"}]
+    with store.session() as s:
+        s.add(Verdict(claim_id="c1", experiment="robust-pawsx-rsda", outcome="inconclusive", proxy=True,
+                      metric="test:nonen:accuracy", effect=0.5, ci_low=-1.0, ci_high=2.0, n_seeds=3, run_ids=[],
+                      detail={"benchmarks": [REAL], "differences": diffs, "reason": "r"}))
+    data = build_report(store)
+    card = next(v for c in data["claims"] for v in c.get("verdicts") or [])
+    assert card["benchmark"] == "pawsx (real benchmark, embedded)" and card["differences"] == diffs
+    md, html = render_markdown(data), render_html(data)
+    assert "Benchmark: pawsx (real benchmark, embedded)." in md
+    assert "Differs in method source (weight 0.80)" in md and "1,200 of 8,593 English training examples" in md
+    assert "<span>benchmark</span>pawsx (real benchmark, embedded)" in html
