@@ -348,6 +348,7 @@ def test_scale_opposites_wordnet_does_not_link(a, b):
     assert lexicon.scale_relation("larger", "significant") == 1
     assert lexicon.scale_relation("larger", "low") == 0  # size and height are different scales
     assert lexicon.verb_opposites("undermines", "upholds")
+    assert lexicon.verb_opposites("static", "dynamic") and lexicon.verb_opposites("few-shot", "zero-shot")
 
 
 @needs_wordnet

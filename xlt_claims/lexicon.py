@@ -248,6 +248,16 @@ VERB_OPPOSITES: tuple[tuple[str, str], ...] = (
 )
 
 
+# adjectives of research prose that exclude each other and that WordNet 3.0 does not link as antonyms
+# (checked with nltk's reader over Debian's wordnet-base: no direct or similar-to antonym link)
+ADJECTIVE_OPPOSITES: tuple[tuple[str, str], ...] = (
+    ("static", "dynamic"), ("online", "offline"), ("generative", "discriminative"), ("global", "local"),
+    ("lower", "upper"), ("frozen", "trainable"), ("contextualized", "static"), ("contextualised", "static"),
+    ("monolingual", "bilingual"), ("zero-shot", "few-shot"), ("character-level", "word-level"),
+    ("sentence-level", "word-level"), ("token-level", "sentence-level"),
+)
+
+
 def _scale_sides(word: str) -> set[tuple[int, int]]:
     w = word.lower()
     forms = {w} | set(base_forms(w))
@@ -273,10 +283,10 @@ def scale_relation(a: str, b: str) -> int:
 
 @functools.lru_cache(maxsize=100_000)
 def verb_opposites(a: str, b: str) -> bool:
-    """`a` and `b` (inflected) are verbs of VERB_OPPOSITES."""
+    """`a` and `b` (inflected) are a pair of VERB_OPPOSITES or ADJECTIVE_OPPOSITES."""
     fa = {a.lower()} | set(base_forms(a))
     fb = {b.lower()} | set(base_forms(b))
-    return any((x in fa and y in fb) or (y in fa and x in fb) for x, y in VERB_OPPOSITES)
+    return any((x in fa and y in fb) or (y in fa and x in fb) for x, y in VERB_OPPOSITES + ADJECTIVE_OPPOSITES)
 
 
 @functools.lru_cache(maxsize=100_000)
