@@ -92,6 +92,11 @@ def test_flags_need_no_calibration_and_cache_is_per_machine(own_cache, monkeypat
     # another torch version (or CPU) does not read this machine's calibration
     monkeypatch.setattr(M, "torch_version", lambda: "0.0-other")
     assert M.load_calibration() is None
+    # a machine that cannot be measured still runs, with the reason recorded
+    monkeypatch.setattr(M, "load_calibration", lambda: None)
+    monkeypatch.setattr(M, "run_calibration", lambda progress=None: 1 / 0)
+    ms = M.machine_settings("auto", "auto", load={"cores": 2, "others_busy_cores": 0.0})
+    assert ms.precision is None and ms.threads == M.usable_cores() and "calibration failed" in ms.why[0]
     with pytest.raises(M.MachineError):
         M.parse_precision("fp16")
     with pytest.raises(M.MachineError):

@@ -321,7 +321,10 @@ def machine_settings(precision: Optional[str] = "auto", threads: Any = "auto", *
     if "auto" in (precision, threads):
         cal = load_calibration()
         if cal is None and calibrate_if_missing:
-            cal = run_calibration(progress)
+            try:
+                cal = run_calibration(progress)
+            except Exception as exc:  # noqa: BLE001 - a machine that cannot be measured still runs, as before
+                ms.why.append(f"calibration failed ({type(exc).__name__}: {exc})")
     chosen = choose(cal) if cal else None
     if cal:
         ms.calibration_key = cal.get("key")

@@ -37,7 +37,7 @@ from .experiment import Experiment
 from .guards import check_run
 from .kinds import ReproduceError, Unit, get_kind
 from .links import report_context, resolve_claim, sync_links, untestable_reason
-from .machine import estimate_run_s, machine_settings
+from .machine import estimate_run_s, load_calibration, machine_settings
 from .recipe import recipe_warning
 from .registry import Registry
 from .tasks import DataGuardRefused, TaskError, task_source
@@ -486,6 +486,11 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
             rep.note(f"[red]{p.experiment.name}: {p.error}")
         for w in p.warnings:
             rep.note(f"[yellow]warning: {w}")
+    if "auto" in (opts.precision, opts.threads) and load_calibration() is None and any(
+            str((sl.unit.config if sl.unit else {}).get("model") or "").startswith("offline:")
+            and sl.state in ("pending", "stale", "killed", "failed") for _, sl in todo):
+        rep.note("calibrating this machine once (precision and threads by measurement, about a minute)")
+        machine_settings(opts.precision, opts.threads, load={})
     pending = list(todo)
     last_wait = -1
     while pending:
