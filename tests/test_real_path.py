@@ -8,8 +8,8 @@ Every experiment that has a real counterpart must reach a verdict; an `invalid` 
 for what a random 32-wide model cannot do (learn the task, retrieve translations), never for plumbing (a
 metric the rule reads that the runs lack, a task that cannot be loaded).
 
-Speed only: the runs use one torch thread and fp32 (bf16 autocast on a 32-wide model is slower on CPU);
-the code path is otherwise the one a user runs. The slices hold a dozen items per language, so the quick
+Speed only: the runs use one torch thread and fp32 (`--threads 1 --precision fp32`); the code path is
+otherwise the one a user runs. The slices hold a dozen items per language, so the quick
 profile's caps never bite and each run takes a few optimizer steps.
 """
 
@@ -30,6 +30,9 @@ from xlt_claims.cli import app
 from xlt_claims.reproduce.registry import load_registry
 
 SHIPPED = ROOT / "reproductions"
+# speed only, through the command's own flags: one thread and fp32 (bf16 autocast on a 32-wide model is
+# slower on CPU, and a shared machine's cores are oversubscribed); no calibration is run
+SPEED = ("--precision", "fp32", "--threads", "1")
 needs_xnli = pytest.mark.skipif(not HAVE_XNLI, reason=XNLI_SKIP)
 # what a random 32-wide model may legitimately fail at (a verdict says so); anything else is plumbing
 LEARNING = re.compile(r"did not learn|collapsed|at chance|learned nothing|no layer reaches|too few|fewer than")
@@ -56,22 +59,9 @@ def real(tmp_path_factory):
     return {"data": str(data), "bert": bert, "xlmr": xlmr, "db": str(db), "base": base}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread_fp32(monkeypatch):
-    import torch
-
-    from xlt_claims.experiments.models import runtime
-
-    monkeypatch.setattr(runtime, "cpu_supports_bf16", lambda: False)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def reproduce(real, *targets: str, model: str = "bert", extra: tuple[str, ...] = ()) -> tuple[dict, str]:
     args = ["reproduce", *targets, "--data", real["data"], "--model", real[model], "--db", real["db"],
-            "--reproductions", str(SHIPPED), "--device", "cpu", "--extended", *extra]
+            "--reproductions", str(SHIPPED), "--device", "cpu", "--extended", *SPEED, *extra]
     res = CliRunner().invoke(app, [*args, "--json"])
     assert res.exception is None or isinstance(res.exception, SystemExit), res.output
     out = json.loads(res.stdout)
@@ -193,7 +183,7 @@ def test_quick_recipe_on_the_claims_model_is_stated_and_warned(real):
     out, text = reproduce(real, "robust-pawsx-rsda")
     v = assert_verdict(out, "robust-pawsx-rsda")[0]
     res = CliRunner().invoke(app, ["reproduce", "robust-pawsx-rsda", "--data", real["data"], "--model", real["bert"],
-                                   "--db", real["db"], "--reproductions", str(SHIPPED), "--device", "cpu"])
+                                   "--db", real["db"], "--reproductions", str(SHIPPED), "--device", "cpu", *SPEED])
     flat = re.sub(r"\s+", " ", res.output)
     assert re.search(r"bert-base-multilingual-cased runs the quick recipe \(at most 1,200 English training "
                      r"examples, 90 steps, max length 64, at most 100 test items per language\)", flat), flat
