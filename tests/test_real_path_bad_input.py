@@ -19,7 +19,7 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from _real_path_util import make_tiny_bert, write_pawsx, write_tatoeba, write_xquad
+from _real_path_util import HAVE_XNLI, XNLI_SKIP, make_tiny_bert, write_pawsx, write_tatoeba, write_xnli, write_xquad
 from test_data_real import write_xtreme_pawsx
 
 from xlt_claims.cli import app
@@ -86,6 +86,16 @@ def _no_answers(root: Path) -> str:
     return rf"xquad\.th\.json:\d+: question {re.escape(qa['id'])} has no answers"
 
 
+def _xnli_unknown_gold_label(root: Path) -> str:
+    p = root / "xnli" / "XNLI-1.0" / "xnli.test.tsv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    cells = lines[40].split("\t")
+    cells[1] = "contradicts"
+    lines[40] = "\t".join(cells)
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return r"XNLI-1\.0/xnli\.test\.tsv:41: unknown label 'contradicts'"
+
+
 def _tatoeba_unequal(root: Path) -> str:
     p = root / "tatoeba" / "tatoeba.kat-eng.kat"
     p.write_text("\n".join(p.read_text(encoding="utf-8").splitlines()[:-1]) + "\n", encoding="utf-8")
@@ -97,6 +107,8 @@ def _write(root: Path, layout: str) -> None:
         write_pawsx(root / "pawsx")
     elif layout == "xtreme":
         write_xtreme_pawsx(root / "pawsx")
+    elif layout == "xnli-1.0":
+        write_xnli(root / "xnli")
     elif layout == "squad":
         write_xquad(root)
     else:
@@ -109,6 +121,7 @@ CASES = {  # damage: (layout, set to register, experiment that reads it, damage)
     "unknown label": ("x-final", "pawsx", "robust-pawsx-rsda", _unknown_label),
     "test rows vs label file": ("xtreme", "pawsx", "robust-pawsx-rsda", _row_count_mismatch),
     "squad without answers": ("squad", "xquad", "ot-sweep", _no_answers),
+    "xnli unknown gold label": ("xnli-1.0", "xnli", "robust-xnli-rsda", _xnli_unknown_gold_label),
     "tatoeba unequal": ("tatoeba", "tatoeba", "fusion-probe-lower-layers", _tatoeba_unequal),
 }
 
@@ -116,6 +129,8 @@ CASES = {  # damage: (layout, set to register, experiment that reads it, damage)
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_folder_is_refused_by_data_add_and_reproduce(tmp_path, model, case):
     layout, name, experiment, damage = CASES[case]
+    if layout == "xnli-1.0" and not HAVE_XNLI:
+        pytest.skip(XNLI_SKIP)
     root = tmp_path / "data"
     _write(root, layout)
     message = damage(root)
