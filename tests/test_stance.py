@@ -518,3 +518,31 @@ def test_an_intention_hedges_its_intended_result_only():
            "pre-training task named WEAM.")
     assert stance_of("WEAM is a pre-training task for zero-shot cross-lingual transfer.", src).stance == "support"
     assert stance_of("WEAM improves zero-shot cross-lingual transfer performance.", src).stance == "neutral"
+
+
+@needs_wordnet
+def test_paraphrases_of_one_scale_and_other_parts_of_speech_state_the_claim():
+    assert stance_of("Parallel corpora are costly to obtain for low-resource languages.",
+                     "Parallel corpora are expensive to be obtained for low-resource languages.").stance == "support"
+    assert not lexicon.scale_synonyms("competitive", "superior")  # quality words are not interchangeable
+    st = stance_of("The encoder is trained to be tolerant of noise in the contextual embedding spaces.",
+                   "We train the encoder to tolerate noise in the contextual embedding spaces.")
+    assert st.stance == "support"
+
+
+def test_coordinated_comparatives_share_the_than_side_and_the_subject_head_precedes_its_preposition():
+    src = ("Embeddings refined by CLIME capture more nuanced word semantics and have higher test accuracy than "
+           "the original embeddings.")
+    assert stance_of("Embeddings refined with CLIME capture more nuanced word semantics than the original "
+                     "embeddings.", src).stance == "support"
+    st = stance_of("The analysis of cross-lingual consistency is conducted at model level.",
+                   "Increasing model size leads to higher accuracy in most languages, but does not improve "
+                   "cross-lingual consistency.")
+    assert st.stance != "contradict" and st.reasons["subject_missing"]
+
+
+def test_a_purpose_infinitive_is_no_scope_qualifier():
+    st = stance_of("The paper proposes RankC, a ranking-based consistency metric.",
+                   "We propose a Ranking-based Consistency (RankC) metric to evaluate knowledge consistency "
+                   "across languages independently from accuracy.")
+    assert st.stance == "support" and not st.reasons["dropped_qualifiers"]

@@ -258,6 +258,34 @@ ADJECTIVE_OPPOSITES: tuple[tuple[str, str], ...] = (
 )
 
 
+# scales whose words on one side say nearly the same ("costly" / "expensive", "large" / "substantial"):
+# a claim may use one for another. Not quality, importance or likeness ("competitive" is not
+# "superior", "related" is not "similar").
+_NEAR_SYNONYM_SCALES = frozenset({0, 3, 4, 5, 6, 8})
+
+
+def scale_synonyms(a: str, b: str) -> bool:
+    """`a` and `b` sit on the same side of one of the _NEAR_SYNONYM_SCALES."""
+    sa, sb = _scale_sides(a), _scale_sides(b)
+    return any(i in _NEAR_SYNONYM_SCALES and (i, d) in sb for i, d in sa)
+
+
+@functools.lru_cache(maxsize=100_000)
+def derived_forms(word: str) -> frozenset[str]:
+    """WordNet derivationally related forms of the word's base forms ("tolerant" -> "tolerate",
+    "analysis" -> "analyze"), single words, lower case."""
+    wn = wordnet()
+    if wn is None:
+        return frozenset()
+    out = set()
+    for b in base_forms(word):
+        for syn in wn.synsets(b)[:4]:
+            for lem in syn.lemmas():
+                if lem.name().lower() == b:
+                    out.update(d.name().lower() for d in lem.derivationally_related_forms() if "_" not in d.name())
+    return frozenset(out)
+
+
 def _scale_sides(word: str) -> set[tuple[int, int]]:
     w = word.lower()
     forms = {w} | set(base_forms(w))

@@ -438,11 +438,21 @@ def _comparisons(text: str) -> list[Comparison]:
         head = low_text[:m.start()]
         clause_start = max(head.rfind(", "), head.rfind("; "), head.rfind(". "))
         clause = head[clause_start + 1:]
-        cm = None
-        for c in _COMPARATIVE.finditer(clause):
-            cm = c  # the comparative word nearest to "than"
-        if cm is None:
+        found = list(_COMPARATIVE.finditer(clause))
+        if not found:
             continue
+        cm = found[-1]  # the comparative word nearest to "than"
+        rest_m = re.match(r"\s*(?:that\s+(?:of|for|on|in)\s+|for\s+|on\s+|in\s+|with\s+|the\s+)*([^,.;()]{0,60})",
+                          low_text[m.end():])
+        for other in found[:-1]:
+            # "capture more nuanced word semantics and have higher test accuracy than X": both compare with X
+            if not re.search(r"\band\b", clause[other.end():cm.start()]):
+                continue
+            w2, b2, s2 = _comparative_word(other)
+            if b2 is None:
+                continue
+            out.append(Comparison("comparative", w2, b2, s2, _side(clause[:found[0].start()]),
+                                  _side(rest_m.group(1) if rest_m else ""), None, None))
         word, base, sign = _comparative_word(cm)
         if base is None:
             continue
@@ -637,6 +647,9 @@ def _qualifiers(text: str) -> list[Qualifier]:
     for i, t in enumerate(toks):
         if not re.fullmatch(_SCOPE_PREP, t.group(0), re.I):
             continue
+        if t.group(0).lower() == "to" and i + 1 < len(toks) and lexicon.is_verb(toks[i + 1].group(0)) \
+                and not lexicon.is_noun(toks[i + 1].group(0)):
+            continue  # "a metric to evaluate consistency across languages": a purpose, not a scope
         mods = []
         for u in toks[i + 1:i + 7]:
             w = u.group(0)
@@ -780,8 +793,8 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
             ctx.append(s)
             continue
         w = word_of_stem.get(s, s)
-        if any(stem(x) in pool for x in lexicon.synonyms(w)):
-            continue
+        if any(stem(x) in pool for x in lexicon.synonyms(w)) or any(stem(x) in pool for x in lexicon.derived_forms(w)):
+            continue  # a synonym, or the same word in another part of speech ("tolerant" / "tolerate")
         d = _direction_of(w)
         if d and any(_direction_of(x) == d for x in sent.words):
             continue  # effect verbs of the same direction: "improves ... over" / "outperforms"
@@ -954,7 +967,10 @@ def subject_stated(claim: Analysed, subject: frozenset, sent: Analysed, ctx_stem
     heads = [s for s in claim.stems if s in subject and s not in entity_stems]
     if not heads:
         return True
-    head = heads[-1]
+    # the head of "the analysis of cross-lingual consistency" is "analysis", before the preposition
+    pm = re.match(r"\s*((?:[A-Za-z][\w'-]*\s+){1,6}?)(?:of|for|in|on|from|with|between|across|over|to)\s", claim.text)
+    pre = [x for x in content_stems(pm.group(1)) if x in heads] if pm else []
+    head = pre[-1] if pre else heads[-1]
     return head in pool or (head in _GENERIC_HEADS and bool(_GENERIC_HEADS & set(sent.stems)))
 
 
@@ -1036,19 +1052,23 @@ _COPULA = re.compile(r"\b(?:is|are|was|were|be|been|being|remains?|becomes?|beca
                      r"not|also|still|often|usually|generally)\s+)*([a-z][a-z-]+)", re.I)
 
 
-def evaluative_unstated(claim: Analysed, cov: Coverage, comparison_agrees: bool = False) -> Optional[str]:
+def evaluative_unstated(claim: Analysed, cov: Coverage, comparison_agrees: bool = False,
+                        sent: Optional[Analysed] = None) -> Optional[str]:
     """A claim word the sentence does not state that carries the claim's judgement: a word of one of
     lexicon.SCALES ("easy", "major", "poor") or the adjective a copula predicates of the subject ("are
     easy to obtain", "is unreliable"). Without it the sentence states the topic, not the claim."""
     missing = set(cov.missing)
     if comparison_agrees:  # "larger for Swahili than for Urdu" read off the source's numbers
         missing -= {stem(w) for c in claim.comparisons for w in re.findall(r"[A-Za-z]+", c.word)}
+    sent_words = set(sent.words) if sent is not None else set()
     for w in claim.words:
-        if stem(w) in missing and lexicon.scale_relation(w, w) == 1:
-            return w
+        if stem(w) in missing and lexicon.scale_relation(w, w) == 1 \
+                and not any(lexicon.scale_synonyms(w, x) for x in sent_words):
+            return w  # not "costly" for "expensive" (lexicon.scale_synonyms)
     for m in _COPULA.finditer(claim.text):
         w = m.group(1).lower()
-        if stem(w) in missing and w not in STOPWORDS and lexicon.is_adjective(w) and not lexicon.is_verb_form(w):
+        if stem(w) in missing and w not in STOPWORDS and lexicon.is_adjective(w) and not lexicon.is_verb_form(w) \
+                and not any(lexicon.scale_synonyms(w, x) for x in sent_words):
             return w
     for w in claim.words:
         # "irrelevance", "unreliable": a negative prefix the sentence does not state carries polarity
@@ -1191,12 +1211,12 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         direction_unstated = []  # "outperforms" stated as "83.7% ... well above the 65.5% of LASER"
     dropped = dropped_qualifiers(claim, sent, clause.text) + dropped_setting(claim, clause.text)
     condition = unstated_condition(claim, sent, ctx_stems)
-    unstated_predicate = evaluative_unstated(claim, cov, comparison == "agree")
+    unstated_predicate = evaluative_unstated(claim, cov, comparison == "agree", sent)
     # the hedge must govern the matching clause, another clause that states part of the claim ("does not
     # require X that may lead to Y"), or the whole sentence ("Prior work shows that ...")
     rest = set(claim.stems) - clause.stems
     source_hedge = clause.hedge or next((c.hedge for c in sent.clauses if c is not clause and c.hedge
-                                         and len(rest & c.stems) >= 2), None) \
+                                         and _HEDGE.search(c.hedge) and len(rest & c.stems) >= 2), None) \
         or (sent.clauses[0].hedge if sent.clauses and _SENTENCE_ATTRIBUTION.search(sent.clauses[0].text) else None)
     # a claim that states a purpose ("proposed to improve") may rest on a source's "we aim to improve";
     # an intention hedges only its intended result: "we aim to improve X by proposing WEAM, a task"

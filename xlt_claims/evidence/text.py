@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from ..lexicon import major_language_names
+from ..lexicon import is_english_word, major_language_names
 
 # --- sentences ---------------------------------------------------------------------------------
 
@@ -456,6 +456,10 @@ def extract_entities(text: str) -> list[Entity]:
                                                                          or re.fullmatch(r"[A-Z][a-z]{3,}ing",
                                                                                          run[0].group(0))))):
                 run = run[1:]
+            if len(run) >= 2 and run[0].start() in starts and not run[0].group(0).isupper() \
+                    and all(re.search(r"[A-Z].*[A-Z]", r.group(0)) for r in run[1:]) \
+                    and is_english_word(run[0].group(0).lower()):
+                run = run[1:]  # "Multilingual PLMs ..." at a sentence start: an English word before a name
             if len(run) >= 2 and any(r.group(0).lower() in major_language_names() for r in run):
                 run = []  # "Urdu XNLI", "English NER": a language and a dataset, two names
             while run and run[-1].group(0) in ("of", "for", "and"):
