@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from .. import __version__
@@ -559,32 +560,46 @@ class _Context:
         self.runs_by_id, self.runs_by_exp = runs_by_id, runs_by_exp
 
 
-def _claim_dicts(s: Session, keys: list[str], ctx: _Context) -> Iterator[dict[str, Any]]:
-    """The claim dicts of these reports in (report key, row, id) order, built CHUNK claims at a time."""
+def _claim_dicts(s: Session, keys: list[str], ctx: _Context, light: bool = False) -> Iterator[dict[str, Any]]:
+    """The claim dicts of these reports in (report key, row, id) order, built CHUNK claims at a time.
+    `light` (the summary pass): no evidence rows, events or sources, only "evidence_models" (the set
+    of evidence model ids); every number the summaries need is the same."""
     ct = m.Claim.__table__
     ids = [r[0] for r in s.execute(select(ct.c.id).where(ct.c.report_key.in_(keys))
                                    .order_by(ct.c.report_key, ct.c.row, ct.c.id))]
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i:i + CHUNK]
-        claims = {c.id: c for c in s.exec(select(m.Claim).where(m.Claim.id.in_(chunk)))}
+        # the parser's extraction record is the largest column and the report never shows it
+        claims = {c.id: c for c in s.exec(select(m.Claim).where(m.Claim.id.in_(chunk))
+                                          .options(defer(m.Claim.extraction), defer(m.Claim.normalized)))}
         evidence, events, verdicts, links, sources = (defaultdict(list) for _ in range(5))
-        for ev in s.exec(select(m.Evidence).where(m.Evidence.claim_id.in_(chunk)).order_by(m.Evidence.id)):
-            evidence[ev.claim_id].append(ev)
-        for ev in s.exec(select(m.ClaimEvent).where(m.ClaimEvent.claim_id.in_(chunk)).order_by(m.ClaimEvent.id)):
-            events[ev.claim_id].append(ev)
+        models: dict[str, set[str]] = defaultdict(set)
+        if light:
+            for cid, model_id in s.execute(select(m.Evidence.claim_id, m.Evidence.model_id)
+                                           .where(m.Evidence.claim_id.in_(chunk))):
+                models[cid].add(model_id)
+        else:
+            for ev in s.exec(select(m.Evidence).where(m.Evidence.claim_id.in_(chunk)).order_by(m.Evidence.id)):
+                evidence[ev.claim_id].append(ev)
+            for ev in s.exec(select(m.ClaimEvent).where(m.ClaimEvent.claim_id.in_(chunk)).order_by(m.ClaimEvent.id)):
+                events[ev.claim_id].append(ev)
         for v in s.exec(select(m.Verdict).where(m.Verdict.claim_id.in_(chunk)).order_by(m.Verdict.id)):
             verdicts[v.claim_id].append(v)
         for ln in s.exec(select(m.ExperimentLink).where(m.ExperimentLink.claim_id.in_(chunk))
                          .order_by(m.ExperimentLink.id)):
             links[ln.claim_id].append(ln)
-        for cs in s.exec(select(m.ClaimSource).where(m.ClaimSource.claim_id.in_(chunk))
-                         .order_by(m.ClaimSource.report_id, m.ClaimSource.id)):
-            sources[cs.claim_id].append(cs)
+        if not light:
+            for cs in s.exec(select(m.ClaimSource).where(m.ClaimSource.claim_id.in_(chunk))
+                             .order_by(m.ClaimSource.report_id, m.ClaimSource.id)):
+                sources[cs.claim_id].append(cs)
         for cid in chunk:
             c = claims[cid]
-            yield _claim_dict(c, ctx.papers, evidence[cid], events[cid], verdicts[cid], links[cid],
-                              ctx.claim_flags[cid], ctx.report_flags[c.report_key], sources[cid], ctx.runs_by_id,
-                              ctx.runs_by_exp)
+            cd = _claim_dict(c, ctx.papers, evidence[cid], events[cid], verdicts[cid], links[cid],
+                             ctx.claim_flags[cid], ctx.report_flags[c.report_key], sources[cid], ctx.runs_by_id,
+                             ctx.runs_by_exp)
+            if light:
+                cd["evidence_models"] = models[cid]
+            yield cd
         del claims, evidence, events, verdicts, links, sources
 
 
@@ -671,10 +686,10 @@ def _build(s: Session, store, report_sel: Optional[str], generated_at: datetime)
     by_group: Counter = Counter()
     used_runs: set[int] = set()
     model_ids: set[str] = set()
-    for cd in _claim_dicts(s, keys, ctx):
+    for cd in _claim_dicts(s, keys, ctx, light=True):
         accs[cd["report_key"]].add(cd)
         used_runs.update(rid for v in cd["verdicts"] for rid in v["run_ids"])
-        model_ids.update(e["model_id"] for e in cd["evidence"])
+        model_ids.update(cd["evidence_models"])
         n_all += 1
         if cd["retired"]:
             continue
