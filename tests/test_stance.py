@@ -546,3 +546,14 @@ def test_a_purpose_infinitive_is_no_scope_qualifier():
                    "We propose a Ranking-based Consistency (RankC) metric to evaluate knowledge consistency "
                    "across languages independently from accuracy.")
     assert st.stance == "support" and not st.reasons["dropped_qualifiers"]
+
+
+def test_one_and_a_single_are_counts_only_before_a_noun():
+    from xlt_claims.evidence.text import extract_quantities
+    got = lambda t: [(q.value, q.noun) for q in extract_quantities(t)]  # noqa: E731
+    assert got("It is fine-tuned with just one additional output layer.") == [(1.0, "layer")]
+    assert got("A single layer suffices.") == [(1.0, "layer")]
+    assert got("an unsupervised one that relies on data") == [] and got("with one of the models") == []
+    st = stance_of("BERT is fine-tuned with two additional output layers.",
+                   "The pre-trained BERT model can be fine-tuned with just one additional output layer.")
+    assert st.stance == "contradict"

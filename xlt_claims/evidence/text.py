@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from ..lexicon import is_english_word, major_language_names
+from ..lexicon import is_english_word, is_verb_form, major_language_names
 
 # --- sentences ---------------------------------------------------------------------------------
 
@@ -317,6 +317,18 @@ def extract_quantities(text: str) -> list[Quantity]:
             continue
         out.append(Quantity(float(_NUMWORDS[w]), None, "count", False, 0, m.start(1), m.end(1), m.group(1),
                             noun=_counted_noun(m.group(2))))
+    # "one" only as a count ("with just one additional output layer", "on one GPU"), never the pronoun
+    # ("a supervised one that ...", "one of the")
+    for m in re.finditer(r"\b(?:(?:just|only|exactly|with|on|in|for|by|using|uses|use|than)\s+(?:a\s+)?|a\s+)(one|single)\b"
+                         r"((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,6})", text, re.I):
+        run = []
+        for tok in m.group(2).split():
+            if tok.lower() in STOPWORDS or (run and re.search(r"(?:[^s]s|ed)$", tok.lower()) and is_verb_form(tok)):
+                break  # "a single layer suffices": the singular noun ends before the verb
+            run.append(tok)
+        noun = stem(run[-1].split("-")[-1]) if run else None
+        if noun and not re.match(r"\s+of\b", m.group(2), re.I):
+            out.append(Quantity(1.0, None, "count", False, 0, m.start(1), m.end(1), m.group(1), noun=noun))
     # ranges written "between 1 and 3" / "1 to 3" are handled by num2 above
     return sorted(out, key=lambda q: q.start)
 
