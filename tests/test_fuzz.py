@@ -175,3 +175,22 @@ def test_fuzz_field_values(fuzz_dir, values):
     for extra in (["flags"], ["papers", "list"], ["papers", "show", "2104.08645"]):
         c.terminal(extra[0], c.run(*extra).output)
     assert not c.problems, c.problems
+
+
+@settings(max_examples=max(200, EXAMPLES), deadline=None, database=None)
+@given(text=st.one_of(st.text(alphabet="\\[]/ab#@=B: \t\x1b\u202e", max_size=14), field),
+       template=st.sampled_from(["{}", "[red]{}[/]", "x{}y", "[bold]a[/] {} [dim]b[/]", "\\[{}]"]))
+def test_fuzz_terminal_field_renders_as_itself(text, template):
+    """Any data put into our markup through `safe()` renders as exactly its visible text (markup in
+    it shown, backslashes kept, our own tags around it still working), with no raw control byte."""
+    import io
+
+    from xlt_claims.cli.common import SafeConsole, safe
+    from xlt_claims.sanitise import has_raw_controls, visible
+
+    con = SafeConsole(file=io.StringIO(), width=1000, highlight=False)
+    con.print(template.format(safe(text)), soft_wrap=True)
+    out = con.file.getvalue()[:-1]
+    want = template.replace("[red]", "").replace("[/]", "").replace("[bold]", "").replace("[dim]", "")
+    want = want.replace("\\[", "[").format(visible(text).replace("\t", " "))
+    assert out == want and not has_raw_controls(out)

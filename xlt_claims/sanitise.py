@@ -9,7 +9,9 @@ goes through one of these functions before it is printed or written:
 * `visible(s)`: control and format characters become visible: C0 controls as the Unicode control
   pictures (ESC shows as "\u241b"), DEL as "\u2421", C1 controls, bidirectional overrides and other
   invisible format characters as "<U+202E>". Tab and (with keep_newlines) line feed stay.
-* `for_terminal(s)`: `visible` plus rich markup escaped, for strings printed through rich.
+* `for_terminal(s)`: `visible` plus `markup_escape`, for strings printed through rich.
+* `markup_escape(s)`: rich markup that renders as exactly s whatever markup follows it (rich's own
+  `escape` loses a backslash before a `[` that is no tag and doubles a trailing one).
 * `for_markdown(s)`: `visible` plus the Markdown special characters backslash-escaped (inline ones
   everywhere, block markers such as `-`, `#`, `1.` at the start) and `<`, `>`, `&` as HTML entities, so the
   text renders as the same text and nothing else. Never put its result inside a backtick code span
