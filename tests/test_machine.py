@@ -92,6 +92,10 @@ def test_flags_need_no_calibration_and_cache_is_per_machine(own_cache, monkeypat
     # another torch version (or CPU) does not read this machine's calibration
     monkeypatch.setattr(M, "torch_version", lambda: "0.0-other")
     assert M.load_calibration() is None
+    # the calibration is the CPU's: a GPU run keeps the profile's policy unless a flag says otherwise
+    ms = M.machine_settings("auto", "auto", device_type="cuda")
+    assert (ms.precision, ms.threads) == (None, None) and "cuda" in ms.why[0]
+    assert M.machine_settings("fp32", "auto", device_type="cuda").precision == "fp32"
     # a machine that cannot be measured still runs, with the reason recorded
     monkeypatch.setattr(M, "load_calibration", lambda: None)
     monkeypatch.setattr(M, "run_calibration", lambda progress=None: 1 / 0)

@@ -309,14 +309,18 @@ def rates(cal: dict[str, Any], precision: str, threads: int) -> dict[str, Any]:
 
 
 def machine_settings(precision: Optional[str] = "auto", threads: Any = "auto", *, calibrate_if_missing: bool = True,
-                     load: Optional[dict[str, Any]] = None,
+                     load: Optional[dict[str, Any]] = None, device_type: str = "cpu",
                      progress: Optional[Callable[..., None]] = None) -> MachineSettings:
     """The settings for the next run. precision/threads: "auto" (calibration, then load), a value (the
-    flag: used as given), or None (leave it to the profile / torch). With calibrate_if_missing=False an
+    flag: used as given), or None (leave it to the profile / torch); "auto" applies to CPU runs only. With calibrate_if_missing=False an
     uncalibrated machine keeps the profile's precision and one thread per core, adapted to the load
     (a dry run, or a run of another model than the calibrated one, never spends a minute measuring)."""
     precision, threads = parse_precision(precision), parse_threads(threads)
     ms = MachineSettings(precision=None, threads=None)
+    if device_type != "cpu":  # the calibration measures the CPU: a GPU run keeps the profile's policy
+        ms.why.append(f"on {device_type}: the profile's precision and torch's threads (the calibration is the CPU's)")
+        precision = None if precision == "auto" else precision
+        threads = None if threads == "auto" else threads
     cal = None
     if "auto" in (precision, threads):
         cal = load_calibration()

@@ -31,6 +31,7 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import select
 
+from ..experiments.models import resolve_device
 from ..store.db import Store, lock_key
 from ..store.models import Claim, ExperimentLink, Run, utcnow
 from .experiment import Experiment
@@ -252,6 +253,14 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     return plan
 
 
+def _device_type(device: Optional[str]) -> str:
+    """cpu | cuda for the runs' --device ("auto" asks torch what this machine has; a device that is not
+    there is the run's error to report, not the plan's)."""
+    if device in (None, "", "auto"):
+        return resolve_device("auto")
+    return str(device).split(":")[0]
+
+
 def calibrated_estimates(plan: ExperimentPlan, opts: Options) -> None:
     """Where this machine is calibrated, every unit whose kind states its work (steps, tokens, examples
     evaluated) is estimated from the calibration at the setting the run will use, not from earlier runs
@@ -259,7 +268,8 @@ def calibrated_estimates(plan: ExperimentPlan, opts: Options) -> None:
     if (opts.precision is None and opts.threads is None) or not any(sl.unit is not None and sl.unit.work
                                                                     for sl in plan.slots):
         return  # the library default (no machine settings) keeps the kinds' own estimates
-    ms = machine_settings(opts.precision or "auto", opts.threads or "auto", calibrate_if_missing=False, load={})
+    ms = machine_settings(opts.precision or "auto", opts.threads or "auto", calibrate_if_missing=False, load={},
+                          device_type=_device_type(opts.device))
     if ms.estimate is None:
         return
     rate = ms.estimate
@@ -386,7 +396,8 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
     if opts.precision is not None or opts.threads is not None:
         # the calibration measures the bundled encoder: only its runs wait a minute to calibrate a new machine
         model = str((sl.unit.config if sl.unit else {}).get("model") or "")
-        ms = machine_settings(opts.precision, opts.threads, calibrate_if_missing=model.startswith("offline:"))
+        ms = machine_settings(opts.precision, opts.threads, calibrate_if_missing=model.startswith("offline:"),
+                              device_type=_device_type(opts.device))
         pinned = set((sl.unit.config.get("overrides") or {}) if sl.unit else {})  # an experiment file's own setting wins
         runtime = {k: v for k, v in ms.overrides().items()
                    if k not in pinned or getattr(ms, f"{k}_source") == "flag"}
@@ -486,7 +497,7 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
             rep.note(f"[red]{p.experiment.name}: {p.error}")
         for w in p.warnings:
             rep.note(f"[yellow]warning: {w}")
-    if "auto" in (opts.precision, opts.threads) and load_calibration() is None and any(
+    if "auto" in (opts.precision, opts.threads) and load_calibration() is None and _device_type(opts.device) == "cpu" and any(
             str((sl.unit.config if sl.unit else {}).get("model") or "").startswith("offline:")
             and sl.state in ("pending", "stale", "killed", "failed") for _, sl in todo):
         rep.note("calibrating this machine once (precision and threads by measurement, about a minute)")
