@@ -2,14 +2,15 @@
 bf16 per step; MFU against the measured matmul peak of the precision used. One run prints the table.
 
     python benchmarks/bench_contention.py [--steps 4] [--competitors 0,1,2] [--policies old,passive,new]
-                                          [--task logt-cls] [--json out.json]
+                                          [--policies old,new,one] [--task logt-cls] [--json out.json]
 
 Policies (each measurement is a fresh worker process, so OMP_WAIT_POLICY is set before the OpenMP
 runtime starts):
   old       torch's default: OpenMP threads spin-wait (GNU OpenMP's default), 2 threads (one per core)
-  passive   OMP_WAIT_POLICY=PASSIVE (what `claims` sets), still 2 threads
-  new       PASSIVE + the runner's load adaptation (reproduce.machine.adapt: the quiet choice, here
-            --quiet-threads, dropped to the free cores the worker senses when it starts)
+  new       what `claims` does: OMP_WAIT_POLICY=PASSIVE + the runner's rule (reproduce.machine.adapt on
+            the load the worker senses; with PASSIVE it keeps the quiet choice, --quiet-threads)
+  one       PASSIVE, threads dropped to the free cores (adapt's rule for spinning threads): one thread
+            on a busy 2-core machine
 Competitors are `python -c "while True: pass"` processes started before the worker and killed after.
 The worker runs the real train loop (quick profile, logt-cls) for --steps optimizer steps with tiny
 dev/test caps and reports its training time per step (evaluation excluded). Ratios are against the
@@ -39,7 +40,7 @@ def worker(a: argparse.Namespace) -> None:
     threads = a.threads
     why = None
     if a.adapt:
-        threads, why = adapt(a.threads, load)
+        threads, why = adapt(a.threads, load, policy="ACTIVE" if a.spin_rule else None)
     from xlt_claims.experiments.data import load_task
     from xlt_claims.experiments.methods import get_method
     from xlt_claims.experiments.train import RunSpec, train_and_evaluate
@@ -62,12 +63,14 @@ def worker(a: argparse.Namespace) -> None:
 def measure(a: argparse.Namespace, policy: str, n_comp: int, precision: str = "fp32") -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("OMP_WAIT_POLICY", None)
-    if policy in ("passive", "new"):
+    if policy in ("new", "one"):
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     cmd = [sys.executable, __file__, "--worker", "--task", a.task, "--steps", str(a.steps), "--precision", precision,
-           "--threads", str(a.quiet_threads if policy == "new" else 2)]
+           "--threads", str(a.quiet_threads if policy != "old" else 2)]
     if policy == "new":
         cmd.append("--adapt")
+    if policy == "one":
+        cmd += ["--adapt", "--spin-rule"]
     comps = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(n_comp)]
     try:
         time.sleep(1.0 if comps else 0)
@@ -89,12 +92,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--adapt", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--spin-rule", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     ap.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     ap.add_argument("--task", default="logt-cls")
     ap.add_argument("--steps", type=int, default=8, help="optimizer steps per measurement (quick runs do 45)")
     ap.add_argument("--competitors", default="0,1,2")
-    ap.add_argument("--policies", default="old,passive,new")
+    ap.add_argument("--policies", default="old,new,one")
     ap.add_argument("--quiet-threads", type=int, default=2, help="the new policy's thread count on a quiet machine")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()

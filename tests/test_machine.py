@@ -65,12 +65,17 @@ def test_choose_fastest_step_ties_to_fp32_and_fewer_threads():
 
 @pytest.mark.parametrize("busy, expect", [(0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1), (3.0, 1), (None, 2)])
 def test_adapt_threads_to_other_processes(busy, expect):
-    n, why = M.adapt(2, {"cores": 2, "others_busy_cores": busy, "loadavg_1m": 1.0})
+    load = {"cores": 2, "others_busy_cores": busy, "loadavg_1m": 1.0}
+    n, why = M.adapt(2, load, policy="ACTIVE")
     assert n == expect
     assert (why is None) == (expect == 2)
-    assert M.adapt(1, {"cores": 2, "others_busy_cores": 5.0}) == (1, None)
+    assert M.adapt(1, {"cores": 2, "others_busy_cores": 5.0}, policy="ACTIVE") == (1, None)
     # n threads need n - 1 + 0.5 free cores
-    assert [M.adapt(4, {"cores": 8, "others_busy_cores": b})[0] for b in (7.0, 6.0, 5.0, 4.5)] == [1, 2, 3, 4]
+    assert [M.adapt(4, {"cores": 8, "others_busy_cores": b}, policy="ACTIVE")[0]
+            for b in (7.0, 6.0, 5.0, 4.5)] == [1, 2, 3, 4]
+    # sleeping (PASSIVE) threads keep the team; the load is still noticed and said
+    n, why = M.adapt(2, load, policy="PASSIVE")
+    assert n == 2 and (why is None) == (expect == 2)
 
 
 def test_sense_load_reports_cores_and_others():
@@ -79,6 +84,7 @@ def test_sense_load_reports_cores_and_others():
 
 
 def test_flags_need_no_calibration_and_cache_is_per_machine(own_cache, monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # spinning threads: the load drops the team
     ms = M.machine_settings("fp32", "1")
     assert (ms.precision, ms.threads, ms.precision_source, ms.threads_source) == ("fp32", 1, "flag", "flag")
     assert ms.calibration_key is None and not list((own_cache / "machine").glob("*.json"))
@@ -161,7 +167,8 @@ def test_run_records_machine_settings_and_dry_run_uses_calibration(store, tmp_pa
         m = s.exec(select(Run).where(Run.experiment == "other", Run.reused_from == None)).one().manifest  # noqa: E711
     assert m["machine"]["precision"] == "fp32" and m["machine"]["calibration_key"]
     assert m["machine"]["threads"] in (1, 2) and m["machine"]["load"]["cores"] >= 1
-    assert m["device"]["torch_threads"] == m["machine"]["threads"]
+    # the experiment file pins threads = 1 and fp32 (tests/_reproduce_util.py): a file's own setting wins over auto
+    assert m["machine"]["applied"] == {} and m["device"]["torch_threads"] == 1
 
 
 def test_machine_command_json_and_text(own_cache):

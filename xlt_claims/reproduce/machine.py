@@ -4,10 +4,11 @@ The calibration (xlt_claims.experiments.calibrate: matmul, one training step and
 of the bundled encoder in fp32 and bf16 autocast, with 1 and 2 threads) runs once per machine and is
 cached under the project's cache dir (`$XLT_CLAIMS_CACHE/machine/`), keyed by the CPU model, the CPU's
 flags, the core count and the torch version. A run then uses the faster setting (`choose`); before
-each run the runner looks at the load (`sense_load`) and drops to one thread when other processes
-occupy the cores (`adapt`): torch's OpenMP threads wait at every parallel region for the slowest
-one, so a thread that a competitor descheduled stalls the other, and a two-thread team beside a
-competitor can run slower than one thread. `--precision` / `--threads` override both choices.
+each run the runner looks at the load (`sense_load`, recorded in the manifest) and, where OpenMP
+threads spin-wait, drops to as many threads as there are free cores (`adapt`): a spinning thread takes
+the core a competitor needs and a descheduled one stalls the team. With OMP_WAIT_POLICY=PASSIVE (what
+`claims` sets) the team is kept, which measured faster under load. `--precision` / `--threads`
+override both choices.
 
     from xlt_claims.reproduce.machine import machine_settings
     ms = machine_settings("auto", "auto")        # calibrates on the first call on this machine
@@ -281,9 +282,16 @@ def choose(cal: dict[str, Any]) -> tuple[str, int, str, str]:
     return prec, threads, pwhy, twhy
 
 
-def adapt(threads: int, load: dict[str, Any]) -> tuple[int, Optional[str]]:
+def wait_policy() -> str:
+    """OpenMP's wait policy for torch in this process (`claims` sets PASSIVE before torch loads)."""
+    return (os.environ.get("OMP_WAIT_POLICY") or "default (spin)").upper()
+
+
+def adapt(threads: int, load: dict[str, Any], policy: Optional[str] = None) -> tuple[int, Optional[str]]:
     """Threads for the next run given the load of other processes: with fewer free cores than threads,
-    as many threads as there are free cores, at least one."""
+    as many threads as there are free cores, at least one -- where OpenMP threads spin. With PASSIVE
+    threads the team is kept: beside one and two CPU-bound competitors (load average 12-14) two
+    PASSIVE threads ran 4.2-5.0 s/step against 5.6-8.5 s/step for one thread (docs/performance.md)."""
     busy = load.get("others_busy_cores")
     cores = int(load.get("cores") or 1)
     if busy is None or threads <= 1:
@@ -291,6 +299,9 @@ def adapt(threads: int, load: dict[str, Any]) -> tuple[int, Optional[str]]:
     free = cores - busy
     if free >= threads - 1 + BUSY_CORE:  # e.g. 2 threads need 1.5 free cores
         return threads, None
+    if (policy or wait_policy()) == "PASSIVE":
+        return threads, (f"{threads} threads kept beside other processes ({busy:.1f} of {cores} cores busy, "
+                         f"load average {load.get('loadavg_1m')}): OpenMP threads sleep (PASSIVE)")
     n = max(1, min(threads, int(free + 1 - BUSY_CORE)))
     return n, (f"{n} thread(s), not {threads}: other processes keep {busy:.1f} of {cores} cores busy "
                f"(load average {load.get('loadavg_1m')})")
@@ -352,7 +363,8 @@ def machine_settings(precision: Optional[str] = "auto", threads: Any = "auto", *
         ms.load = load if load is not None else sense_load()
         n, reason = adapt(ms.threads, ms.load)
         if reason:
-            ms.threads, ms.threads_source = n, "load"
+            if n != ms.threads:
+                ms.threads, ms.threads_source = n, "load"
             ms.why.append(reason)
     elif threads is not None:
         ms.threads, ms.threads_source = threads, "flag"
