@@ -82,7 +82,7 @@ ProxyOption = Annotated[bool, typer.Option("--proxy", help="Run the offline prox
 PrecisionOption = Annotated[str, typer.Option(
     "--precision", help="auto (this machine's calibration, see `claims machine`) | fp32 | bf16")]
 ThreadsOption = Annotated[str, typer.Option(
-    "--threads", help="auto (calibration, fewer when other processes load the cores) | N")]
+    "--threads", help="auto (calibration; the load is checked before each run) | N")]
 RegistryOption = Annotated[
     Optional[List[str]],
     typer.Option("--reproductions", envvar="XLT_CLAIMS_REPRODUCTIONS",

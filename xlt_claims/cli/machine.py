@@ -3,6 +3,7 @@ over reproduce.machine: the cached calibration, the choice, the load right now).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -70,6 +71,7 @@ def machine_cmd(
     console.print(f"[bold]next run[/] (load now: others busy {load.get('others_busy_cores')} of {load['cores']} "
                   f"cores, load average {load.get('loadavg_1m')}): {ms.precision}, {ms.threads} "
                   f"thread{'s' if (ms.threads or 1) > 1 else ''}", highlight=False)
-    if ms.threads_source == "load":
+    if ms.threads_source == "load" or "kept beside" in (ms.why[-1] if ms.why else ""):
         console.print(f"  {ms.why[-1]}", highlight=False)
+    console.print(f"OpenMP wait policy: {os.environ.get('OMP_WAIT_POLICY') or 'default (spin)'}", highlight=False)
     console.print(f"cache: {cal.get('path')}", highlight=False)
