@@ -210,33 +210,37 @@ def opposed_by_synonym(a: str, b: str) -> bool:
 # good / hard / ..." versus "little / bad / easy / ...". Two words on opposite sides of one scale are
 # opposites; two on the same side are near-synonyms for comparing comparatives ("more significant" and
 # "larger" order their sides the same way).
+# (one side, the other side, near: the words of one side say nearly the same thing, so a claim may
+# use one for another: scale_synonyms; not so for quality, importance or likeness: "competitive" is
+# not "superior", "related" is not "similar")
+_SCALE_TABLE: tuple[tuple[str, str, bool], ...] = (
+    # size / amount (WordNet: "large"/"small" only)
+    ("large big great huge vast substantial considerable sizable sizeable significant marked pronounced "
+     "dramatic",
+     "small little tiny slight negligible marginal insignificant modest minimal", True),
+    # importance
+    ("major important integral crucial essential central key significant",
+     "minor unimportant negligible marginal peripheral insignificant", False),
+    # quality of a result
+    ("good remarkable impressive excellent strong competitive superior outstanding promising "
+     "well favourable favorable",
+     "poor bad weak inferior disappointing mediocre poorly badly unfavourable unfavorable", False),
+    # difficulty / complexity
+    ("hard difficult challenging complex complicated demanding nontrivial",
+     "easy simple trivial straightforward", True),
+    # cost
+    ("expensive costly", "cheap inexpensive", True),
+    # speed
+    ("fast faster quick rapid", "slow slower", True),
+    # frequency of use
+    ("common widespread frequent popular standard", "uncommon rare unusual infrequent", True),
+    # likeness
+    ("similar alike close related", "dissimilar different distant unrelated", False),
+    # spread / width
+    ("wide widely broad broadly", "narrow narrowly", True),
+)
 SCALES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
-    (frozenset(a.split()), frozenset(b.split())) for a, b in (
-        # size / amount (WordNet: "large"/"small" only)
-        ("large big great huge vast substantial considerable sizable sizeable significant marked pronounced "
-         "dramatic",
-         "small little tiny slight negligible marginal insignificant modest minimal"),
-        # importance
-        ("major important integral crucial essential central key significant",
-         "minor unimportant negligible marginal peripheral insignificant"),
-        # quality of a result
-        ("good remarkable impressive excellent strong competitive superior outstanding promising "
-         "well favourable favorable",
-         "poor bad weak inferior disappointing mediocre poorly badly unfavourable unfavorable"),
-        # difficulty / complexity
-        ("hard difficult challenging complex complicated demanding nontrivial",
-         "easy simple trivial straightforward"),
-        # cost
-        ("expensive costly", "cheap inexpensive"),
-        # speed
-        ("fast faster quick rapid", "slow slower"),
-        # frequency of use
-        ("common widespread frequent popular standard", "uncommon rare unusual infrequent"),
-        # likeness
-        ("similar alike close related", "dissimilar different distant unrelated"),
-        # spread / width
-        ("wide widely broad broadly", "narrow narrowly"),
-    ))
+    (frozenset(a.split()), frozenset(b.split())) for a, b, _ in _SCALE_TABLE)
 # verbs (any inflection) that state opposite things of the same object
 VERB_OPPOSITES: tuple[tuple[str, str], ...] = (
     ("uphold", "undermine"), ("confirm", "refute"), ("confirm", "disprove"), ("support", "undermine"),
@@ -258,10 +262,8 @@ ADJECTIVE_OPPOSITES: tuple[tuple[str, str], ...] = (
 )
 
 
-# scales whose words on one side say nearly the same ("costly" / "expensive", "large" / "substantial"):
-# a claim may use one for another. Not quality, importance or likeness ("competitive" is not
-# "superior", "related" is not "similar").
-_NEAR_SYNONYM_SCALES = frozenset({0, 3, 4, 5, 6, 8})
+# the scales whose words on one side say nearly the same ("costly" / "expensive", "large" / "substantial")
+_NEAR_SYNONYM_SCALES = frozenset(i for i, (_, _, near) in enumerate(_SCALE_TABLE) if near)
 
 
 def scale_synonyms(a: str, b: str) -> bool:

@@ -406,12 +406,6 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
     return out
 
 
-_PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
-_WE = re.compile(r"\b(?:we|our)\b", re.I)
-_INTENTION = re.compile(r"(?:aims?|intends?|plans?)\s+to", re.I)
-_PURPOSE = re.compile(r"\b(?:aims?|aimed|intends?|intended|designed|proposed|meant|plans?|planned)\s+to\b|"
-                      r"\bin\s+order\s+to\b|\bso\s+as\s+to\b", re.I)
-
 # --- comparisons -------------------------------------------------------------------------------------
 
 def _base_of(word: str) -> tuple[str, int]:
