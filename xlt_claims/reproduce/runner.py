@@ -217,12 +217,11 @@ def plan_experiment(store: Store, exp: Experiment, claims: list[str], opts: Opti
     model = opts.model or exp.model.default
     seeds = _seeds(exp, opts)
     try:
-        src = task_source(exp, opts.data_dir, opts.proxy)
-    except TaskError as exc:
-        if exp.kind == "train":
-            return ExperimentPlan(exp, claims, exp.task.proxy, True, model, profile, seeds, error=str(exc))
-        src = {"name": exp.task.proxy}  # a suite's tasks are in its [params]: the kind resolves them
-    plan = ExperimentPlan(exp, claims, src["name"], True, model, profile, seeds)
+        task_name = task_source(exp, opts.data_dir, opts.proxy)["name"]
+    except TaskError:
+        # the kind's plan says what is wrong, if anything (a suite reads its tasks from [params])
+        task_name = exp.task.proxy
+    plan = ExperimentPlan(exp, claims, task_name, True, model, profile, seeds)
     kind = get_kind(exp.kind)
     try:
         planned = kind.plan(exp, opts, model, profile, seeds)

@@ -215,6 +215,10 @@ def is_other_model(claim_model: Optional[str], model: Optional[str]) -> bool:
     return bool(claim_model) and key(claim_model) != key(model)
 
 
+# the recipe difference in words when the runs did not record theirs (verdict/recipe.py reads it in numbers)
+GENERIC_RECIPE = ("the paper's full training recipe", "the quick profile (capped steps and examples)")
+
+
 def differences(exp: Any, *, proxy_data: bool, data_label: str, model: str, claim_model: Optional[str],
                 profile: Optional[str], loader: Iterable[dict[str, Any]] = (),
                 recipe: Optional[tuple[str, str]] = None) -> list[Difference]:
@@ -237,7 +241,7 @@ def differences(exp: Any, *, proxy_data: bool, data_label: str, model: str, clai
     if is_other_model(claim_model, model):
         add("model", str(claim_model), str(model))
     if profile == "quick":  # `recipe`: (paper, ours) in numbers, read from the runs (verdict/recipe.py)
-        paper, ours = recipe or ("the paper's full training recipe", "the quick profile (capped steps and examples)")
+        paper, ours = recipe or GENERIC_RECIPE
         add("recipe", paper, ours, "a shortened recipe measures the method's direction more than its full-data size")
     for dev in loader:
         aspect = str(dev.get("aspect", "data"))

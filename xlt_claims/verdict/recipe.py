@@ -15,8 +15,7 @@ from typing import Any, Iterable, Optional
 
 from ..experiments.data import REGISTRY
 from ..experiments.profiles import resolve_profile
-
-GENERIC = ("the paper's full training recipe", "the quick profile (capped steps and examples)")
+from .confidence import GENERIC_RECIPE
 
 
 def _runs(runs: dict[str, dict[int, Any]]) -> Iterable[Any]:
@@ -45,7 +44,7 @@ def ours_text(m: dict[str, Any]) -> Optional[str]:
 def paper_text(real: Optional[str], task_type: str) -> str:
     """The paper profile's recipe for benchmark `real` (a real set name), in words."""
     if not real or real not in REGISTRY:
-        return GENERIC[0]
+        return GENERIC_RECIPE[0]
     p = resolve_profile("paper", real, task_type)
     sizes = REGISTRY[real].info.get("sizes") or {}
     train = f"the full English train ({sizes['train']:,} examples)" if sizes.get("train") else "the full English train"

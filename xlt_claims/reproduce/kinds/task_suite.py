@@ -49,6 +49,7 @@ from ..experiment import Experiment, TaskSpec
 from ..guards import label_stats
 from ...experiments.calibrate import run_work
 from ...experiments.data import bitext_folder
+from ...experiments.data.real import TATOEBA_LANGS
 from ..tasks import TaskError, benchmark_for, check_data_folder, is_real_set, load_source
 from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row, unique_differences
 
@@ -119,8 +120,6 @@ def real_method_params(method: str, params: dict[str, Any], task: Any, data_dir:
     test languages that Tatoeba has) instead of the LibreOffice bitext, unless the file names a bitext."""
     if method != "ot-align" or task.proxy or "bitext" in params:
         return params
-    from ...experiments.data.real import TATOEBA_LANGS
-
     langs = [lg for lg in sorted(task.test) if lg != "en" and lg in TATOEBA_LANGS]
     out = {**params, "bitext": "tatoeba", "langs": langs}
     folder = bitext_folder("tatoeba", data_dir)  # DIR's Tatoeba files; a DIR without them: the embedded copy
