@@ -46,6 +46,9 @@ def test_recipe_is_read_from_the_runs_in_numbers():
     assert ours == ("1,200 of 8,593 English training examples (12,000 after the method's augmentation), 90 steps at "
                     "batch 32 (0.2 epochs), lr 0.0001, max length 64, word embeddings frozen; 100 test items per "
                     "language, 42 language pairs")
+    frozen = _manifest()
+    frozen["config"]["freeze_layers"] = 6
+    assert "max length 64, embeddings and the bottom 6 layers frozen; 100 test" in ours_text(frozen)
     paper = paper_text("pawsx", "pair-classification")
     assert paper.startswith("the full English train (49,401 examples), 3 epoch(s) at batch 32, lr 2e-05, max length 128")
     assert "2,000 test items per language" in paper

@@ -15,6 +15,7 @@ from torch import nn
 
 from xlt_claims.experiments.batching import half_lengths
 from xlt_claims.experiments.models import mean_pool
+from xlt_claims.experiments.models.frozen import FrozenBottom, FrozenLayersError
 from xlt_claims.experiments.types import Method
 
 __all__ = ["ForwardOutput", "PoolingHead", "TaskModel"]
@@ -54,6 +55,10 @@ class PoolingHead(nn.Module):
         n_in = 4 * hidden_size if self.bi_pairs else hidden_size
         self.classifier = nn.Linear(n_in, 2 if self.span else num_labels)
 
+    def layers_read(self, n_layers: int) -> set[int]:
+        """Indices into hidden_states this head reads (freeze_layers caches only those below K)."""
+        return {n_layers}
+
     def pool(self, hidden_states, attention_mask):
         x = hidden_states[-1]
         if self.pooling == "mean":
@@ -87,6 +92,19 @@ class TaskModel(nn.Module):
         self.task_type = task_type
         emb_mod = getattr(encoder, "embeddings", None)
         self.roberta_padding_idx = getattr(emb_mod, "padding_idx", None) if emb_mod is not None else None
+        self.frozen: Optional[FrozenBottom] = None  # freeze_layers > 0: see use_frozen
+
+    def use_frozen(self, bottom: FrozenBottom) -> None:
+        """Freeze the embeddings and the bottom layers (eval mode from now on) and run every forward
+        from their cached states (models/frozen.py)."""
+        bottom.freeze()
+        self.frozen = bottom
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen is not None:
+            self.frozen.set_eval()  # the frozen part never runs dropout
+        return self
 
     def _encode(self, emb, mask, token_type_ids):
         kw: dict[str, Any] = {"attention_mask": mask, "inputs_embeds": emb, "output_hidden_states": True, "return_dict": True}
@@ -99,6 +117,8 @@ class TaskModel(nn.Module):
 
     def hidden_states(self, batch: dict):
         """The encoder's hidden states for a batch of single texts (no method perturbation)."""
+        if self.frozen is not None:
+            return self.frozen.forward(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
         emb = self.encoder.get_input_embeddings()(batch["input_ids"])
         return self._encode(emb, batch["attention_mask"], batch.get("token_type_ids")).hidden_states
 
@@ -124,7 +144,29 @@ class TaskModel(nn.Module):
             return nn.functional.cross_entropy(logits.float(), batch["labels"])
         return None
 
+    def _forward_frozen(self, batch: dict, emb_delta=None) -> ForwardOutput:
+        """freeze_layers > 0: layers K+1..L on the cached layer-K states (the method's perturb_embeddings
+        is not called: methods that override it are refused before training)."""
+        if emb_delta is not None:
+            raise FrozenLayersError(f"method {self.method.name!r} adds a delta to the input embeddings, which cannot "
+                                    "reach frozen layers computed once: use freeze_layers=0")
+        ids, mask, half = batch["input_ids"], batch["attention_mask"], batch.get("pair_half")
+        if half:  # bi-encoded pairs: each half at its own length, padded back to one layout (as _encode_halves)
+            L = mask.shape[1]
+            la, lb = half_lengths(mask, half)
+            a = self.frozen.forward(ids[:half, :la], mask[:half, :la])
+            b = self.frozen.forward(ids[half:, :lb], mask[half:, :lb])
+            hs = tuple(None if x is None else torch.cat([nn.functional.pad(x, (0, 0, 0, L - la)), nn.functional.pad(y, (0, 0, 0, L - lb))])
+                       for x, y in zip(a, b))
+        else:
+            hs = self.frozen.forward(ids, mask, batch.get("token_type_ids"))
+        logits = self.head(hs, mask)
+        return ForwardOutput(self.loss(logits, batch), logits, embeddings=None, hidden_states=hs, attention_mask=mask,
+                             outputs=None)
+
     def forward(self, batch: dict, emb_delta=None, train: bool = True) -> ForwardOutput:
+        if self.frozen is not None:
+            return self._forward_frozen(batch, emb_delta)
         emb = self.encoder.get_input_embeddings()(batch["input_ids"])
         if train:
             emb = self.method.perturb_embeddings(emb, batch)

@@ -37,6 +37,11 @@ BASE: dict[str, Any] = {
     "max_grad_norm": 1.0,
     "precision": "auto",  # auto (bf16 autocast where native) | bf16 | fp32
     "freeze_word_embeddings": False,
+    # K > 0: the embeddings and transformer layers 1..K are frozen, run without dropout, and computed ONCE per
+    # distinct token sequence of the run (cached in memory); training and evaluation run layers K+1..L only.
+    # Changes the numbers (part of a run's config hash). Refused for methods that change the input
+    # embeddings or the encoder below layer K (adv, rs-rp, ot-align). 0 = the whole encoder trains.
+    "freeze_layers": 0,
     "prune_vocab": False,  # prune the vocabulary to the task's texts (Unigram tokenizers only)
     "length_grouping": True,  # length-grouped batches (dynamic padding is always on)
     "group_size": 64,  # batches per length-sorted chunk when grouping
@@ -126,8 +131,24 @@ def resolve_profile(
         raise ProfileError("batch_size and grad_accum must be >= 1")
     if cfg["pair_encoding"] not in ("cross", "bi", "auto"):
         raise ProfileError(f"pair_encoding must be 'cross', 'bi' or 'auto', not {cfg['pair_encoding']!r}")
+    k = cfg["freeze_layers"]
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ProfileError(f"freeze_layers must be an integer >= 0 (0 = nothing frozen), not {k!r}")
     cfg["effective_batch_size"] = cfg["batch_size"] * cfg["grad_accum"]
     return cfg
+
+
+def hash_extras(name: str, task_name: str = "", task_type: str = "classification",
+                overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Resolved settings a run's config hash must carry beyond (profile name, overrides) because they
+    change the numbers even when they come from the profile's defaults: {"freeze_layers": K} when K > 0
+    (nothing for K = 0, so the hashes of existing runs stay as they were). {} when the settings do not
+    resolve (the run itself reports why)."""
+    try:
+        cfg = resolve_profile(name, task_name, task_type, overrides)
+    except ProfileError:
+        return {}
+    return {"freeze_layers": cfg["freeze_layers"]} if cfg["freeze_layers"] else {}
 
 
 def list_profiles() -> dict[str, dict[str, Any]]:

@@ -15,8 +15,11 @@ spans), heads (PoolingHead, TaskModel), metrics (scores and the run summary), pr
 Engineering: seeds fixed end to end (python, numpy, torch, data order); dynamic padding with
 length-grouped batches; AdamW (fused where torch supports it, else foreach); CUDA: bf16 autocast + TF32;
 CPU: bf16 autocast when the CPU has native bf16 (avx512_bf16 / AMX), else fp32; optional frozen word
-embeddings; gradient accumulation; the encoder always runs from `inputs_embeds`, so methods can perturb
-the input embeddings or add adversarial deltas; model selection on English dev only.
+embeddings; optional frozen bottom layers computed once (freeze_layers = K > 0: embeddings + layers 1..K
+in eval mode, their states cached per distinct token sequence, steps and evaluations run layers K+1..L;
+refused for methods that change the input embeddings, see models/frozen.py); gradient accumulation; the
+encoder otherwise always runs from `inputs_embeds`, so methods can perturb the input embeddings or add
+adversarial deltas; model selection on English dev only.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from xlt_claims.experiments.heads import ForwardOutput, PoolingHead, TaskModel
 from xlt_claims.experiments.manifest import build_manifest
 from xlt_claims.experiments.metrics import run_metrics, score_predictions
 from xlt_claims.experiments.models import encoder_info, load_encoder, resolve_device
+from xlt_claims.experiments.models.frozen import FrozenBottom, FrozenLayersError
 from xlt_claims.experiments.models.runtime import (autocast_context, autocast_dtype, configure_backends,
                                                    device_description, peak_memory_gb, restore_threads, set_seeds)
 from xlt_claims.experiments.profiles import resolve_profile
@@ -170,6 +174,27 @@ def uses_bi_pairs(cfg: dict[str, Any], info, task_type: str, custom_head: bool, 
         raise ValueError(f"method {method.name!r} builds its own head, which reads one sequence per example; "
                          "it cannot be combined with pair_encoding='bi'")
     return bi
+
+
+def check_freeze_layers(method: Method, k: int, n_layers: int) -> None:
+    """freeze_layers = k > 0 is refused (FrozenLayersError) for methods that change the input embeddings
+    or the encoder below layer k, and for k beyond the encoder's layers."""
+    if not k:
+        return
+    if not (0 < k <= n_layers):
+        raise FrozenLayersError(f"freeze_layers={k}: the encoder has {n_layers} layers (use 0..{n_layers})")
+    if not getattr(method, "frozen_layers_ok", True) or type(method).perturb_embeddings is not Method.perturb_embeddings:
+        raise FrozenLayersError(f"method {method.name!r} changes the input embeddings or the encoder below layer {k}, "
+                                "so the frozen layers cannot be computed once: use freeze_layers=0 with it")
+
+
+def frozen_bottom(model: TaskModel, encoder, k: int, setup: "Setup") -> FrozenBottom:
+    """The frozen embeddings + layers 1..k of `model`'s encoder, caching what its head reads below k."""
+    n = int(encoder.config.num_hidden_layers)
+    reads = model.head.layers_read(n) if hasattr(model.head, "layers_read") else range(n + 1)
+    bottom = FrozenBottom(encoder, k, reads, setup.autocast)
+    model.use_frozen(bottom)
+    return bottom
 
 
 # ------------------------------------------------------------------------------------- optimizer
@@ -377,6 +402,8 @@ def _fine_tune(spec: RunSpec, task: TaskData, method: Method, prog: Callable[...
     )
 
     # ---- method preparation (e.g. OT alignment) and the run's data
+    freeze_k = int(cfg["freeze_layers"])
+    check_freeze_layers(method, freeze_k, ctx.num_layers)  # before prepare: refused before any work
     t0 = time.perf_counter()
     method.prepare(ctx)
     prepare_s = time.perf_counter() - t0
@@ -408,6 +435,7 @@ def _fine_tune(spec: RunSpec, task: TaskData, method: Method, prog: Callable[...
                   pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
                   pad_multiple=8 if device.type == "cuda" else 1, task_type=task.task_type, num_labels=num_labels,
                   bi_pairs=bi_pairs)
+    bottom = frozen_bottom(model, encoder, freeze_k, setup) if freeze_k else None
     train_feats = setup.featurize(data.train, train=True, bi_pairs=bi_pairs)
     if not train_feats:
         raise ValueError(f"task {task.name!r}: no training features (answers outside every window?)")
@@ -553,5 +581,7 @@ def _fine_tune(spec: RunSpec, task: TaskData, method: Method, prog: Callable[...
         padding_efficiency=round(train_tokens / padded_tokens, 4) if padded_tokens else None,
         tokens_per_s=round(train_tokens / train_s, 1) if train_s > 0 else None,
         peak_memory_gb=peak_memory_gb(device),
+        **({"frozen_layers": {"k": freeze_k, "cached_sequences": bottom.computed, "cached_states": list(bottom.keep),
+                              "cache_mb": bottom.cache_mb()}} if bottom is not None else {}),
     )
     return RunResult(metrics=metrics, manifest=manifest, history=history)

@@ -103,6 +103,11 @@ class Method:
     """
 
     name = "baseline"
+    # Whether the run may freeze the embeddings and the bottom K layers and compute them once per text
+    # (profile setting freeze_layers > 0). False for methods that change the input embeddings or the
+    # encoder below layer K during training (adversarial deltas, RS-RP noise, OT alignment); a method
+    # that overrides perturb_embeddings is refused as well, whatever this says.
+    frozen_layers_ok = True
 
     def __init__(self, **params: Any):
         self.params = params

@@ -36,6 +36,8 @@ def ours_text(m: dict[str, Any]) -> Optional[str]:
     if t.get("n_pairs"):
         test += f", {t['n_pairs']} language pairs"
     frozen = ", word embeddings frozen" if cfg.get("freeze_word_embeddings") else ""
+    if cfg.get("freeze_layers"):  # the train loop's freeze_layers = K: embeddings + layers 1..K fixed
+        frozen = f", embeddings and the bottom {int(cfg['freeze_layers'])} layers frozen"
     return (f"{t['n_train_used']:,} of {int(t.get('n_train') or 0):,} English training examples{aug}, {steps} "
             f"steps at batch {eff} ({steps * eff / seen:.1f} epochs), lr {cfg.get('lr'):g}, max length "
             f"{cfg.get('max_length')}{frozen}{test}")

@@ -147,6 +147,10 @@ class LayerFusionHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(hidden_size, 2 if span else num_labels)
 
+    def layers_read(self, n_layers: int) -> set[int]:
+        """Indices into hidden_states this head reads: the last and, when fusing, the lower layer."""
+        return {n_layers} | ({int(self.layer)} if self.fuse is not None else set())
+
     def features(self, hidden_states: Any, attention_mask: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         hs = list(hidden_states)
         x = hs[-1]

@@ -450,6 +450,9 @@ class OTAlign(Method):
     """
 
     name = "ot-align"
+    # the alignment trains every layer of the encoder and the recipe then fine-tunes all of it: freezing
+    # the bottom layers would be a different method, so freeze_layers > 0 is refused
+    frozen_layers_ok = False
 
     def __init__(self, blur: float = PAPER_BLUR, **params: Any):
         p = int(params.pop("p", 2))

@@ -234,6 +234,8 @@ class RSDA(Method):
 class _EmbeddingNoise(Method):
     """Shared pieces of RS-RP and adversarial training: the delta's shape, mask and absolute radius."""
 
+    frozen_layers_ok = False  # the delta is added to the input embeddings, below any frozen layer
+
     def __init__(self, radius: float, scale: str = "rms", **params: Any):
         if scale not in ("rms", "absolute"):
             raise ValueError("scale must be 'rms' or 'absolute'")

@@ -17,6 +17,7 @@ from ..experiment import DIRECTIONS, PROFILES, TIERS, Arm, DecisionRule, Experim
 from ..guards import label_stats
 from ..tasks import TaskError, load_source, load_task_for, task_source
 from ...experiments.calibrate import run_work
+from ...experiments.profiles import hash_extras
 from . import ExperimentKind, Planned, ReproduceError, RunOutput, Unit, benchmark_row, unique_differences
 
 CONFIG_SCHEMA = 1
@@ -87,7 +88,7 @@ class PairedTraining(ExperimentKind):
             for seed in seeds:
                 core = {"schema": CONFIG_SCHEMA, "task": task.name, "proxy": bool(task.proxy), "data_fingerprint": fp,
                         "data_dir": src["data_dir"], "model": model, "method": desc, "seed": seed, "profile": profile,
-                        "overrides": overrides}
+                        "overrides": overrides, **hash_extras(profile, task.name, task.task_type, overrides)}
                 units.append(Unit(arm.name, seed, core, cost_factor=method.cost_factor(profile), work=work))
         return Planned(units, proxy_data=bool(task.proxy), scripts=dict(task.scripts or {}), label_stats=label_stats(task),
                        differences=list((task.provenance or {}).get("deviations") or []) + unique_differences(method_diffs),

@@ -48,6 +48,7 @@ from typing import Any, Callable, Optional
 from ..experiment import Experiment, TaskSpec
 from ..guards import label_stats
 from ...experiments.calibrate import run_work
+from ...experiments.profiles import hash_extras
 from ...experiments.data import bitext_folder
 from ...experiments.data.real import TATOEBA_LANGS
 from ..tasks import TaskError, benchmark_for, check_data_folder, is_real_set, load_source
@@ -205,7 +206,8 @@ class TaskSuite(ExperimentKind):
                     cfg = {"schema": CONFIG_SCHEMA, "kind": exp.kind, "model": model, "seed": int(seed),
                            "task": task.name, "task_spec": tname, "proxy": bool(task.proxy), "data_fingerprint": fp,
                            "data_dir": src["data_dir"], "method": desc, "method_name": a["method"],
-                           "method_params": params, "profile": profile, "overrides": overrides, "suite_arm": a["name"]}
+                           "method_params": params, "profile": profile, "overrides": overrides, "suite_arm": a["name"],
+                           **hash_extras(profile, task.name, task.task_type, overrides)}
                     units.append(Unit(f"{task.name}/{a['name']}", int(seed), cfg, estimate_s=60.0,
                                       cost_factor=method.cost_factor(profile), work=work))
         return Planned(units, proxy_data=any(b["benchmark"] == "proxy" for b in benchmarks),
