@@ -380,3 +380,47 @@ def test_auc_decision_metric_has_chance_one_half(tmp_path):
     assert v.outcome == "reproduced" and v.effect == pytest.approx(20.0)
     rows = {r["key"]: r for r in v.detail["per_language"]["test"]}
     assert rows["xx"]["baseline"] == pytest.approx(52.0) and rows["en"]["effect"] == pytest.approx(0.0)
+
+
+@pytest.mark.slow
+def test_runs_side_by_side_store_every_run_once(store, exp_dir, tiny_model):
+    """--jobs 2: a worker process claims slots beside this one; every run is stored once, both
+    processes ran some, and each manifest says how the runs were split."""
+    write_experiment(exp_dir, "better", model=tiny_model, treatment=_rsda(exp_dir), seeds=(1, 2, 3, 4))
+    add_claim(store, "c9", CLAIM)
+    reg = load_registry([exp_dir])
+    res = run_and_judge(store, reg, ["c9"], Options(jobs=2))
+    assert res.side_by_side["runs"] == 2 and res.side_by_side["threads"] >= 1
+    assert res.ran == 8 and res.failed == 0 and res.reused == 0
+    with store.session() as s:
+        runs = s.exec(select(Run)).all()
+    assert sorted((r.arm, r.seed) for r in runs) == [(a, k) for a in ("baseline", "treatment") for k in (1, 2, 3, 4)]
+    assert all(r.status == "FINISHED" for r in runs)
+    pids = {r.manifest["reproduce"]["pid"] for r in runs}
+    assert os.getpid() in pids and len(pids) == 2, pids
+    assert {r.manifest["machine"]["side_by_side"]["runs"] for r in runs} == {2}
+    assert {r.manifest["machine"]["threads_source"] for r in runs} == {"side-by-side"}
+    assert res.verdicts[0]["outcome"] == "reproduced"
+
+
+def test_jobs_auto_follows_calibration_and_load(monkeypatch):
+    from xlt_claims.reproduce import machine as M
+
+    cal = {"step_s": {"fp32": {"1": 2.0, "2": 1.2}}, "forward_s": {"fp32": {"1": 0.6, "2": 0.3}},
+           "side_by_side": {"fp32": {"procs": 2, "threads": 1, "step_s": 2.0, "forward_s": 0.6}}}
+    # two side by side: training 2 x 1.2 / 2.0 = 1.2x, evaluation 2 x 0.3 / 0.6 = 1.0x -> 2 runs
+    assert M.choose_jobs(cal)[:2] == (2, 1)
+    cal["side_by_side"]["fp32"]["forward_s"] = 0.7  # evaluation 0.86x: one run at a time
+    n, _, why = M.choose_jobs(cal)
+    assert n == 1 and "0.86x" in why
+    cal["side_by_side"]["fp32"]["forward_s"] = 0.6
+    monkeypatch.setattr(M, "load_calibration", lambda: cal)
+    assert M.decide_jobs("auto", load={"cores": 2, "others_busy_cores": 0.1})[0] == 2
+    n, _, why = M.decide_jobs("auto", load={"cores": 2, "others_busy_cores": 1.3})
+    assert n == 1 and "busy" in why
+    assert M.decide_jobs("auto", device_type="cuda")[0] == 1
+    assert M.decide_jobs(3)[0] == 3 and M.decide_jobs(None)[0] == 1
+    del cal["side_by_side"]
+    assert M.choose_jobs(cal)[0] == 1
+    with pytest.raises(M.MachineError):
+        M.parse_jobs("0")

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.segment import Segment
 from typing_extensions import Annotated
 
-from ..reproduce.machine import MachineError, parse_precision, parse_threads
+from ..reproduce.machine import MachineError, parse_jobs, parse_precision, parse_threads
 from ..sanitise import for_terminal, json_text, visible
 from ..store import StoreError, open_store
 
@@ -83,6 +83,9 @@ PrecisionOption = Annotated[str, typer.Option(
     "--precision", help="auto (this machine's calibration, see `claims machine`) | fp32 | bf16")]
 ThreadsOption = Annotated[str, typer.Option(
     "--threads", help="auto (calibration; the load is checked before each run) | N")]
+JobsOption = Annotated[str, typer.Option(
+    "--jobs", help="Runs at a time on this machine: auto (side by side where the calibration measured "
+                   "it faster and the machine is quiet) | N (the cores split between them)")]
 RegistryOption = Annotated[
     Optional[List[str]],
     typer.Option("--reproductions", envvar="XLT_CLAIMS_REPRODUCTIONS",
@@ -161,6 +164,14 @@ def parse_machine(precision: Optional[str], threads: Optional[str]) -> tuple[Opt
     """--precision / --threads checked (auto | value); a bad value is one error line."""
     try:
         return parse_precision(precision), parse_threads(threads)
+    except MachineError as exc:
+        fail(str(exc))
+
+
+def parse_jobs_option(jobs: Optional[str]) -> Any:
+    """--jobs checked (auto | N >= 1); a bad value is one error line."""
+    try:
+        return parse_jobs(jobs)
     except MachineError as exc:
         fail(str(exc))
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..reproduce.machine import calibration, choose, load_calibration, machine_settings, sense_load
+from ..reproduce.machine import calibration, choose, choose_jobs, load_calibration, machine_settings, sense_load
 from .common import JsonOption, console, err_console, print_json
 
 
@@ -32,12 +32,14 @@ def machine_cmd(
         err_console.print("calibrating this machine (once per CPU and torch version, about a minute)")
     cal = calibration(recalibrate=recalibrate)
     prec, thr, pwhy, twhy = choose(cal)
+    runs, each, jwhy = choose_jobs(cal)
     load = sense_load()
     ms = machine_settings("auto", "auto", calibrate_if_missing=False, load=load)
     out = {"identity": cal["identity"], "calibration": {k: cal.get(k) for k in (
                "shape", "matmul_gflops", "step_s", "forward_s", "step_flops", "load_s", "skipped", "measured_at",
-               "load", "seconds", "omp_wait_policy")},
-           "cache": cal.get("path"), "chosen": {"precision": prec, "threads": thr, "why": [pwhy, twhy]},
+               "load", "seconds", "omp_wait_policy", "side_by_side")},
+           "cache": cal.get("path"), "chosen": {"precision": prec, "threads": thr, "why": [pwhy, twhy],
+                                                "runs_at_a_time": runs, "threads_each": each, "runs_why": jwhy},
            "now": {"load": load, "precision": ms.precision, "threads": ms.threads, "why": ms.why}}
     if json_out:
         print_json(out)
@@ -68,6 +70,12 @@ def machine_cmd(
     console.print(f"[bold]chosen[/]: {prec}, {thr} thread{'s' if thr > 1 else ''}", highlight=False)
     for w in (pwhy, twhy):
         console.print(f"  {w}", highlight=False)
+    for p, sbs in (cal.get("side_by_side") or {}).items():
+        if "step_s" in sbs:
+            console.print(f"side by side ({p}): {sbs['procs']} processes x {sbs['threads']} thread: step "
+                          f"{sbs['step_s'] * 1000:.0f} ms, forward {sbs['forward_s'] * 1000:.0f} ms each", highlight=False)
+    console.print(f"[bold]runs at a time[/] (--jobs auto on a quiet machine): {runs}", highlight=False)
+    console.print(f"  {jwhy}", highlight=False)
     console.print(f"[bold]next run[/] (load now: others busy {load.get('others_busy_cores')} of {load['cores']} "
                   f"cores, load average {load.get('loadavg_1m')}): {ms.precision}, {ms.threads} "
                   f"thread{'s' if (ms.threads or 1) > 1 else ''}", highlight=False)

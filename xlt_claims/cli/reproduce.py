@@ -19,8 +19,8 @@ from ..reproduce.tasks import TaskError
 from ..verdict.display import benchmark_words
 from ..verdict.judge import judge_plans
 from ..verdict.sequential import run_until_decided
-from .common import (DbOption, DeviceOption, ExtendedOption, JsonOption, PrecisionOption, ProxyOption, RegistryOption,
-                     SeedsOption, ThreadsOption, console, err_console, fail, message, open_store_or_fail, parse_machine, parse_seeds, print_json, safe,
+from .common import (DbOption, DeviceOption, ExtendedOption, JobsOption, JsonOption, PrecisionOption, ProxyOption, RegistryOption,
+                     SeedsOption, ThreadsOption, console, err_console, fail, message, open_store_or_fail, parse_jobs_option, parse_machine, parse_seeds, print_json, safe,
                      sigterm_as_interrupt)
 
 
@@ -133,8 +133,13 @@ def _print_plan(result, console) -> None:
         for cid, why in result.unlinked.items():
             console.print(f"  {safe(cid)} {safe(repr(result.unlinked_texts.get(cid, '')[:90]))}\n      -> {safe(why)}",
                           highlight=False)
-    console.print(f"[bold]estimated total[/]: {_fmt_s(total)} (this machine's calibration where it is "
-                  "calibrated, else measured run times)", highlight=False)
+    sbs = result.side_by_side or {}
+    runs = int(sbs.get("runs") or 1)
+    if sbs:
+        console.print(f"runs at a time: {runs} ({safe(sbs.get('why', ''))})", highlight=False)
+    console.print(f"[bold]estimated total[/]: {_fmt_s(total / runs)}"
+                  f"{f' ({_fmt_s(total)} of runs, {runs} at a time)' if runs > 1 else ''} (this machine's "
+                  "calibration where it is calibrated, else measured run times)", highlight=False)
 
 
 def print_verdicts(result, console) -> None:
@@ -174,6 +179,7 @@ def reproduce_cmd(
     device: DeviceOption = "auto",
     precision: PrecisionOption = "auto",
     threads: ThreadsOption = "auto",
+    jobs: JobsOption = "auto",
     extended: ExtendedOption = False,
     list_: Annotated[bool, typer.Option("--list", help="List the registered experiments and exit.")] = False,
     executor: Annotated[str, typer.Option("--executor", help="local (this process) | slurm (one job array)")] = "local",
@@ -232,7 +238,8 @@ def reproduce_cmd(
     if proxy and data:
         fail("--proxy and --data exclude each other (--data reads the real benchmark)")
     precision_, threads_ = parse_machine(precision, threads)
-    opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, proxy=proxy,
+    jobs_ = parse_jobs_option(jobs)
+    opts = Options(jobs=jobs_, seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, proxy=proxy,
                    device=device, extended=extended, precision=precision_, threads=threads_)
     store = open_store_or_fail(db)
     try:

@@ -10,9 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from typing_extensions import Annotated
 
 from ..pipeline import PipelineInterrupted, Reporter, verify
-from .common import (DbOption, DeviceOption, JsonOption, PrecisionOption, ProxyOption, ThreadsOption,
+from .common import (DbOption, DeviceOption, JobsOption, JsonOption, PrecisionOption, ProxyOption, ThreadsOption,
                      err_console, fail, message, open_store_or_fail,
-                     parse_machine, parse_seeds, print_json, safe, sigterm_as_interrupt)
+                     parse_jobs_option, parse_machine, parse_seeds, print_json, safe, sigterm_as_interrupt)
 from .reproduce import RichReporter
 
 _STYLE = {"done": "green", "skipped": "dim", "failed": "red", "interrupted": "yellow",
@@ -80,6 +80,7 @@ def verify_cmd(
     device: DeviceOption = "auto",
     precision: PrecisionOption = "auto",
     threads: ThreadsOption = "auto",
+    jobs: JobsOption = "auto",
     extended: Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments.")] = False,
     proxy: ProxyOption = False,
     db: DbOption = None,
@@ -92,6 +93,7 @@ def verify_cmd(
         fail(f"--profile {profile!r}: use quick or paper")
     seed_list, n_seeds = parse_seeds(seeds)
     precision_, threads_ = parse_machine(precision, threads)
+    jobs_ = parse_jobs_option(jobs)
     for p in paths or []:
         if not p.exists():
             fail(f"{p}: no such file or folder")
@@ -102,7 +104,7 @@ def verify_cmd(
             result = verify(store, paths, output=output, online=online, fixtures_dir=fixtures,
                             skip_reproduce=skip_reproduce, profile=profile, device=device, seeds=seed_list,
                             n_seeds=n_seeds, extended=extended, proxy=proxy, reporter=reporter,
-                            precision=precision_, threads=threads_)
+                            precision=precision_, threads=threads_, jobs=jobs_)
     except PipelineInterrupted as exc:
         if isinstance(reporter, RichPipelineReporter):
             reporter.bar_done()

@@ -12,6 +12,9 @@ What is measured, per precision (fp32, bf16 autocast) and thread count:
   step_s          one optimizer step of the encoder + a linear head (forward, backward, fused AdamW) at
                   `batch` x `seq` tokens, word embeddings frozen as in the quick profile (best of `reps`)
   forward_s       one inference forward at the same shape (what evaluation costs per token)
+  side_by_side    (once, for the precision of the fastest step) the step and the forward of `procs`
+                  processes with one thread each, measured at the same time: what running that many
+                  single-thread runs side by side costs each of them
 bf16 is measured on the encoder only where its matmul is competitive (>= `bf16_gate` x fp32); where the
 CPU has no native bf16 it is emulated and a step would take minutes, so it is recorded as skipped.
 """
@@ -19,6 +22,8 @@ CPU has no native bf16 it is emulated and a step would take minutes, so it is re
 from __future__ import annotations
 
 import math
+import multiprocessing
+import queue as queue_mod
 import time
 from typing import Any, Optional, Sequence
 
@@ -124,9 +129,63 @@ def _timed(fn, threads: int, reps: int, warm: bool = True) -> float:
         torch.set_num_threads(before)
 
 
+def _side_by_side_worker(model: Optional[str], precision: str, threads: int, batch: int, seq: int, reps: int,
+                         barrier, results) -> None:
+    """One of the processes of `side_by_side`: load the encoder, warm up, then time the step and the
+    forward with `threads` threads, starting each together with the other processes (the barrier)."""
+    import torch
+
+    from xlt_claims.experiments.models import DEFAULT_MODEL, load_encoder
+
+    torch.set_num_threads(threads)
+    try:
+        encoder, _ = load_encoder(model or DEFAULT_MODEL, device="cpu")
+        bench = _Bench(encoder, batch, seq)
+        bench.step(precision)
+        bench.forward(precision)
+        barrier.wait(timeout=600)
+        step = _timed(lambda: bench.step(precision), threads, reps, warm=False)
+        barrier.wait(timeout=600)
+        fwd = _timed(lambda: bench.forward(precision), threads, reps, warm=False)
+        results.put(("ok", step, fwd))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it as not measured
+        barrier.abort()
+        results.put(("error", f"{type(exc).__name__}: {exc}", None))
+
+
+def side_by_side(model: Optional[str], precision: str, procs: int = 2, threads: int = 1, *, batch: int = 16,
+                 seq: int = 64, reps: int = 2, timeout_s: float = 900.0) -> dict[str, Any]:
+    """Step and forward seconds of `procs` processes (`threads` threads each) running at the same time; the
+    slowest process's best time is reported (it bounds a batch of runs). Fresh processes (spawn): the
+    measuring process's torch threads are not theirs."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(procs)
+    results = ctx.Queue()
+    workers = [ctx.Process(target=_side_by_side_worker, args=(model, precision, threads, batch, seq, reps, barrier, results),
+                           daemon=True) for _ in range(procs)]
+    for w in workers:
+        w.start()
+    got = []
+    try:
+        for _ in workers:
+            got.append(results.get(timeout=timeout_s))
+    except queue_mod.Empty:
+        got.append(("error", f"no result within {timeout_s:.0f} s", None))
+    finally:
+        for w in workers:
+            w.join(timeout=5)
+            if w.is_alive():
+                w.terminate()
+    errors = [g[1] for g in got if g[0] != "ok"]
+    if errors:
+        return {"procs": procs, "threads": threads, "error": errors[0]}
+    return {"procs": procs, "threads": threads, "step_s": round(max(g[1] for g in got), 4),
+            "forward_s": round(max(g[2] for g in got), 4)}
+
+
 def calibrate(model: Optional[str] = None, *, threads: Sequence[int] = (1, 2), precisions: Sequence[str] = PRECISIONS,
               batch: int = 16, seq: int = 64, reps: int = 1, bf16_gate: float = 0.6, encoder: Any = None,
-              progress: Any = None) -> dict[str, Any]:
+              progress: Any = None, side_by_side_procs: int = 0, side_by_side_threads: int = 1) -> dict[str, Any]:
     """Measure matmul throughput, a training step and an inference forward of the encoder for every
     precision x thread count. `encoder` may be passed in (tests); else `model` (default: the bundled
     offline encoder) is loaded on the CPU. `progress(stage, i, n)` is called between measurements."""
@@ -166,8 +225,15 @@ def calibrate(model: Optional[str] = None, *, threads: Sequence[int] = (1, 2), p
         warm = t == threads[0]  # the first thread count of a precision warms its kernels for the others
         out["step_s"].setdefault(p, {})[str(t)] = round(_timed(lambda: bench.step(p), t, reps, warm), 4)
         out["forward_s"].setdefault(p, {})[str(t)] = round(_timed(lambda: bench.forward(p), t, reps, warm), 4)
+    if side_by_side_procs > 1 and out["step_s"]:
+        # side by side at the precision whose best step is fastest (the one a run will use)
+        fastest = min(out["step_s"], key=lambda p: min(out["step_s"][p].values()))
+        if progress:
+            progress("calibrate", len(runs), len(runs) + 1)
+        out["side_by_side"] = {fastest: side_by_side(model, fastest, side_by_side_procs, side_by_side_threads,
+                                                      batch=batch, seq=seq)}
     if progress:
-        progress("calibrate", len(runs), len(runs))
+        progress("calibrate", len(runs) + 1, len(runs) + 1)
     out["torch"] = torch.__version__
     out["seconds"] = round(time.perf_counter() - t_all, 1)
     return out

@@ -175,10 +175,10 @@ def stage_evidence(store, rep: Reporter) -> StageResult:
 
 def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: Optional[list[int]],
                     n_seeds: Optional[int], extended: bool, proxy: bool = False,
-                    precision: Optional[str] = None, threads: Any = None) -> StageResult:
+                    precision: Optional[str] = None, threads: Any = None, jobs: Any = None) -> StageResult:
     registry = load_registry()
     opts = Options(seeds=seeds, n_seeds=n_seeds, profile=profile, device=device, extended=extended, proxy=proxy,
-                   precision=precision, threads=threads)
+                   precision=precision, threads=threads, jobs=jobs)
     if "auto" in (precision, threads) and load_calibration() is None:
         rep.note("calibrating this machine once (precision and threads by measurement, about a minute)")
         run_calibration()
@@ -186,7 +186,7 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
     todo = [sl for p in result.plans if not (p.error or p.data_guard) for sl in p.slots
             if sl.state in ("pending", "stale", "killed", "failed")]
     done = sum(1 for p in result.plans for sl in p.slots if sl.state in ("finished", "reuse"))
-    est = sum(sl.estimate_s or 0.0 for sl in todo)
+    est = result.estimate_s()  # wall clock: the runs side by side share it
     measured = sum(1 for sl in todo if (sl.estimate_source or "").startswith(("measured", "calibrated")))
     real = sorted({b["task"] for p in result.plans for b in p.benchmarks if b.get("benchmark") == "real"})
     rep.note(f"benchmarks: {', '.join(real) or 'none'} real; the rest on the LibreOffice proxy (LOGT)"
@@ -195,7 +195,8 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
         rep.note(f"[yellow]{note}")
     rep.note(f"{len(result.plans)} experiment(s) test {sum(len(p.claims) for p in result.plans)} claim(s): "
              f"{len(todo)} run(s) to do, {done} already finished; estimated {est / 60:.0f} min "
-             f"({measured} of {len(todo)} estimates from this machine's calibration or runs)")
+             f"({measured} of {len(todo)} estimates from this machine's calibration or runs)"
+             + (f"; {result.side_by_side['runs']} runs at a time" if (result.side_by_side or {}).get("runs", 1) > 1 else ""))
     run_plans(store, result, opts, reporter=rep.reproduce_reporter())
     judge_plans(store, result)
     d = result.to_dict()
@@ -253,6 +254,7 @@ def verify(
     reporter: Optional[Reporter] = None,
     precision: Optional[str] = None,
     threads: Any = None,
+    jobs: Any = None,
 ) -> VerifyResult:
     """Run the whole job on `store`. Raises PipelineInterrupted (with the partial result) on Ctrl-C."""
     rep = reporter or Reporter()
@@ -271,7 +273,7 @@ def verify(
          (lambda: StageResult("reproduce", "skipped", "--skip-reproduce")) if skip_reproduce else
          (lambda: stage_reproduce(store, rep, profile=profile, device=device, seeds=seeds, n_seeds=n_seeds,
                                   extended=extended, proxy=proxy, precision=precision,
-                                  threads=threads))),
+                                  threads=threads, jobs=jobs))),
         ("report", f"writing {output}", lambda: stage_report(store, output, fmt)),
     ]
     for i, (name, what, fn) in enumerate(plan, 1):

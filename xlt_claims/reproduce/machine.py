@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 from ..paths import cache_dir
 
 PRECISIONS = ("fp32", "bf16")
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2  # 2: runs side by side measured
 # precision: bf16 must be at least this much faster than fp32 to be chosen (fp32 is exact: a tie goes to it)
 BF16_MIN_GAIN = 1.10
 # threads: more threads must be at least this much faster (a second thread that barely helps only adds
@@ -37,6 +37,10 @@ BF16_MIN_GAIN = 1.10
 THREAD_MIN_GAIN = 1.15
 # load: other processes using at least this many cores leave too little for a thread team
 BUSY_CORE = 0.5
+# runs side by side (--jobs auto): together they must get through training steps at least this much
+# faster than one run with all the threads, and not lose on inference (the evaluation)
+JOBS_MIN_GAIN = 1.15
+JOBS_MIN_EVAL_GAIN = 0.95
 
 
 class MachineError(ValueError):
@@ -112,7 +116,10 @@ def run_calibration(progress: Optional[Callable[..., None]] = None, **kw: Any) -
 
     ident = machine_identity()
     load_before = sense_load(sample_s=0.5)
-    cal = calibrate(threads=sorted({1, min(2, ident["cores"]), ident["cores"]}), progress=progress, **kw)
+    cores = ident["cores"]
+    kw.setdefault("side_by_side_procs", 2 if cores >= 2 else 0)
+    kw.setdefault("side_by_side_threads", max(1, cores // 2))
+    cal = calibrate(threads=sorted({1, min(2, cores), cores}), progress=progress, **kw)
     cal.update(identity=ident, key=machine_key(ident), measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                load=load_before, omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"))
     p = calibration_path(ident)
@@ -307,16 +314,81 @@ def adapt(threads: int, load: dict[str, Any], policy: Optional[str] = None) -> t
                f"(load average {load.get('loadavg_1m')})")
 
 
-def rates(cal: dict[str, Any], precision: str, threads: int) -> dict[str, Any]:
-    """Seconds per training token and per evaluated token of one setting (nearest measured thread count)."""
+def rates(cal: dict[str, Any], precision: str, threads: int, side_by_side: int = 1) -> dict[str, Any]:
+    """Seconds per training token and per evaluated token of one setting (nearest measured thread count);
+    side_by_side > 1: of one of that many runs running at the same time (as measured by the calibration)."""
     shape = cal["shape"]
     tokens = shape["batch"] * shape["seq"]
+    sbs = (cal.get("side_by_side") or {}).get(precision) or {}
+    if side_by_side > 1 and sbs.get("procs") == side_by_side and "step_s" in sbs:
+        return {"train_s_per_token": sbs["step_s"] / tokens, "eval_s_per_token": sbs["forward_s"] / tokens,
+                "load_s": cal.get("load_s", 0.0), "precision": precision, "threads": int(sbs["threads"]),
+                "side_by_side": side_by_side, "step_flops_per_token": (cal.get("step_flops") or 0) / tokens}
     steps = cal["step_s"].get(precision) or cal["step_s"]["fp32"]
     fwd = cal["forward_s"].get(precision) or cal["forward_s"]["fp32"]
     t = min((int(k) for k in steps), key=lambda k: (abs(k - threads), k))
     return {"train_s_per_token": steps[str(t)] / tokens, "eval_s_per_token": fwd[str(t)] / tokens,
-            "load_s": cal.get("load_s", 0.0), "precision": precision, "threads": t,
+            "load_s": cal.get("load_s", 0.0), "precision": precision, "threads": t, "side_by_side": 1,
             "step_flops_per_token": (cal.get("step_flops") or 0) / tokens}
+
+
+def parse_jobs(value: Any) -> Any:
+    """--jobs: "auto" (by calibration and load), a number >= 1, or None (one run at a time)."""
+    if value is None:
+        return None
+    if str(value).lower() == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise MachineError(f"--jobs {value!r}: use auto or a number >= 1") from None
+    if n < 1:
+        raise MachineError(f"--jobs {value!r}: use auto or a number >= 1")
+    return n
+
+
+def choose_jobs(cal: dict[str, Any]) -> tuple[int, int, str]:
+    """(runs at a time, threads each, why) from a calibration: the measured side-by-side processes when
+    together they train >= JOBS_MIN_GAIN x faster than one run with the chosen threads and evaluate no
+    slower (>= JOBS_MIN_EVAL_GAIN); else one run at a time with the chosen threads."""
+    prec, threads, _, _ = choose(cal)
+    sbs = (cal.get("side_by_side") or {}).get(prec)
+    if not sbs or "step_s" not in sbs:
+        why = (sbs or {}).get("error") or "not measured (`claims machine --recalibrate`)"
+        return 1, threads, f"one run at a time: runs side by side {why}"
+    n, t_each = int(sbs["procs"]), int(sbs["threads"])
+    one_step, one_fwd = cal["step_s"][prec][str(threads)], cal["forward_s"][prec][str(threads)]
+    g_train, g_eval = n * one_step / sbs["step_s"], n * one_fwd / sbs["forward_s"]
+    what = (f"{n} runs x {t_each} thread{'s' if t_each > 1 else ''} side by side: training {g_train:.2f}x, "
+            f"evaluation {g_eval:.2f}x the throughput of one run x {threads} thread{'s' if threads > 1 else ''}")
+    if g_train >= JOBS_MIN_GAIN and g_eval >= JOBS_MIN_EVAL_GAIN:
+        return n, t_each, what
+    return 1, threads, f"one run at a time: {what} (needs >= {JOBS_MIN_GAIN}x and >= {JOBS_MIN_EVAL_GAIN}x)"
+
+
+def decide_jobs(jobs: Any, *, device_type: str = "cpu", load: Optional[dict[str, Any]] = None) -> tuple[int, Optional[int], str]:
+    """(runs at a time, threads per run or None, why) for --jobs. auto: the calibration's choice on a
+    quiet machine, one run at a time where other processes keep cores busy (the side-by-side runs were
+    measured on free cores) or on a GPU; a number: as given, the cores split between the runs."""
+    jobs = parse_jobs(jobs)
+    if jobs is None or jobs == 1:
+        return 1, None, "one run at a time"
+    if jobs != "auto":
+        each = max(1, usable_cores() // jobs)
+        return jobs, each, f"{jobs} runs side by side (--jobs), {each} thread(s) each"
+    if device_type != "cpu":
+        return 1, None, f"one run at a time on {device_type}"
+    cal = load_calibration()
+    if cal is None:
+        return 1, None, "one run at a time (this machine is not calibrated: `claims machine`)"
+    n, each, why = choose_jobs(cal)
+    if n > 1:
+        load = load if load is not None else sense_load()
+        busy = load.get("others_busy_cores")
+        if busy is not None and busy >= BUSY_CORE:
+            return 1, None, (f"one run at a time: other processes keep {busy:.1f} of {load.get('cores')} cores busy "
+                             f"(calibrated: {why})")
+    return n, (each if n > 1 else None), why
 
 
 def machine_settings(precision: Optional[str] = "auto", threads: Any = "auto", *, calibrate_if_missing: bool = True,

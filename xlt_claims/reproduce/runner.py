@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -38,7 +40,7 @@ from .experiment import Experiment
 from .guards import check_run
 from .kinds import ReproduceError, Unit, get_kind
 from .links import report_context, resolve_claim, sync_links, untestable_reason
-from .machine import estimate_run_s, load_calibration, machine_settings
+from .machine import decide_jobs, estimate_run_s, load_calibration, machine_settings, rates
 from .recipe import recipe_warning
 from .registry import Registry
 from .tasks import DataGuardRefused, TaskError, task_source
@@ -67,6 +69,10 @@ class Options:
     precision: Optional[str] = None
     threads: Any = None
     runtime: dict[str, Any] = field(default_factory=dict)  # what the next run gets (set by the runner)
+    # runs side by side in worker processes: "auto" (calibration and load), N, or None (one at a time);
+    # build_plans resolves it into side_by_side = {"runs": n, "threads": per run, "why": ...}
+    jobs: Any = None
+    side_by_side: Optional[dict[str, Any]] = None
 
 
 @dataclass
@@ -272,7 +278,12 @@ def calibrated_estimates(plan: ExperimentPlan, opts: Options) -> None:
     if ms.estimate is None:
         return
     rate = ms.estimate
-    basis = f"calibrated ({rate['precision']}, {rate['threads']} thread{'s' if rate['threads'] > 1 else ''})"
+    runs = int((opts.side_by_side or {}).get("runs") or 1)
+    if runs > 1:
+        rate = rates(load_calibration() or {}, rate["precision"], rate["threads"], side_by_side=runs) \
+            if load_calibration() else rate
+    basis = (f"calibrated ({rate['precision']}, {rate['threads']} thread{'s' if rate['threads'] > 1 else ''}"
+             f"{f', {runs} side by side' if rate.get('side_by_side', 1) > 1 else ''})")
     for sl in plan.slots:
         if sl.unit is not None and sl.unit.work:
             sl.estimate_s = round(estimate_run_s(sl.unit.work, rate, sl.unit.cost_factor), 1)
@@ -392,11 +403,15 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
     `executor` (e.g. the SLURM job and array task) is recorded on the run's manifest."""
     exp = plan.experiment
     ms = None
-    if opts.precision is not None or opts.threads is not None:
+    sbs = opts.side_by_side if (opts.side_by_side or {}).get("runs", 1) > 1 else None
+    if opts.precision is not None or opts.threads is not None or sbs:
         # the calibration measures the bundled encoder: only its runs wait a minute to calibrate a new machine
         model = str((sl.unit.config if sl.unit else {}).get("model") or "")
-        ms = machine_settings(opts.precision, opts.threads, calibrate_if_missing=model.startswith("offline:"),
-                              device_type=_device_type(opts.device))
+        ms = machine_settings(opts.precision, sbs["threads"] if sbs else opts.threads,
+                              calibrate_if_missing=model.startswith("offline:"), device_type=_device_type(opts.device))
+        if sbs:  # the thread count is the side-by-side split, not a --threads flag
+            ms.threads_source = "side-by-side"
+            ms.why = [w for w in ms.why if not w.endswith("--threads")] + [sbs["why"]]
         pinned = set((sl.unit.config.get("overrides") or {}) if sl.unit else {})  # an experiment file's own setting wins
         runtime = {k: v for k, v in ms.overrides().items()
                    if k not in pinned or getattr(ms, f"{k}_source") == "flag"}
@@ -431,7 +446,7 @@ def execute_slot(store: Store, plan: ExperimentPlan, sl: Slot, run_id: int, opts
     if executor:
         manifest["executor"] = executor
     if ms is not None:
-        manifest["machine"] = _jsonable({**ms.to_dict(), "applied": opts.runtime})
+        manifest["machine"] = _jsonable({**ms.to_dict(), "applied": opts.runtime, "side_by_side": opts.side_by_side})
     g = check_run(metrics, plan.label_stats)
     device = manifest.get("device") if isinstance(manifest.get("device"), str) else opts.device
     _finish(store, run_id, status="FINISHED", metrics=metrics, manifest=manifest, wall_s=wall, device=device,
@@ -449,15 +464,26 @@ class ReproduceResult:
     ran: int = 0
     reused: int = 0
     failed: int = 0
+    side_by_side: Optional[dict[str, Any]] = None  # how many runs at a time, and why (build_plans)
+
+    def estimate_s(self) -> float:
+        """Wall-clock estimate of what is left to run: the runs' estimates, divided among the runs
+        side by side."""
+        total = sum(p.to_dict()["estimate_s"] for p in self.plans if not (p.error or p.data_guard))
+        return total / int((self.side_by_side or {}).get("runs") or 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"experiments": [p.to_dict() for p in self.plans], "untestable": self.unlinked,
-                "untestable_texts": self.unlinked_texts,
+                "untestable_texts": self.unlinked_texts, "side_by_side": self.side_by_side,
+                "estimate_s": round(self.estimate_s(), 1),
                 "verdicts": self.verdicts, "ran": self.ran, "reused": self.reused, "failed": self.failed}
 
 
 def build_plans(store: Store, registry: Registry, targets: list[str], opts: Options, *,
                 all_claims: bool = False) -> ReproduceResult:
+    if opts.jobs is not None and opts.side_by_side is None:
+        runs, each, why = decide_jobs(opts.jobs, device_type=_device_type(opts.device))
+        opts = replace(opts, side_by_side={"runs": runs, "threads": each, "why": why})
     exp_claims, unlinked = targets_to_experiments(store, registry, targets, all_claims=all_claims, extended=opts.extended)
     plans = [plan_experiment(store, registry.get(name), cl, opts) for name, cl in sorted(exp_claims.items())]
     seen: dict[str, str] = {}
@@ -484,7 +510,7 @@ def build_plans(store: Store, registry: Registry, targets: list[str], opts: Opti
                 reasons[cid] = "unlinked by hand (`claims link --reset` restores the rule)"
             else:
                 reasons[cid] = untestable_reason(c, registry, report_context(s, c, cache))
-    return ReproduceResult(plans=plans, unlinked=reasons, unlinked_texts=texts)
+    return ReproduceResult(plans=plans, unlinked=reasons, unlinked_texts=texts, side_by_side=opts.side_by_side)
 
 
 def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter: Optional["Reporter"] = None) -> ReproduceResult:
@@ -501,14 +527,41 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
             and sl.state in ("pending", "stale", "killed", "failed") for _, sl in todo):
         rep.note("calibrating this machine once (precision and threads by measurement, about a minute)")
         machine_settings(opts.precision, opts.threads, load={})
+    sbs = result.side_by_side
+    if sbs is not None:
+        opts = replace(opts, side_by_side=sbs)
+    workers = []
+    if sbs and sbs["runs"] > 1 and any(sl.state in ("pending", "stale", "killed", "failed") for _, sl in todo):
+        rep.note(f"{sbs['why']}: running {sbs['runs']} at a time")
+        workers = start_side_workers(store, result, opts, sbs["runs"] - 1)
+    ok = False
+    try:
+        _run_loop(store, result, todo, opts, rep, side=bool(workers))
+        ok = True
+    finally:
+        stop_side_workers(workers, interrupted=not ok)
+    rep.stop()
+    return result
+
+
+def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, rep: "Reporter",
+              side: bool = False) -> None:
+    """Claim and run every slot of `todo`; slots another process holds are waited for. side: worker
+    processes of this invocation run beside this one, so a slot that was to do and is found finished
+    was run by one of them."""
     pending = list(todo)
     last_wait = -1
     while pending:
         waiting = []
         for p, sl in pending:
+            was_todo = sl.state in ("pending", "stale", "killed", "failed")
             state, rid = claim_slot(store, sl, opts)
             if state in ("finished", "reused"):
                 sl.state, sl.run_id = ("finished" if state == "finished" else "reuse"), rid
+                if side and was_todo and state == "finished":
+                    result.ran += 1
+                    rep.advance(f"{sl.label()}: finished by a side-by-side process (run {rid})")
+                    continue
                 result.reused += 1
                 rep.advance(f"{sl.label()}: {'already finished' if state == 'finished' else 'reused identical run'} (run {rid})")
                 continue
@@ -530,8 +583,49 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
                 last_wait = len(waiting)
             time.sleep(opts.poll_s)
         pending = waiting
-    rep.stop()
-    return result
+
+
+# --- runs side by side ------------------------------------------------------------------------------
+def _side_worker(url: str, plans: list, opts: Options) -> None:
+    """A worker process: claims and runs the same plans' slots as the main process (the store's slot
+    claims keep each run to one process); SIGTERM marks its current run KILLED, like Ctrl-C."""
+    from ..store.db import open_store
+
+    def _term(signum, frame):  # noqa: ANN001
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _term)
+    store = open_store(url)
+    try:
+        _run_loop(store, ReproduceResult(plans=plans, unlinked={}),
+                  [(p, sl) for p in plans if not (p.error or p.data_guard) for sl in p.slots], opts, Reporter())
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        store.close()
+
+
+def start_side_workers(store: Store, result: ReproduceResult, opts: Options, n: int) -> list:
+    """Start n worker processes (spawn: a fresh interpreter, no copy of this process's torch threads)."""
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_side_worker, args=(store.url, result.plans, opts), daemon=False,
+                           name=f"claims-side-{i + 1}") for i in range(n)]
+    for w in workers:
+        w.start()
+    return workers
+
+
+def stop_side_workers(workers: list, *, interrupted: bool, timeout_s: float = 60.0) -> None:
+    """Wait for the workers (they end when no slot is left: the main loop returns only then too); when
+    the main process was interrupted they are sent SIGTERM, which marks their current runs KILLED."""
+    for w in workers:
+        if interrupted and w.is_alive():
+            w.terminate()
+    for w in workers:
+        w.join(timeout=timeout_s)
+        if w.is_alive():
+            w.kill()
+            w.join(timeout=5)
 
 
 def reproduce(store: Store, registry: Registry, targets: list[str], opts: Options, *, all_claims: bool = False,
