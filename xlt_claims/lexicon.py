@@ -319,6 +319,13 @@ def verb_opposites(a: str, b: str) -> bool:
     return any((x in fa and y in fb) or (y in fa and x in fb) for x, y in VERB_OPPOSITES + ADJECTIVE_OPPOSITES)
 
 
+def verb_pair_opposites(a: str, b: str) -> bool:
+    """`a` and `b` (inflected) are a pair of VERB_OPPOSITES (they oppose only over the same object)."""
+    fa = {a.lower()} | set(base_forms(a))
+    fb = {b.lower()} | set(base_forms(b))
+    return any((x in fa and y in fb) or (y in fa and x in fb) for x, y in VERB_OPPOSITES)
+
+
 @functools.lru_cache(maxsize=100_000)
 def _adj_adv_synonyms(word: str) -> frozenset[str]:
     wn = wordnet()

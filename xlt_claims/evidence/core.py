@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 from sqlmodel import delete, select
 
-from ..lexicon import english_words, lexicon_status, wordnet_status
+from ..lexicon import base_forms, english_words, lexicon_status, wordnet_status
 from ..papers import paper_text
 from ..papers.pdftext import REFERENCE_SECTIONS, section_at
 from ..store.events import set_status
@@ -368,9 +368,14 @@ def unjudgeable_claim(text: str) -> Optional[tuple[str, str]]:
         return NOT_FOUND, "nothing to check: the claim has no content words (only numbers, stop words or symbols)"
     vocab = english_words()
     # words of any script, accents kept; acronyms (PAWS, XNLI) say nothing about the language
-    toks = [w.lower() for w in re.findall(r"[^\W\d_]+", text) if len(w) > 1 and not w.isupper()]
+    # and neither do names: a capital after the first letter (LaBSE, mBERT) or a capitalised word inside
+    # the sentence (Tatoeba); inflections count by their WordNet base form ("reaches")
+    toks = [w.lower() for m in re.finditer(r"[^\W\d_]+", text) for w in [m.group(0)]
+            if len(w) > 1 and not w.isupper() and not re.search(r"[A-Z]", w[1:])
+            and not (w[0].isupper() and m.start() > 0 and text[:m.start()].rstrip()[-1:] not in ".!?")]
     if vocab and len(toks) >= 3:
-        english = sum(1 for w in toks if w in STOPWORDS or w in vocab or w.rstrip("s") in vocab)
+        english = sum(1 for w in toks if w in STOPWORDS or w in vocab or w.rstrip("s") in vocab
+                      or base_forms(w) & vocab)
         if english / len(toks) < MIN_ENGLISH_SHARE:
             return UNCHECKED, (f"not checked: the claim does not read as English ({english} of {len(toks)} words "
                                "are English words) and the stance rules read English only")

@@ -115,6 +115,7 @@ _PURPOSE = re.compile(r"\b(?:aims?|aimed|intends?|intended|designed|proposed|mea
 _COMPARATIVE = re.compile(r"\b(?:(more|less)\s+([a-z]+)|([a-z]+er)|better|worse|fewer|greater)\b", re.I)
 # verbs that compare their subject with their object
 _COMPARING_VERB = re.compile(r"\b(outperform|surpass|beat|exceed|underperform|lag(?:s|ged|ging)?\s+(?:\w+\s+)?behind|"
+                             r"f(?:all|alls|ell|allen|alling)\s+(?:\w+\s+)?(?:short\s+of|behind)|"
                              r"trail)(?:s|es|ed|ing)?\b", re.I)
 _COMPARATIVE_NO_THAN = re.compile(r"\b(?:(more|less)\s+([a-z]{4,})|([a-z]{3,}er))\s+(?=(?:in|for|on|with|when|between|"
                                   r"among|across|at)\b)", re.I)
@@ -228,9 +229,14 @@ def _hedge(text: str) -> Optional[str]:
     return m.group(0) if m else None
 
 
+# "dispenses with X", "does away with X": the "with" of these verbs says X is absent ("without X")
+_PRIVATIVE_WITH = re.compile(r"\b(dispens(?:e|es|ed|ing)|(?:do|does|did|doing)\s+away)\s+with\b", re.I)
+
+
 def _word_list(text: str) -> list[str]:
     """Lower-case words; a hyphenated compound gives itself and its parts ("low-resource", "low", "resource")."""
     out = []
+    text = _PRIVATIVE_WITH.sub(r"\1 without", text)
     for w in re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]|[A-Za-z]", text):
         lw = w.lower()
         out.append(lw)
@@ -307,6 +313,12 @@ def _anchor(text: str, qs: list[Quantity], ents: list[Entity]) -> None:
                 best, best_d = e, d
         if best is not None:
             q.anchor = best.key
+    # "a test F1 of 93.2 (1.5 points absolute improvement)": the number in parentheses right after
+    # another one is reported for the same name
+    ordered = sorted(qs, key=lambda q: q.start)
+    for prev, q in zip(ordered, ordered[1:]):
+        if not q.is_count and prev.anchor and re.fullmatch(r"\s*\(\s*", text[prev.end:q.start]):
+            q.anchor = prev.anchor
 
 
 def _compatible(a: Quantity, b: Quantity) -> bool:
@@ -366,10 +378,19 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             continue
         cands = [sq for sq in sent.quantities if not sq.is_count and _compatible(cq, sq)]
         pool = [sq for sq in cands if sq.anchor == cq.anchor] if cq.anchor else cands
+        claim_keys = {e.key for e in claim.entities}
+        if cq.anchor and not pool and not sent.index.contains(cq.anchor):
+            # "On SQuAD v2.0, BERT reaches 93.2": the number was attached to BERT, which the sentence
+            # does not name ("it"); the values the sentence gives for the claim's one other name are the pool
+            others = {sq.anchor for sq in cands if sq.anchor in claim_keys and sq.anchor != cq.anchor}
+            # unless the claimed value is there for no name or for one of the claim's ("60% faster")
+            free_agree = any(number_relation(cq, sq) == "agree" and (sq.anchor is None or sq.anchor in claim_keys)
+                             for sq in cands)
+            if len(others) == 1 and not free_agree:
+                pool = [sq for sq in cands if sq.anchor in others]
         # which of the claim's names a number belongs to is a guess on both sides ("XLM-R gains 14.6
         # points of XNLI accuracy"); the same value attached to another name of the claim, or to none in a
         # sentence that names the claim's one, is the claim's value
-        claim_keys = {e.key for e in claim.entities}
         elsewhere = [sq for sq in cands if sq not in pool and number_relation(cq, sq) == "agree"
                      and (sq.anchor in claim_keys or (sq.anchor is None and cq.anchor is not None
                                                       and sent.index.contains(cq.anchor)))]
@@ -465,7 +486,7 @@ def _comparisons(text: str) -> list[Comparison]:
         clause_start = max(text.rfind(", ", 0, vm.start()), text.rfind("; ", 0, vm.start()), text.rfind(". ", 0, vm.start()))
         subject = _side(text[clause_start + 1:vm.start()])
         obj = re.match(r"\s*(?:the\s+)?([^,.;()]{0,60})", text[vm.end():])
-        sign = -1 if verb in ("underperform", "lag behind", "trail") or verb.startswith("lag") else 1
+        sign = -1 if verb in ("underperform", "lag behind", "trail") or verb.startswith(("lag", "fall", "fell")) else 1
         out.append(Comparison("comparative", vm.group(0), "good", sign, subject, _side(obj.group(1) if obj else ""),
                               _first_entity(text[clause_start + 1:vm.start()]),
                               _first_entity(obj.group(1) if obj else "")))
@@ -819,7 +840,7 @@ def opposite_pairs(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
             continue
         if w in s_set:
             continue
-        x = next((x for x in sw if x not in c_set and opposes(w, x)), None)
+        x = next((x for x in sw if x not in c_set and opposes(w, x) and _same_object(w, claim, x, sent)), None)
         if x:
             out.append((w, x))
         else:
@@ -830,6 +851,22 @@ def opposite_pairs(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
     out.extend(p for p in aligned_opposites(claim, sent) if p not in out)
     out.extend(p for p in clause_opposites(claim, sent) if p not in out)
     return out
+
+
+def _same_object(w: str, claim: Analysed, x: str, sent: Analysed) -> bool:
+    """Verbs of lexicon.VERB_OPPOSITES oppose only over the same object: "relies on attention" does not
+    oppose "dispenses with recurrence". True for every other pair of opposites."""
+    if not lexicon.verb_pair_opposites(w, x) or lexicon.are_antonyms(w, x) or lexicon.are_antonyms(x, w):
+        return True
+
+    def objects(words: list[str], verb: str) -> set[str]:
+        out: set[str] = set()
+        for i, v in enumerate(words):
+            if v == verb:
+                out |= {stem(n) for n in words[i + 1:i + 5] if n not in _FUNCTION_WORDS and n not in STOPWORDS
+                        and n != "without"}
+        return out
+    return bool(objects(claim.words, w) & objects(sent.words, x))
 
 
 def clause_opposites(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
@@ -846,7 +883,7 @@ def clause_opposites(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
         if w in cl_set or w in _FUNCTION_WORDS or len(w) <= 2:
             continue
         x = next((x for x in dict.fromkeys(cl_words) if x not in c_set and x not in _FUNCTION_WORDS
-                  and len(x) > 2 and opposes(w, x)), None)
+                  and len(x) > 2 and opposes(w, x) and _same_object(w, claim, x, sent)), None)
         if x:
             out.append((w, x))
     return out
@@ -1006,7 +1043,8 @@ def best_clause(claim: Analysed, sent: Analysed) -> Clause:
 
 
 # --- what the source says is absent ("without X", "with no X") -------------------------------------------
-_PRIVATIVE = re.compile(r"\b(?:without|with\s+no|lacking|lacks?\s+(?:of\s+)?|free\s+of|in\s+the\s+absence\s+of)\s+"
+_PRIVATIVE = re.compile(r"\b(?:without|with\s+no|lacking|lacks?\s+(?:of\s+)?|free\s+of|devoid\s+of|in\s+the\s+absence\s+of|"
+                        r"dispens(?:e|es|ed|ing)\s+with|(?:do|does|did|doing)\s+away\s+with)\s+"
                         r"(?:any\s+|the\s+|a\s+|an\s+)?([^,.;:()]{1,80}?)(?=\s*(?:[,.;:()]|\band\s+with\b|$))", re.I)
 _CLAIM_PRIVATIVE = re.compile(r"\b(?:without|with\s+no|no|not|lack\w*|free\s+of|absence|never|dispens\w*)\b", re.I)
 
@@ -1091,12 +1129,27 @@ _CONDITION = re.compile(r"\b(?:when|if|unless|once|provided\s+that|as\s+long\s+a
                         r"([^,;.]+)", re.I)
 
 
+# the means the claim names ("translated using machine translation", "trained via distillation")
+_MEANS = re.compile(r"\b(?:using|via|through|by\s+means\s+of|with\s+the\s+help\s+of|by)\s+(?![\d+-])([^,;.()]{2,60})",
+                    re.I)
+
+
 def unstated_condition(claim: Analysed, sent: Analysed, ctx_stems: set[str]) -> Optional[str]:
-    """The claim's condition clause, when the sentence states fewer than half of its content words."""
+    """The claim's condition clause, when the sentence states fewer than half of its content words; or
+    the means it names ("using machine translation"), when the sentence states none of the words that
+    only the means phrase has (half of them when there are three or more)."""
     pool = set(sent.stems) | ctx_stems
     for m in _CONDITION.finditer(claim.text):
         stems = [s for s in dict.fromkeys(content_stems(m.group(1))) if s not in _UNIT_STEMS]
         if len(stems) >= 2 and 2 * sum(1 for s in stems if s in pool) < len(stems):
+            return m.group(0).strip()
+    for m in _MEANS.finditer(claim.text):
+        rest = set(content_stems(claim.text[:m.start()] + " " + claim.text[m.end():]))
+        own = [s for s in dict.fromkeys(content_stems(m.group(1))) if s not in rest and s not in _UNIT_STEMS]
+        if not own or any(e.key in own or squash_key(e.text) in own for e in claim.entities):
+            continue
+        hit = sum(1 for s in own if s in pool)
+        if (hit == 0) if len(own) <= 2 else (2 * hit < len(own)):
             return m.group(0).strip()
     return None
 
@@ -1121,6 +1174,99 @@ def dropped_setting(claim: Analysed, clause_text: str) -> list[str]:
                 continue
             out.append(f"{a} {b}")
     return out
+
+
+# --- a rejected alternative ("A rather than B", "A instead of B", "A, not B") ------------------------------
+_ALTERNATIVE = re.compile(r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+([^,;.()]{2,80})|"
+                          r",\s+not\s+([^,;.()]{2,60})", re.I)
+
+
+def _alternative_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _ALTERNATIVE.finditer(text)]
+
+
+def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    for a, b in sorted(spans, reverse=True):
+        text = text[:a] + " ; " + text[b:]
+    return text
+
+
+def rejected_alternative(claim: Analysed, sent: Analysed, subject: frozenset) -> Optional[str]:
+    """The claim rejects what the sentence affirms ("X is a fine-tuning method rather than a pre-training
+    task" against "we propose a pre-training task named X"), or the sentence rejects what the claim
+    affirms ("Instead of masking the input, X corrupts it" against "X masks the input"). The words that
+    make the alternative distinct (not in the other part of its text, not the subject) must all be in one
+    clause of the other text that is not negated and not itself a rejected alternative or an absence."""
+    def affirmed_clauses(a: Analysed) -> list[Clause]:
+        spans = _alternative_spans(a.text) + [(m.start(), m.end()) for m in _PRIVATIVE.finditer(a.text)]
+        return [c for c in _clauses(_without_spans(a.text, spans)) if not c.negated]
+
+    def check(rejecting: Analysed, other: Analysed, other_is_claim: bool) -> Optional[str]:
+        spans = _alternative_spans(rejecting.text)
+        if not spans:
+            return None
+        rest = set(content_stems(_without_spans(rejecting.text, spans)))
+        clauses = affirmed_clauses(other)
+        for a, b in spans:
+            alt = rejecting.text[a:b]
+            body = re.sub(r"^\W*(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of|not)\s+", "",
+                          alt.strip(" ,"), flags=re.I)
+            distinct = {x for x in content_stems(body) if x not in rest and x not in subject
+                        and x not in _UNIT_STEMS}
+            if not distinct:
+                continue
+            need = len(distinct) if len(distinct) <= 2 else -(-2 * len(distinct) // 3)
+            if any(len(distinct & c.stems) >= need for c in clauses):
+                return alt.strip(" ,")
+        return None
+
+    hit = check(claim, sent, False)
+    if hit:
+        return f'the claim rejects what the source states ("{hit}")'
+    hit = check(sent, claim, True)
+    if hit:
+        return f'the source rejects what the claim states ("{hit}")'
+    return None
+
+
+# --- equal against different ("on par with" vs "a considerable gap to") ----------------------------------
+_EQUALITY = re.compile(r"\b(?:on\s+par\s+with|comparabl[ey](?:\s+(?:to|with))?|match(?:es|ed)?(?!\s+between)|"
+                       r"as\s+(?:good|well|high|strong|accurate|effective)\s+as|equal(?:s|ly)?(?:\s+to)?|"
+                       r"competitive(?:ly)?(?:\s+with)?|(?:the\s+)?same\s+(?:level|performance|accuracy|quality)\s+as|"
+                       r"no\s+(?:significant\s+)?(?:difference|gap)|close[sd]?\s+the\s+gap)\b", re.I)
+_STRONG_GAP = re.compile(r"\b(?:considerable|large|substantial|significant|wide|big|huge|clear|sizable|major)\s+gap\b|"
+                         r"\blag(?:s|ged|ging)?\s+(?:\w+\s+)?behind\b|"
+                         r"\bf(?:all|alls|ell|allen|alling)\s+(?:far\s+|well\s+|considerably\s+|significantly\s+)?"
+                         r"(?:short|behind)\b|\b(?:well|far)\s+(?:above|below|behind|short)\b|"
+                         r"\b(?:clearly|substantially|significantly|considerably|far|vastly|greatly|dramatically|"
+                         r"markedly|much)\s+(?:outperform\w*|underperform\w*|better|worse|higher|lower|surpass\w*|"
+                         r"stronger|weaker)\b", re.I)
+_WEAK_GAP = re.compile(r"\b(?:gap|outperform\w*|underperform\w*|surpass\w*|beat(?:s|ing)?|lag\w*|trail\w*|"
+                       r"(?:better|worse|higher|lower|stronger|weaker)\s+than|above|below)\b", re.I)
+
+
+def equality_conflict(claim: Analysed, sent: Analysed, ctx_stems: set[str], sim: float, thresholds) -> Optional[tuple[str, str]]:
+    """("contradict" | "neutral", note) when one side says two things are equal ("on par with",
+    "competitive with") and the other that one is better or worse: a marked gap ("a considerable
+    gap", "well above", "falls far behind", "clearly outperforms") contradicts, a plain one ("outperforms")
+    only withholds support. The rest of the claim (without those words) must be stated."""
+    for eq_side, gap_side in ((claim, sent), (sent, claim)):
+        em = _EQUALITY.search(eq_side.text)
+        if not em or _NEGATOR.search(eq_side.text[max(0, em.start() - 12):em.start()]):
+            continue
+        strong = _STRONG_GAP.search(gap_side.text)
+        gap = strong or _WEAK_GAP.search(gap_side.text)
+        if not gap or _EQUALITY.search(gap_side.text):
+            continue
+        words = set(content_stems(em.group(0))) | set(content_stems(gap.group(0)))
+        core = [x for x in dict.fromkeys(claim.stems) if x not in words and x not in _UNIT_STEMS]
+        pool = set(sent.stems) | ctx_stems
+        share = sum(1 for x in core if x in pool) / max(1, len(core))
+        if share < (COVERAGE_MIN if sim >= thresholds.support else COVERAGE_RESTATED):
+            continue
+        note = f'"{em.group(0)}" vs "{gap.group(0)}"'
+        return ("contradict" if strong else "neutral"), note
+    return None
 
 
 # --- judging -------------------------------------------------------------------------------------------
@@ -1153,6 +1299,23 @@ def quantifier_relation(claim_q: Optional[int], sent_q: Optional[int]) -> str:
     if sent_q in (0, 1):
         return "conflict"
     return "ok" if sent_q > claim_q else "dropped"
+
+
+def _predicative_opposite(claim: Analysed, word: str, other: str) -> bool:
+    """An opposite that a negation can cancel: a negative prefix ("not seen" is "unseen"), an adverb
+    ("do not perform well" is "perform poorly") or an adjective the claim predicates ("is not possible"
+    is "is impossible"); not an attributive modifier ("the layers after the first layer" is no negation
+    of "the layers before the last layer")."""
+    if _negative_prefix_pair(word, other) or re.fullmatch(r"(?:non|un|in|im|ir|il|dis)-?" + re.escape(other), word) \
+            or re.fullmatch(r"(?:non|un|in|im|ir|il|dis)-?" + re.escape(word), other):
+        return True
+    wn = lexicon.wordnet()
+    forms = lexicon.base_forms(word)
+    adverb = wn is not None and any(wn.synsets(b, "r") for b in forms) \
+        and not any(wn.synsets(b, p) for b in forms for p in ("a", "s"))
+    if word.endswith("ly") or other.endswith("ly") or adverb:
+        return True
+    return any(m.group(1).lower() == word for m in _COPULA.finditer(claim.text))
 
 
 def _definite_subject_head(sent: Analysed, subject: frozenset) -> bool:
@@ -1195,6 +1358,15 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     negated_as_absent = claim_clause.negated and not clause.negated and \
         len(set(claim.stems) & privative_stems(sent)) >= 2
     polarity_conflict = (claim_clause.negated != clause.negated and not negated_as_absent) or bool(absent)
+    # an opposite word under the other polarity says the same thing: "do not perform well" is "perform
+    # poorly", "do not precisely align" is "align imprecisely"; the pair counts as stated
+    double_negation = claim_clause.negated != clause.negated and not negated_as_absent and not absent \
+        and len(cov.opposites) == 1 and _predicative_opposite(claim, *cov.opposites[0])
+    if double_negation:
+        polarity_conflict = False
+        gone = {stem(a) for a, _ in cov.opposites}
+        cov = Coverage(cov.share_with_opposites, cov.share_with_opposites, [m for m in cov.missing if m not in gone],
+                       [], cov.from_context)
     quant = quantifier_relation(claim.quantifier, clause.quantifier)
     comparison, comparison_notes = compare_comparisons(claim, sent)
     # the subject must be in the clause that states the rest ("lexical overlap plays a negligible role,
@@ -1220,6 +1392,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         im = re.search(re.escape(hedged) + r"\s+(\w+)", sent.text)
         if not im or stem(im.group(1).lower()) not in set(claim.stems):
             hedged = None
+    alternative = rejected_alternative(claim, sent, subject)
+    equality = equality_conflict(claim, sent, ctx_stems, sim, thresholds)
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
         "numbers": nums,
@@ -1238,6 +1412,9 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         "absent_in_source": absent,
         "unstated_condition": condition,
         "unstated_predicate": unstated_predicate,
+        "double_negation": double_negation,
+        "rejected_alternative": alternative,
+        "equality": equality[1] if equality else None,
     }
     if nli is not None:
         reasons["nli"] = {k: round(v, 4) for k, v in nli.items()}
@@ -1289,6 +1466,11 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
             return verdict("contradict", "the same statement with a different value: "
                            + ", ".join(f"{m['claim']} vs {m['source']}" for m in unanchored))
     numbers_ok = not nums["conflict"] and not nums["missing"] and not nums["coarser"]
+    about_it = related and entities_ok and not hedged and not subject_missing and not nums["conflict"]
+    if alternative and about_it:
+        return verdict("contradict", alternative)
+    if equality and equality[0] == "contradict" and about_it:
+        return verdict("contradict", f"one side says equal, the other says different: {equality[1]}")
     if comparison == "conflict" and related and not hedged and comparison_core_stated(claim, sent, ctx_stems, sim,
                                                                                       thresholds, ent_missing):
         return verdict("contradict", "a reversed comparison: " + "; ".join(comparison_notes))
@@ -1347,6 +1529,10 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     if direction_unstated and stated and not cov.opposites:
         why.append("the source does not say it " + " or ".join("improves" if d == "up" else "decreases"
                                                                 for d in direction_unstated))
+    if alternative:
+        why.append(alternative)
+    if equality:
+        why.append(f"one side says equal, the other says different: {equality[1]}")
     if comparison == "unstated":
         why.append("the source does not state the claim's comparison ("
                    + ", ".join(c.word for c in claim.comparisons) + ")")

@@ -441,6 +441,9 @@ def extract_entities(text: str) -> list[Entity]:
             continue
         if re.fullmatch(r"[IVXLC]+", tok):  # roman numerals
             continue
+        vm = re.match(r"\s+v\d+(?:\.\d+)*(?![\w.]*\d)", text[m.start(1) + len(tok):])
+        if vm:  # "SQuAD v1.1" and "SQuAD v2.0" are two datasets: the version is part of the name
+            tok = tok + vm.group(0)
         key = squash(tok)
         found.setdefault(key, Entity(tok, key, "acronym", m.start(1), m.start(1) + len(tok)))
     # capitalised multi-word terms
