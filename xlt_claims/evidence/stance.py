@@ -39,6 +39,7 @@ from .text import (
     Entity,
     Quantity,
     TextIndex,
+    abbreviation_definitions,
     content_stems,
     extract_entities,
     extract_quantities,
@@ -1301,6 +1302,17 @@ def quantifier_relation(claim_q: Optional[int], sent_q: Optional[int]) -> str:
     return "ok" if sent_q > claim_q else "dropped"
 
 
+def _title_names(context: Analysed, key: str) -> bool:
+    """The paper's title (the last part of the context) names `key`, or the long form the context
+    defines for it ("Multilingual BERT (M-BERT)")."""
+    title = context.text.rsplit("\n\n", 1)[-1]
+    index = TextIndex([title])
+    if index.contains(key):
+        return True
+    long = abbreviation_definitions(context.text).get(key)
+    return bool(long) and squash_key(long) in squash_key(title)
+
+
 def _predicative_opposite(claim: Analysed, word: str, other: str) -> bool:
     """An opposite that a negation can cancel: a negative prefix ("not seen" is "unseen"), an adverb
     ("do not perform well" is "perform poorly") or an adjective the claim predicates ("is not possible"
@@ -1342,6 +1354,12 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
             if title_index is None:
                 title_index = TextIndex([context.text.rsplit("\n\n", 1)[-1]])
             (ent_from_context if title_index.contains(e.key) else ent_missing).append(e.text)
+        elif context is not None and not sent.entities and context.index.contains(e.key) \
+                and _title_names(context, e.key):
+            # a sentence that names nothing is about the paper's own subject: the name in its title, also
+            # through an abbreviation defined just before ("Transfer works best between typologically
+            # similar languages" in "How multilingual is Multilingual BERT?" after "Multilingual BERT (M-BERT)")
+            ent_from_context.append(e.text)
         else:
             ent_missing.append(e.text)
     ctx_stems = {s for e in claim.entities if e.text in ent_from_context for s in content_stems(e.text)}

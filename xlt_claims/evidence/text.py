@@ -311,9 +311,18 @@ def extract_quantities(text: str) -> list[Quantity]:
         if delta and sign is None:
             q.implied_sign = _verb_sign(text[max(0, m.start() - 80):m.start()])
         out.append(q)
+    # "one hundred languages", "two thousand sentences": one count, the product
+    taken = []
+    for m in re.finditer(r"\b(?:(one|a|" + "|".join(w for w in _NUMWORDS if w not in ("both", "twice", "hundred", "dozen"))
+                         + r")\s+)?(hundred|thousand)\b((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,6})", text, re.I):
+        first = (m.group(1) or "one").lower()
+        v = (1 if first in ("one", "a") else _NUMWORDS[first]) * (100 if m.group(2).lower() == "hundred" else 1000)
+        out.append(Quantity(float(v), None, "count", False, 0, m.start(), m.end(2), text[m.start():m.end(2)],
+                            noun=_counted_noun(m.group(3))))
+        taken.append((m.start(), m.end(2)))
     for m in re.finditer(r"\b(" + "|".join(_NUMWORDS) + r")\b((?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){1,6})", text, re.I):
         w = m.group(1).lower()
-        if w in ("both", "twice"):
+        if w in ("both", "twice") or any(a <= m.start(1) < b for a, b in taken):
             continue
         out.append(Quantity(float(_NUMWORDS[w]), None, "count", False, 0, m.start(1), m.end(1), m.group(1),
                             noun=_counted_noun(m.group(2))))
@@ -327,7 +336,7 @@ def extract_quantities(text: str) -> list[Quantity]:
                 break  # "a single layer suffices": the singular noun ends before the verb
             run.append(tok)
         noun = stem(run[-1].split("-")[-1]) if run else None
-        if noun and not re.match(r"\s+of\b", m.group(2), re.I):
+        if noun and not re.match(r"\s+of\b", m.group(2), re.I) and not any(a <= m.start(1) < b for a, b in taken):
             out.append(Quantity(1.0, None, "count", False, 0, m.start(1), m.end(1), m.group(1), noun=noun))
     # ranges written "between 1 and 3" / "1 to 3" are handled by num2 above
     return sorted(out, key=lambda q: q.start)
