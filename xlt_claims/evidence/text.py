@@ -187,11 +187,11 @@ _NUMWORDS = {
 _NUM = re.compile(
     r"(?<![A-Za-z0-9.])(?P<sign>[+\-−±])?\s?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)"
     r"(?:\s?(?:-|–|to|and)\s?(?P<num2>\d+(?:\.\d+)?))?"
-    r"\s?(?:absolute\s+)?(?P<unit>%|percent(?:age)?(?:\s+points?)?|pp\b|points?\b|pts\b|F1\b|BLEU\b|x\b|×|k\b|K\b|M\b|B\b)?"
+    r"(?:\s|-(?=points?\b))?(?:absolute\s+)?(?P<unit>%|percent(?:age)?(?:\s+points?)?|pp\b|points?\b|pts\b|F1\b|BLEU\b|x\b|×|k\b|K\b|M\b|B\b)?"
 )
 _RANGE_PREFIX = re.compile(r"(?:between|from)\s+$", re.I)
 _DELTA_BEFORE = re.compile(
-    r"(?:\bby|\bgains?\s+of|\bimprovements?\s+of|\bincreases?\s+of|\bdrops?\s+of|\bdecreases?\s+of|"
+    r"(?:\bby|\bgains?\s+of|\bgain(?:s|ed|ing)?|\blos(?:e|es|t|ing)|\bimprovements?\s+of|\bincreases?\s+of|\bdrops?\s+of|\bdecreases?\s+of|"
     r"\bmargin\s+of|\bboosts?\s+of|\bbetween|\bfrom)\s*(?:about\s+|around\s+|roughly\s+|up\s+to\s+|over\s+|"
     r"more\s+than\s+|at\s+least\s+|nearly\s+|almost\s+)?$", re.I)
 # "7.7 points absolute improvement", "1.5 points higher": the number is a change, not a level
@@ -345,7 +345,9 @@ def extract_quantities(text: str) -> list[Quantity]:
 def _counted_noun(after: str) -> Optional[str]:
     """Stem of the noun a count counts: the last word of the run of up to four words after it, stopping
     at a stop word ("four low-resource languages" -> "languag", "two such adaptations" -> "adaptat")."""
-    nm = re.match(r"((?:\s*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,5})", after)
+    # a version stays one token ("240 SQuAD v1.1 paragraphs")
+    nm = re.match(r"((?:\s*[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)(?:\s+[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*){0,5})",
+                  after)
     run = []
     for tok in (nm.group(1).split() if nm else []):
         lw = tok.lower()
