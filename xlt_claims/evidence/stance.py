@@ -1185,6 +1185,47 @@ def dropped_setting(claim: Analysed, clause_text: str) -> list[str]:
     return out
 
 
+# --- a counted list ("three languages: Spanish, Hindi and Arabic") ----------------------------------------
+_LIST_INTRO = re.compile(r"^[^.;]{0,40}?(?::|\(|,|\bsuch\s+as\b|\bincluding\b|\bnamely\b)", re.I)
+
+
+def _counted_members(a: Analysed) -> list[tuple[Any, list[str]]]:
+    """(count, names listed right after it) for each count followed by a list of names:
+    "three languages: Spanish, Hindi and Arabic", "two tasks (XNLI and XQuAD)"."""
+    out = []
+    for q in a.quantities:
+        if not q.is_count or not q.noun:
+            continue
+        m = _LIST_INTRO.match(a.text[q.end:])
+        if not m:
+            continue
+        start = q.end + m.end()
+        span_end = start + len(re.match(r"[^.;()]{0,120}", a.text[start:]).group(0))
+        names = [e.key for e in a.entities if start <= e.start < span_end]
+        if names:
+            out.append((q, names))
+    return out
+
+
+def list_member_conflict(claim: Analysed, sent: Analysed) -> Optional[str]:
+    """The sentence lists as many names as it counts ("three ... languages, Spanish, Hindi and
+    Russian"); the claim counts the same noun and lists a name the sentence's complete list lacks
+    ("three languages: Spanish, Hindi and Arabic") or another count of it."""
+    for cq, cnames in _counted_members(claim):
+        for sq, snames in _counted_members(sent):
+            if sq.noun != cq.noun or len(snames) != int(sq.value):
+                continue
+            extra = [n for n in cnames if n not in snames]
+            if extra and len(set(cnames) & set(snames)) >= 1:
+                return f"the source's complete list of {int(sq.value)} does not have: {', '.join(extra)}"
+    return None
+
+
+def list_names(claim: Analysed) -> set[str]:
+    """Names the claim lists after one of its counts (a count conflict does not need them in the sentence)."""
+    return {n for _, names in _counted_members(claim) for n in names}
+
+
 # --- a rejected alternative ("A rather than B", "A instead of B", "A, not B") ------------------------------
 _ALTERNATIVE = re.compile(r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+([^,;.()]{2,80})|"
                           r",\s+not\s+([^,;.()]{2,60})", re.I)
@@ -1361,7 +1402,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
             # names it ("We also introduce invertible adapters" in "MAD-X: An Adapter-Based Framework")
             if title_index is None:
                 title_index = TextIndex([context.text.rsplit("\n\n", 1)[-1]])
-            (ent_from_context if title_index.contains(e.key) else ent_missing).append(e.text)
+            (ent_from_context if title_index.contains(e.key) or _title_names(context, e.key)
+             else ent_missing).append(e.text)
         elif context is not None and not sent.entities and context.index.contains(e.key) \
                 and _title_names(context, e.key):
             # a sentence that names nothing is about the paper's own subject: the name in its title, also
@@ -1468,6 +1510,16 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     def verdict(stance: str, rule: str) -> Stance:
         return Stance(stance, {**reasons, "rule": rule})
 
+    listed = list_names(claim)
+    # names the claim lists after its count ("three tasks: XNLI, XQuAD and MLQA") need not be in a
+    # sentence that counts the same noun otherwise ("two tasks (XNLI and XQuAD)")
+    count_entities_ok = all(squash_key(n) in listed for n in ent_missing)
+    member = list_member_conflict(claim, sent)
+    # a short claim counting the noun the sentence counts otherwise is on its topic whatever the
+    # similarity ("The OT method is evaluated on four tasks" / "We benchmark our method on two tasks")
+    if not related and (member or any(m.get("count") for m in nums["conflict"])) and count_entities_ok \
+            and cov.share >= COVERAGE_COUNT and not subject_missing:
+        related = True
     if not related:
         extra = "; not mentioned: " + ", ".join(ent_missing) if ent_missing else ""
         return verdict("neutral", f"not on the claim's topic (similarity {sim:.2f} < {thresholds.related:.2f}, "
@@ -1475,13 +1527,16 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     # contradictions
     value_conflict = [m for m in nums["conflict"] if not m.get("count")]
     count_conflict = [m for m in nums["conflict"] if m.get("count")]
+    if member and not hedged and count_entities_ok and not subject_missing:
+        return verdict("contradict", member)
     if value_conflict and entities_ok and not nums["agree"] and not hedged:
         return verdict("contradict", "a different value for the same quantity: "
                        + ", ".join(f"{m['claim']} vs {m['source']}" + (f" ({m['about']})" if m.get("about") else "")
                                    for m in value_conflict))
     unanchored = [m for m in nums["unanchored"] if m["relation"] == "conflict"]
     only_unstated = bool(_ONLY.search(claim.text)) and not _ONLY.search(clause.text) and not _ONLY.search(sent.text)
-    if count_conflict and entities_ok and not hedged and (stated or cov.share >= COVERAGE_COUNT):
+    if count_conflict and count_entities_ok and not hedged and (stated or cov.share >= COVERAGE_COUNT) \
+            and not subject_missing:
         return verdict("contradict", "the same statement with a different number: "
                        + ", ".join(f"{m['claim']} vs {m['source']}" for m in count_conflict))
     if (stated or cov.share >= COVERAGE_MIN) and entities_ok and not hedged:
