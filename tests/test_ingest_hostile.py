@@ -5,6 +5,7 @@ give a stored report or a clean `file:line` error with nothing half-written."""
 from __future__ import annotations
 
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -152,6 +153,32 @@ def test_parse_error_pickles_and_a_large_batch_stores_every_good_file(store, tmp
     assert res.count("new") == 66 and len(res.failed) == 3
     assert all(f.error.startswith(f.path + ":") and f.line for f in res.failed)
     assert counts(store)["report"] == 66
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the patched parser reaches the children by fork")
+def test_a_parser_process_that_dies_leaves_its_files_to_the_writer(store, tmp_path, monkeypatch):
+    """A parser process killed mid-ingest (out of memory, kill -9): its remaining files are parsed
+    in the writer's process and every file is stored (multiprocessing.Pool lost the task and waited
+    for it forever)."""
+    import os
+
+    from xlt_claims.ingest import ingest as ingest_mod
+    from xlt_claims.ingest import ingest_paths
+
+    real = ingest_mod._parser_process
+
+    def dies_after_one(files, max_bytes, conn, parent_pid):
+        if files and files[0].endswith("r01.txt"):  # the second parser sends one report, then dies
+            conn.send(ingest_mod._prepare_safe(files[0], max_bytes))
+            os._exit(9)
+        real(files, max_bytes, conn, parent_pid)
+
+    monkeypatch.setattr(ingest_mod, "_parser_process", dies_after_one)
+    for i in range(12):
+        write(tmp_path / "batch" / f"r{i:02d}.txt", report_text(GOOD, title=f"Report number {i}"))
+    res = ingest_paths(store, [tmp_path / "batch"], workers=2)
+    assert res.ok and res.count("new") == 12, res.to_dict()["failed"]
+    assert counts(store)["report"] == 12
 
 
 def test_caps_give_clear_errors_and_store_nothing(store, tmp_path, monkeypatch):

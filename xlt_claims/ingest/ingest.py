@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import difflib
 import errno
-import functools
 import gc
 import hashlib
 import json
@@ -41,7 +40,7 @@ from ..store.models import UNVERIFIED, Claim, ClaimEvent, ClaimSource, Flag, Ref
 from .fields import LEXICON_WORDS, ClaimFields, extract_fields
 from .parser import ParsedReport, ParseError, display_path, max_file_bytes, parse_report
 from .text import normalize_text
-from .truncation import Truncation, analyze_table
+from .truncation import Truncation, analyze_table, load_word_lists
 
 FUZZY_MIN_RATIO = 0.85
 PREFIX_MIN_CHARS = 30
@@ -303,6 +302,13 @@ def expand_paths(paths: Iterable[str | Path]) -> tuple[list[str], list[FileOutco
 
 def _prepared_stream(files: Sequence[str], workers: Optional[int],
                      max_bytes: Optional[int] = None) -> Iterator[PreparedReport | ParseError]:
+    """The prepared reports of `files`, in order. With workers > 1, parser processes prepare them
+    beside the writer: file i goes to process i % workers, which sends each result down its own
+    pipe, read by the caller's thread itself (no pool threads in the writer's process). The writer
+    gets its first report after one file is parsed (multiprocessing.Pool's chunks of up to 32 files
+    kept it idle at the start); a pipe holds up to _PIPE_BYTES, so a parser runs at most that far
+    ahead and then leaves the CPU to the writer; a parser process that dies (killed, out of memory)
+    leaves its remaining files to be parsed here instead of hanging the ingest."""
     n = len(files)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if n >= PARALLEL_MIN_FILES else 1
@@ -310,19 +316,66 @@ def _prepared_stream(files: Sequence[str], workers: Optional[int],
         for f in files:
             yield _prepare_safe(f, max_bytes)
         return
-    # multiprocessing.Pool rather than ProcessPoolExecutor: terminate() stops the workers at once on
-    # Ctrl-C or an error, without the executor's shutdown joining its own thread
-    pool = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn").Pool(
-        workers, initializer=_worker_init, initargs=(os.getpid(),))
+    workers = min(workers, n)
+    fork = sys.platform.startswith("linux")
+    if fork:
+        load_word_lists()  # once here, shared by the forked parsers (each would read its own)
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    procs: list = []
+    conns: list = []
     try:
-        yield from pool.imap(functools.partial(_prepare_safe, max_bytes=max_bytes), files,
-                             chunksize=max(1, min(32, n // (workers * 8) or 1)))
-        pool.close()
-    except BaseException:  # Ctrl-C, an error in the writer, or the consumer stopped early
-        pool.terminate()
-        raise
+        for k in range(workers):
+            r, w = ctx.Pipe(duplex=False)
+            _grow_pipe(w)
+            p = ctx.Process(target=_parser_process, args=(files[k::workers], max_bytes, w, os.getpid()),
+                            daemon=True, name=f"xlt-claims-parser-{k}")
+            p.start()
+            w.close()  # the parser holds the only write end: its exit is EOF here
+            procs.append(p)
+            conns.append(r)
+        for i, f in enumerate(files):
+            c = conns[i % workers]
+            if c is not None:
+                try:
+                    yield c.recv()
+                    continue
+                except (EOFError, OSError):  # the parser process died
+                    conns[i % workers] = None
+                    c.close()
+            yield _prepare_safe(f, max_bytes)
+    finally:  # Ctrl-C, an error in the writer, the consumer stopped early, or done
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join()
+        for c in conns:
+            if c is not None:
+                c.close()
+
+
+_PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size; about 40 pickled reports of 25 claims
+
+
+def _grow_pipe(conn) -> None:
+    """A larger pipe buffer (Linux) lets a parser run further ahead of the writer."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # another platform, or over the user's pipe quota
+        pass
+
+
+def _parser_process(files: Sequence[str], max_bytes: Optional[int], conn, parent_pid: int) -> None:
+    _worker_init(parent_pid)
+    try:
+        for f in files:
+            conn.send(_prepare_safe(f, max_bytes))
+    except (BrokenPipeError, EOFError, OSError):  # the ingest stopped reading
+        pass
     finally:
-        pool.join()
+        conn.close()
 
 
 # --- the write part -------------------------------------------------------------------------------

@@ -159,6 +159,14 @@ def rare_word_cut(w: str, vocab: Optional["Vocabulary"] = None) -> Optional[str]
     return best
 
 
+def load_word_lists() -> None:
+    """Read the English word lists the rule may consult (cached per process). Ingest calls it before
+    it forks its parser processes, which then share one copy instead of each reading its own."""
+    english_words()
+    english_words_sorted()
+    word_counts()
+
+
 def analyze_table(claims: list[str], context: Iterable[str] = (), lexicon: Iterable[str] = ()) -> list[Truncation]:
     """Truncation verdict for each claim of one table. `context` is the rest of the report's text
     (title, abstract, sections); `lexicon` extra known words (names from the gazetteers)."""
