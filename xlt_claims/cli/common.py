@@ -15,9 +15,7 @@ from rich.console import Console
 from rich.segment import Segment
 from typing_extensions import Annotated
 
-from ..reproduce.machine import MachineError, parse_jobs, parse_precision, parse_threads
-from ..sanitise import for_terminal, json_text, visible
-from ..store import StoreError, open_store
+from ..sanitise import for_terminal, json_text, visible  # (light: re and unicodedata only)
 
 
 class SafeConsole(Console):
@@ -136,6 +134,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def open_store_or_fail(db: Optional[str], *, read_only: bool = False):
     """The store, or exit 1 with the reason. Read verbs pass read_only=True: no integrity check,
     and a store file without write permission opens for reading."""
+    from ..store import StoreError, open_store
     try:
         return open_store(db, read_only=read_only)
     except StoreError as exc:
@@ -162,6 +161,7 @@ def parse_seeds(value: Optional[str]) -> tuple[Optional[list[int]], Optional[int
 
 def parse_machine(precision: Optional[str], threads: Optional[str]) -> tuple[Optional[str], Any]:
     """--precision / --threads checked (auto | value); a bad value is one error line."""
+    from ..reproduce.machine import MachineError, parse_precision, parse_threads
     try:
         return parse_precision(precision), parse_threads(threads)
     except MachineError as exc:
@@ -170,6 +170,7 @@ def parse_machine(precision: Optional[str], threads: Optional[str]) -> tuple[Opt
 
 def parse_jobs_option(jobs: Optional[str]) -> Any:
     """--jobs checked (auto | N >= 1); a bad value is one error line."""
+    from ..reproduce.machine import MachineError, parse_jobs
     try:
         return parse_jobs(jobs)
     except MachineError as exc:

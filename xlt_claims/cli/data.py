@@ -6,7 +6,6 @@ from __future__ import annotations
 import typer
 from typing_extensions import Annotated
 
-from ..experiments.data import DataError, add_dataset, list_datasets, remove_dataset
 from .common import JsonOption, console, fail, print_json, safe
 
 data_app = typer.Typer(help="Data sets: real benchmarks (PAWS-X, XNLI, XQuAD, Tatoeba) and the offline LOGT proxy.",
@@ -19,6 +18,7 @@ _STATUS_STYLE = {"embedded": "green", "registered": "cyan", "missing": "red"}
 def list_cmd(json_out: JsonOption = False) -> None:
     """Every data set the tool knows: kind, where it is read from (embedded / registered folder /
     missing), languages and licence."""
+    from ..experiments.data import list_datasets
     rows = list_datasets()
     if json_out:
         print_json(rows)
@@ -57,6 +57,7 @@ def add_cmd(
 ) -> None:
     """Register a folder of a real benchmark: every file is parsed (all languages) and its sha256
     recorded; later runs re-check the hashes. On bad input nothing is registered."""
+    from ..experiments.data import DataError, add_dataset
     try:
         with console.status(f"checking {safe(name)} files in {safe(folder)}…"):
             entry = add_dataset(name, folder)
@@ -76,6 +77,7 @@ def add_cmd(
 @data_app.command("remove")
 def remove_cmd(name: Annotated[str, typer.Argument(help="a registered set")], json_out: JsonOption = False) -> None:
     """Forget a registered folder (the files are not touched)."""
+    from ..experiments.data import DataError, remove_dataset
     try:
         entry = remove_dataset(name)
     except DataError as exc:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 from typing_extensions import Annotated
 
-from ..store import StoreError
-from ..store.copy import copy_store
 from .common import JsonOption, console, err_console, fail, print_json, safe
 
 db_app = typer.Typer(help="Whole-store operations: copy a claim store between SQLite and PostgreSQL.",
@@ -21,6 +19,8 @@ def copy_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Copy every row and event of SRC into DST in one transaction, then compare content hashes."""
+    from ..store import StoreError
+    from ..store.copy import copy_store
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 

@@ -7,9 +7,6 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..evidence import compute_evidence
-from ..evidence.display import VERDICT_STYLE
-from ..store.models import Flag
 from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json, safe
 
 
@@ -28,6 +25,8 @@ def evidence_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Find each claim's evidence in the cited papers; store top sentences, a textual verdict, and flags."""
+    from ..evidence.display import VERDICT_STYLE
+    from ..evidence import compute_evidence
     if not ids and not all_:
         fail("name claim ids / report keys, or pass --all")
     store = open_store_or_fail(db)
@@ -83,6 +82,7 @@ def flags_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Stored report/claim flags (unfound entities, off-topic citations, truncated claims, ...)."""
+    from ..store.models import Flag
     from sqlmodel import select
 
     store = open_store_or_fail(db)

@@ -13,12 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..ingest import ingest_paths
-from ..ingest.ingest import expand_paths
-from ..ingest.read import NotFound, iter_claims, list_reports, show_claim
-from ..sanitise import visible_deep
-from ..store import open_store, resolve_url
-from ..verdict.display import claim_verdict_view, render_claim_verdicts
 from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, print_json_stream, safe
 
 _MARK = {True: "\u2713", False: "\u00d7", None: "-"}
@@ -63,6 +57,7 @@ def _event_summary(detail: Any) -> str:
 
 def _dry_run_store(db: Optional[str]):
     """--dry-run never creates a database: plan against the real store when it exists, else an empty one."""
+    from ..store import open_store, resolve_url
     url = resolve_url(db)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return open_store("sqlite://")
@@ -80,6 +75,8 @@ def ingest_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest literature reports (idempotent; a changed file becomes a new version of its report)."""
+    from ..ingest.ingest import expand_paths
+    from ..ingest import ingest_paths
     store = _dry_run_store(db) if dry_run else open_store_or_fail(db)
     try:
         files, _ = expand_paths(paths)
@@ -156,6 +153,7 @@ def list_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """List claims (filters: report, status, kind)."""
+    from ..ingest.read import NotFound, iter_claims
 
     store = open_store_or_fail(db, read_only=True)
     try:
@@ -198,6 +196,9 @@ def show_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Show one claim with its report, references, fields, events and everything attached to it."""
+    from ..ingest.read import NotFound, show_claim
+    from ..verdict.display import claim_verdict_view, render_claim_verdicts
+    from ..sanitise import visible_deep
 
     store = open_store_or_fail(db, read_only=True)
     vview = None
@@ -299,6 +300,7 @@ def reports_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """List ingested reports with their versions and counts."""
+    from ..ingest.read import list_reports
 
     store = open_store_or_fail(db, read_only=True)
     try:

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..reproduce.machine import calibration, choose, choose_jobs, load_calibration, machine_settings, sense_load
 from .common import JsonOption, console, err_console, print_json
 
 
@@ -28,6 +27,7 @@ def machine_cmd(
 ) -> None:
     """This machine's calibration (fp32 and bf16, 1 and 2 threads), the setting runs use and why, and
     what the next run would use under the load right now. Measures once per machine (about a minute)."""
+    from ..reproduce.machine import calibration, choose, choose_jobs, load_calibration, machine_settings, sense_load
     if recalibrate or load_calibration() is None:
         err_console.print("calibrating this machine (once per CPU and torch version, about a minute)")
     cal = calibration(recalibrate=recalibrate)

@@ -8,7 +8,6 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..papers import PapersError, fetch_papers, get_paper, import_paths, list_papers, paper_dict
 from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, safe
 
 papers_app = typer.Typer(help="Cited arXiv papers: fetch, import, list, show.", no_args_is_help=True)
@@ -30,6 +29,7 @@ def fetch_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Fetch metadata, abstract, versions (and PDF text) of the cited papers through the arXiv API."""
+    from ..papers import PapersError, fetch_papers
     store = open_store_or_fail(db)
     try:
         if json_out:
@@ -67,6 +67,7 @@ def import_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Store papers from saved arXiv API Atom responses (air-gapped machines; e.g. examples/arxiv/)."""
+    from ..papers import PapersError, import_paths
     store = open_store_or_fail(db)
     try:
         out = import_paths(store, files)
@@ -82,6 +83,7 @@ def import_cmd(
 @papers_app.command("list")
 def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Papers in the store."""
+    from ..papers import list_papers, paper_dict
     from rich.table import Table
 
     store = open_store_or_fail(db)
@@ -105,6 +107,7 @@ def show_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """One paper: metadata, versions, abstract (and full text)."""
+    from ..papers import PapersError, get_paper, paper_dict
     store = open_store_or_fail(db)
     try:
         p = get_paper(store, arxiv_id)

@@ -9,8 +9,6 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from ..report import FORMATS, render_chunks, stream_report, write_chunks
-from ..report.browser import BrowserUnavailable, check_html
 from .common import DbOption, err_console, fail, open_store_or_fail, safe
 
 
@@ -27,6 +25,8 @@ def report_cmd(
 ) -> None:
     """Write the verification report: self-contained HTML, Markdown, or JSON (the same numbers).
     Claims are read and written a chunk at a time, so memory stays bounded on large stores."""
+    from ..report.browser import BrowserUnavailable, check_html
+    from ..report import FORMATS, render_chunks, stream_report, write_chunks
     fmt_l = fmt.lower()
     if fmt_l not in FORMATS:
         fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -11,20 +11,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from typing_extensions import Annotated
 
-from ..report.research import research_table
-from ..reproduce.links import LinkError, link_table, reset_link, resolve_claim, set_link, sync_links
-from ..reproduce.registry import RegistryError, load_registry
-from ..reproduce.runner import Options, ReproduceError, reproduce
-from ..reproduce.tasks import TaskError
-from ..verdict.display import benchmark_words
-from ..verdict.judge import judge_plans
-from ..verdict.sequential import run_until_decided
 from .common import (DbOption, DeviceOption, ExtendedOption, JobsOption, JsonOption, PrecisionOption, ProxyOption, RegistryOption,
                      SeedsOption, ThreadsOption, console, err_console, fail, message, open_store_or_fail, parse_jobs_option, parse_machine, parse_seeds, print_json, safe,
                      sigterm_as_interrupt)
 
 
 def _registry(dirs: Optional[List[str]]):
+    from ..reproduce.registry import RegistryError, load_registry
     try:
         if dirs and len(dirs) == 1 and ":" in dirs[0]:
             dirs = [d for d in dirs[0].split(":") if d]
@@ -93,6 +86,7 @@ def _fmt_s(s: Optional[float]) -> str:
 
 
 def _print_plan(result, console) -> None:
+    from ..verdict.display import benchmark_words
     total = 0.0
     for p in result.plans:
         d = p.to_dict()
@@ -157,6 +151,7 @@ def print_verdicts(result, console) -> None:
 
 def _research_tables(store, result) -> dict[str, tuple[list, str]]:
     """Research-question tables of the experiments just run (e.g. the OT sweep's effect vs blur)."""
+    from ..report.research import research_table
     out = {}
     for p in result.plans:
         name = p.experiment.name
@@ -202,6 +197,11 @@ def reproduce_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Re-run the experiments linked to claims and move their status from what was measured."""
+    from ..reproduce.links import LinkError
+    from ..reproduce.runner import Options, ReproduceError, reproduce
+    from ..reproduce.tasks import TaskError
+    from ..verdict.judge import judge_plans
+    from ..verdict.sequential import run_until_decided
     registry = _registry(reproductions)
     if executor not in ("local", "slurm"):
         fail(f"--executor {executor!r}: use local or slurm")
@@ -306,6 +306,8 @@ def link_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Show claim-experiment links (from match rules and by hand) and edit them."""
+    from ..reproduce.links import LinkError, link_table, reset_link, resolve_claim, set_link, sync_links
+    from ..reproduce.registry import RegistryError
     registry = _registry(reproductions)
     store = open_store_or_fail(db)
     try:

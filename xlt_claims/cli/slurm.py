@@ -6,18 +6,12 @@ from typing import List, Optional
 
 import typer
 
-from ..reproduce.links import LinkError
-from ..reproduce.runner import Options, ReproduceError
-from ..reproduce.slurm import (latest_submission, load_slurm_config, parse_sbatch_flags, reproduce_on_slurm,
-                               slurm_options)
-from ..reproduce.slurm import status as array_status
-from ..reproduce.tasks import TaskError
-from ..verdict.judge import judge_plans
 from .common import console, err_console, fail, open_store_or_fail, parse_seeds, print_json, safe
 
 
 def _slurm_options(partition, gpus_per_task, time_min, array_parallelism, sbatch, slurm_config, slurm_folder,
                    no_wait):
+    from ..reproduce.slurm import load_slurm_config, parse_sbatch_flags, slurm_options
     config = load_slurm_config(slurm_config) if slurm_config else None
     sopts = slurm_options(config, partition=partition, gpus_per_task=gpus_per_task, time_min=time_min,
                           array_parallelism=array_parallelism, sbatch=parse_sbatch_flags(sbatch), folder=slurm_folder)
@@ -43,6 +37,11 @@ def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Opti
                         array_parallelism: Optional[int], sbatch: Optional[List[str]], slurm_config: Optional[str],
                         slurm_folder: Optional[str], no_wait: bool, status: bool, db: Optional[str],
                         json_out: bool) -> None:
+    from ..reproduce.links import LinkError
+    from ..reproduce.runner import Options, ReproduceError
+    from ..reproduce.tasks import TaskError
+    from ..reproduce.slurm import status as array_status, latest_submission, reproduce_on_slurm
+    from ..verdict.judge import judge_plans
     from .reproduce import RichReporter, print_verdicts
 
     try:

@@ -9,7 +9,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from typing_extensions import Annotated
 
-from ..pipeline import PipelineInterrupted, Reporter, verify
 from .common import (DbOption, DeviceOption, JobsOption, JsonOption, PrecisionOption, ProxyOption, ThreadsOption,
                      err_console, fail, message, open_store_or_fail,
                      parse_jobs_option, parse_machine, parse_seeds, print_json, safe, sigterm_as_interrupt)
@@ -89,6 +88,7 @@ def verify_cmd(
     """The main job: ingest the reports, get their cited papers, find evidence, re-run every claim the
     offline default can test, and write the verification report. Interrupt any time; run it again to
     resume (finished runs are never redone)."""
+    from ..pipeline import PipelineInterrupted, Reporter, verify
     if profile not in ("quick", "paper"):
         fail(f"--profile {profile!r}: use quick or paper")
     seed_list, n_seeds = parse_seeds(seeds)
