@@ -371,7 +371,7 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             same = [sq for sq in sent.quantities if sq.is_count and sq.value == cq.value
                     and (not cq.noun or not sq.noun or sq.noun == cq.noun)]
             if same:
-                out["agree"].append({"claim": cq.text, "source": same[0].text})
+                out["agree"].append({"delta": cq.delta, "claim": cq.text, "source": same[0].text})
                 continue
             clash = [sq for sq in sent.quantities if sq.is_count and cq.noun and sq.noun == cq.noun]
             if clash:
@@ -404,7 +404,7 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
                      and (sq.anchor in claim_keys or (sq.anchor is None and cq.anchor is not None
                                                       and sent.index.contains(cq.anchor)))]
         if cq.anchor and not pool and elsewhere:
-            out["agree"].append({"claim": cq.text, "source": elsewhere[0].text, "about": cq.anchor})
+            out["agree"].append({"delta": cq.delta, "claim": cq.text, "source": elsewhere[0].text, "about": cq.anchor})
             continue
         if cq.anchor and pool and elsewhere and not any(number_relation(cq, sq) == "agree" for sq in pool):
             # "93.2 on SQuAD v1.1 ... and on SQuAD v2.0 83.1": the claimed value is there, for which
@@ -414,7 +414,7 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
         if cq.anchor and not pool:
             free = [sq for sq in cands if sq.anchor is None]
             if len({(abs(sq.value), sq.unit) for sq in free}) == 1:
-                out["unanchored"].append({"claim": cq.text, "source": free[0].text,
+                out["unanchored"].append({"delta": cq.delta, "claim": cq.text, "source": free[0].text,
                                           "relation": number_relation(cq, free[0])})
             out["missing"].append({"claim": cq.text, "about": cq.anchor})
             continue
@@ -423,13 +423,13 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
         agree = [sq for r, sq in rels if r == "agree"]
         coarse = [sq for r, sq in rels if r == "coarser"]
         if agree:
-            out["agree"].append({"claim": cq.text, "source": agree[0].text, **about})
+            out["agree"].append({"delta": cq.delta, "claim": cq.text, "source": agree[0].text, **about})
         elif coarse:
             out["coarser"].append({"claim": cq.text, "source": coarse[0].text, **about})
         elif rels and cq.anchor:
             out["conflict"].append({"claim": cq.text, "source": rels[0][1].text, **about})
         elif rels and len({(abs(sq.value), sq.unit) for _, sq in rels}) == 1:
-            out["unanchored"].append({"claim": cq.text, "source": rels[0][1].text, "relation": "conflict"})
+            out["unanchored"].append({"delta": cq.delta, "claim": cq.text, "source": rels[0][1].text, "relation": "conflict"})
             out["missing"].append({"claim": cq.text})
         else:
             out["missing"].append({"claim": cq.text})
@@ -518,6 +518,8 @@ def _comparisons(text: str) -> list[Comparison]:
                                   _side(text[start + 1:cm.start()]), frozenset()))
     for sm in _SUPERLATIVE.finditer(text):
         word = sm.group(0)
+        if re.search(r"\b(?:previous|prior|earlier|former|existing)\s+$", text[max(0, sm.start() - 12):sm.start()], re.I):
+            continue  # "the previous best (approach)": names the baseline, compares nothing
         if sm.group(1):
             if not lexicon.base_forms(sm.group(2)) and not sm.group(2).endswith(("ive", "ful", "ant", "ent", "al")):
                 continue
@@ -1008,7 +1010,8 @@ def subject_stated(claim: Analysed, subject: frozenset, sent: Analysed, ctx_stem
     if not heads:
         return True
     # the head of "the analysis of cross-lingual consistency" is "analysis", before the preposition
-    pm = re.match(r"\s*((?:[A-Za-z][\w'-]*\s+){1,6}?)(?:of|for|in|on|from|with|between|across|over|to)\s", claim.text)
+    pm = re.match(r"\s*((?:[A-Za-z][\w'-]*\s+){1,6}?)(?:of|for|in|on|at|from|with|between|across|over|to|by|under|"
+                  r"within|among|through|via|during)\s", claim.text)
     pre = [x for x in content_stems(pm.group(1)) if x in heads] if pm else []
     head = pre[-1] if pre else heads[-1]
     return head in pool or (head in _GENERIC_HEADS and bool(_GENERIC_HEADS & set(sent.stems)))
@@ -1362,6 +1365,14 @@ def _title_names(context: Analysed, key: str) -> bool:
     return bool(long) and squash_key(long) in squash_key(title)
 
 
+def _negated_at(a: Analysed, word: str) -> bool:
+    """Whether the clause in which `word` first occurs is negated."""
+    for c in a.clauses:
+        if word in _word_list(c.text):
+            return c.negated
+    return a.negated
+
+
 def _predicative_opposite(claim: Analysed, word: str, other: str) -> bool:
     """An opposite that a negation can cancel: a negative prefix ("not seen" is "unseen"), an adverb
     ("do not perform well" is "perform poorly") or an adjective the claim predicates ("is not possible"
@@ -1428,8 +1439,9 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     polarity_conflict = (claim_clause.negated != clause.negated and not negated_as_absent) or bool(absent)
     # an opposite word under the other polarity says the same thing: "do not perform well" is "perform
     # poorly", "do not precisely align" is "align imprecisely"; the pair counts as stated
-    double_negation = claim_clause.negated != clause.negated and not negated_as_absent and not absent \
-        and len(cov.opposites) == 1 and _predicative_opposite(claim, *cov.opposites[0])
+    double_negation = not negated_as_absent and not absent and len(cov.opposites) == 1 \
+        and _negated_at(claim, cov.opposites[0][0]) != _negated_at(sent, cov.opposites[0][1]) \
+        and _predicative_opposite(claim, *cov.opposites[0])
     if double_negation:
         polarity_conflict = False
         gone = {stem(a) for a, _ in cov.opposites}
@@ -1543,7 +1555,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         if count_conflict:
             return verdict("contradict", "the same statement with a different number: "
                            + ", ".join(f"{m['claim']} vs {m['source']}" for m in count_conflict))
-        if unanchored and related and not nums["agree"]:
+        # a level that agrees ("38.5 BLEU") says nothing about a change that differs ("by 2" vs "by more than 4")
+        if unanchored and related and not any(a.get("delta") == u.get("delta") for a in nums["agree"] for u in unanchored):
             return verdict("contradict", "the same statement with a different value: "
                            + ", ".join(f"{m['claim']} vs {m['source']}" for m in unanchored))
     numbers_ok = not nums["conflict"] and not nums["missing"] and not nums["coarser"]
