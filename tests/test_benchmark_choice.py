@@ -100,3 +100,50 @@ def test_probe_reads_tatoeba_by_default_and_its_proxy_hash_is_unchanged(reg):
     assert config_hash(old.units[0].config) == config_hash({
         "schema": 1, "kind": "probe", "model": exp.model.default, "seed": 0, "probe": "bitext-retrieval-p@1",
         "bitext": "logt-retrieval", "max_items": 200, "max_length": 64})
+
+
+def test_quick_suites_skip_pawsx_with_the_reason_and_other_profiles_or_data_read_it(reg, tmp_path):
+    """The aggregation suites' [params.skip_real.quick]: PAWS-X is not learned by the bundled encoder within
+    the quick budget (dev pilots in docs/data.md), so the quick profile runs the proxy at its position and
+    says why; --profile paper and --data DIR still read PAWS-X, --proxy is unchanged."""
+    for name in ("fusion-aif-all-tasks", "fusion-best-layer-differs", "fusion-gain-range", "fusion-aif-dynamic",
+                 "fusion-supplementary-layers"):
+        exp = reg.get(name)
+        reason = exp.params["skip_real"]["quick"]["pawsx"]
+        assert "not learned" in reason and "--profile paper" in reason and "dev" in reason
+        quick = suite_sources(exp, None, profile="quick")
+        assert [s["name"] for s in quick] == ["logt-cls", "logt-pair"]
+        pair = quick[1]
+        assert (pair["benchmark"], pair["stands_for"], pair["note"], pair["skipped_real"]) == (
+            "proxy", "PAWS-X", reason, "pawsx")
+        assert [s["name"] for s in suite_sources(exp, None, profile="paper")] == ["logt-cls", "pawsx"]
+        assert [s["name"] for s in suite_sources(exp, str(tmp_path), profile="quick")] == ["xnli", "pawsx"]
+        assert [s["name"] for s in suite_sources(exp, None, use_proxy=True, profile="quick")] == ["logt-cls", "logt-pair"]
+    # the OT sweep reads XQuAD (+ XNLI when registered): nothing of it is skipped
+    assert [s["name"] for s in suite_sources(reg.get("ot-sweep"), None, profile="quick")] == ["xquad", "logt-pair"]
+
+
+def test_the_skip_is_a_stated_difference_and_the_dry_run_note(reg):
+    from xlt_claims.reproduce.kinds import get_kind
+    from xlt_claims.reproduce.runner import Options
+    from xlt_claims.verdict.display import benchmark_words
+
+    exp = reg.get("fusion-aif-all-tasks")
+    reason = exp.params["skip_real"]["quick"]["pawsx"]
+    planned = get_kind("task-suite").plan(exp, Options(), exp.model.default, "quick", [1])
+    assert {u.config["task"] for u in planned.units} == {"logt-cls", "logt-pair"} and planned.proxy_data
+    row = next(b for b in planned.benchmarks if b["task"] == "logt-pair")
+    assert benchmark_words(row) == f"logt-pair (proxy for PAWS-X: LibreOffice proxy (LOGT)); {reason}"
+    (diff,) = [d for d in planned.differences if d["aspect"] == "benchmark"]
+    assert (diff["paper"], diff["why"], diff["weight"], diff["task"]) == ("PAWS-X", reason, 1.0, "logt-pair")
+    assert "not run" in diff["ours"] and "quick profile" in diff["ours"]
+    # the judged verdict lists it among its differences (next to the proxy's data difference, which weighs)
+    from xlt_claims.verdict import confidence as conf
+
+    diffs = conf.differences(exp, proxy_data=True, data_label="logt-pair", model=exp.model.default,
+                             claim_model=exp.model.claim, profile="quick", loader=planned.differences)
+    assert any(d.aspect == "benchmark" and d.why == reason for d in diffs)
+    assert any(d.aspect == "data" and d.weight < 1 for d in diffs)
+    paper = get_kind("task-suite").plan(exp, Options(), exp.model.default, "paper", [1])
+    assert "pawsx" in {u.config["task"] for u in paper.units}
+    assert not [d for d in paper.differences if d["aspect"] == "benchmark"]

@@ -15,7 +15,7 @@ from tests._layers_util import single_thread  # noqa: E402,F401 (autouse fixture
 from xlt_claims.verdict.record import primary_verdict  # noqa: E402
 
 
-def _suite_toml(name: str, rule_block: str, overrides: dict) -> str:
+def _suite_toml(name: str, rule_block: str, overrides: dict, params: str = "") -> str:
     ov = "\n".join(f"{k} = {json.dumps(v)}" for k, v in overrides.items() if v is not None)
     return f"""
 name = "{name}"
@@ -30,6 +30,7 @@ default = "MODEL"
 claim = "bert-base-multilingual-cased"
 [params]
 tasks = ["file:a.json", "file:b.json"]
+{params}
 [[arms]]
 name = "baseline"
 [[arms]]
@@ -59,9 +60,13 @@ def suite_dir(tmp_path):
         d["name"] = f"tiny-{name}"
         p.write_text(json.dumps(d))
     ov = {**TRAIN_OVERRIDES, "max_steps": 3, "eval_every": 3}
+    # suite-gain names real counterparts that the quick profile skips (as report 004's suites skip PAWS-X):
+    # the task files run at their positions, and the verdict states why
+    skip = ('real_tasks = ["xquad", "pawsx"]\n[params.skip_real.quick]\nxquad = "xquad: not learned here"\n'
+            'pawsx = "pawsx: not learned here"')
     (tmp_path / "s1.toml").write_text(_suite_toml(
         "suite-gain", 'rule = "best-gain"\nbaseline = "baseline"\ncandidates = ["dlfa-L0", "aif-L1"]\nmin_seeds = 2',
-        ov).replace("MODEL", model))
+        ov, skip).replace("MODEL", model))
     (tmp_path / "s2.toml").write_text(_suite_toml(
         "suite-gate", 'rule = "gate-differs"\ncandidates = ["aif-L1"]\ntasks = ["tiny-a", "tiny-b"]\nmin_seeds = 2',
         ov).replace("MODEL", model))
@@ -94,6 +99,12 @@ def test_suite_runs_judges_and_shares_runs(store, suite_dir):
         assert set(by_exp) == {"suite-gain", "suite-gate"}
         g = by_exp["suite-gain"]
         assert g.proxy is True and set(g.detail["per_task"]) == {"tiny-a", "tiny-b"}
+        skipped = {d["paper"]: d for d in g.detail["differences"] if d["aspect"] == "benchmark"}
+        assert {p: (d["ours"], d["why"]) for p, d in skipped.items()} == {
+            "XQuAD": ("tiny-a (proxy) in the quick profile, XQuAD not run", "xquad: not learned here"),
+            "PAWS-X": ("tiny-b (proxy) in the quick profile, PAWS-X not run", "pawsx: not learned here")}
+        assert [b["note"] for b in g.detail["benchmarks"]] == ["xquad: not learned here", "pawsx: not learned here"]
+        assert not [d for d in by_exp["suite-gate"].detail["differences"] if d["aspect"] == "benchmark"]
         # the claim is about every task: the verdict is the documented conjunction of the per-task outcomes
         per_task = set(g.detail["task_outcomes"].values())
         assert g.detail["task_outcomes"].keys() == {"tiny-a", "tiny-b"}

@@ -205,3 +205,44 @@ def test_untestable_reasons(store):
     assert "not an effect" in reasons["d1"]
     assert "truncated" in reasons["t1"]
     assert "no registered experiment" in reasons["q1"]
+
+
+SUITE = """name = "s"
+kind = "task-suite"
+description = "d"
+[match]
+all = ['foo']
+[task]
+proxy = "logt-cls"
+[params]
+tasks = ["logt-cls", "logt-pair"]
+real_tasks = ["xnli", "pawsx"]
+SKIP
+[[arms]]
+name = "baseline"
+[[arms]]
+name = "aif-L6"
+method = "aif"
+params = { layer = 6 }
+[decision]
+rule = "best-gain"
+baseline = "baseline"
+candidates = ["aif-L6"]
+"""
+
+
+def test_suite_skip_real_is_checked_with_file_and_line(tmp_path):
+    """[params.skip_real.<profile>] (the aggregation suites skip PAWS-X in the quick profile): a known
+    profile, one of the file's real tasks with a proxy at its position, and a reason."""
+    pytest.importorskip("torch")  # suite files validate their arms' methods
+    ok = parse_experiment(_write(tmp_path, SUITE.replace("SKIP", '[params.skip_real.quick]\npawsx = "why"')))
+    assert ok.params["skip_real"] == {"quick": {"pawsx": "why"}}
+    for skip, msg in (('[params.skip_real.fast]\npawsx = "why"', "unknown profile 'fast'"),
+                      ('[params.skip_real.quick]\nxquad = "why"', "'xquad' is not one of real_tasks"),
+                      ('[params.skip_real.quick]\npawsx = " "', "give the reason"),
+                      ('skip_real = 3', "must map a profile")):
+        with pytest.raises(RegistryError, match=r"x\.toml:\d+: .*" + re.escape(msg)):
+            parse_experiment(_write(tmp_path, SUITE.replace("SKIP", skip)))
+    no_proxy = SUITE.replace('tasks = ["logt-cls", "logt-pair"]', 'tasks = ["logt-cls"]')
+    with pytest.raises(RegistryError, match="no proxy task at its position"):
+        parse_experiment(_write(tmp_path, no_proxy.replace("SKIP", '[params.skip_real.quick]\npawsx = "why"')))

@@ -13,6 +13,9 @@ File layout (reproductions/*.toml)::
                                                 # position when it is reachable (embedded or registered;
                                                 # all of them from DIR with --data DIR)
     task_options = {}                           # passed to load_task for every task
+    [params.skip_real.quick]                    # optional: per profile, real tasks NOT read by default,
+    pawsx = "why (shown in --dry-run and on the verdict)"  # the proxy at their position runs instead;
+                                                # --data DIR and other profiles still read them
     [[arms]]                                    # as in training experiments
     name = "baseline"
     method = "baseline"
@@ -56,7 +59,7 @@ from . import ExperimentKind, Planned, RunOutput, Unit, benchmark_row, unique_di
 
 CONFIG_SCHEMA = 1
 RULES = ("best-gain", "best-layer-differs", "gate-differs")
-_PARAM_KEYS = {"tasks", "real_tasks", "task_options"}
+_PARAM_KEYS = {"tasks", "real_tasks", "task_options", "skip_real"}
 _RULE_KEYS = {
     "best-gain": {"baseline", "candidates", "metric", "select_metric", "min_effect", "range", "expected_effect",
                   "alpha", "min_seeds"},
@@ -86,27 +89,39 @@ def suite_decision(exp: Experiment) -> dict[str, Any]:
     return dict((exp.raw or {}).get("decision") or {})
 
 
-def suite_sources(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False) -> list[dict[str, Any]]:
+def skipped_real(exp: Experiment, profile: Optional[str]) -> dict[str, str]:
+    """{real task: reason} the file's [params.skip_real.<profile>] keeps from running by default."""
+    return dict(((exp.params.get("skip_real") or {}).get(profile or "") or {}))
+
+
+def suite_sources(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False,
+                  profile: Optional[str] = None) -> list[dict[str, Any]]:
     """The suite's tasks under these options, each as reproduce.tasks.benchmark_for describes it. Positional:
     real_tasks[i] replaces tasks[i] when it is reachable (embedded or registered), else tasks[i] (the proxy)
-    runs, with a note; --data DIR reads every real task from DIR; --proxy runs the proxy tasks."""
+    runs, with a note; --data DIR reads every real task from DIR; --proxy runs the proxy tasks. A real task
+    that [params.skip_real.<profile>] names is not read by default in that profile: the proxy at its
+    position runs, with the file's reason as the note (and a stated difference, see plan)."""
     proxies = list(exp.params["tasks"])
     reals = list(exp.params.get("real_tasks") or [])
     if data_dir:
         if not reals:
             raise TaskError(f"experiment {exp.name} has no real_tasks; run it without --data")
         return [benchmark_for(r, None, data_dir, use_proxy) for r in reals]
+    skip = skipped_real(exp, profile)
     out = []
     for i in range(max(len(proxies), len(reals))):
-        src = benchmark_for(reals[i] if i < len(reals) else None, proxies[i] if i < len(proxies) else None, None,
-                            use_proxy)
+        real, proxy = reals[i] if i < len(reals) else None, proxies[i] if i < len(proxies) else None
+        src = benchmark_for(real, proxy, None, use_proxy)
+        if real in skip and src["benchmark"] == "real":
+            src = {**benchmark_for(real, proxy, None, use_proxy=True), "note": skip[real], "skipped_real": real}
         if src["name"] is not None and src["name"] not in [o["name"] for o in out]:
             out.append(src)
     return out
 
 
-def suite_tasks(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False) -> list[str]:
-    return [s["name"] for s in suite_sources(exp, data_dir, use_proxy)]
+def suite_tasks(exp: Experiment, data_dir: Optional[str], use_proxy: bool = False,
+                profile: Optional[str] = None) -> list[str]:
+    return [s["name"] for s in suite_sources(exp, data_dir, use_proxy, profile)]
 
 
 def load_suite_task(exp: Experiment, name: str, data_dir: Optional[str]):
@@ -130,6 +145,28 @@ def real_method_params(method: str, params: dict[str, Any], task: Any, data_dir:
     return out
 
 
+def _validate_skip_real(skip: Any, tasks: list[str], reals: list[str]) -> None:
+    """[params.skip_real]: {profile: {real task: reason}}; each real task needs a proxy at its position."""
+    from ..experiment import PROFILES
+
+    if skip is None:
+        return
+    if not isinstance(skip, dict):
+        raise ValueError("params.skip_real must map a profile to a table {real task = \"reason\"}")
+    for prof, table in skip.items():
+        if prof not in PROFILES:
+            raise ValueError(f"params.skip_real: unknown profile {prof!r} (profiles: {', '.join(PROFILES)})")
+        if not isinstance(table, dict):
+            raise ValueError(f"params.skip_real.{prof} must be a table {{real task = \"reason\"}}")
+        for name, why in table.items():
+            if name not in reals:
+                raise ValueError(f"params.skip_real.{prof}: {name!r} is not one of real_tasks {reals}")
+            if reals.index(name) >= len(tasks):
+                raise ValueError(f"params.skip_real.{prof}: {name!r} has no proxy task at its position in tasks")
+            if not isinstance(why, str) or not why.strip():
+                raise ValueError(f"params.skip_real.{prof}.{name}: give the reason (a non-empty string)")
+
+
 class TaskSuite(ExperimentKind):
     default_seeds = (1,)
 
@@ -142,6 +179,7 @@ class TaskSuite(ExperimentKind):
         tasks = exp.params.get("tasks")
         if not isinstance(tasks, list) or len(tasks) < 1 or not all(isinstance(t, str) for t in tasks):
             raise ValueError("params.tasks must be a list of task names")
+        _validate_skip_real(exp.params.get("skip_real"), tasks, list(exp.params.get("real_tasks") or []))
         arms = suite_arms(exp)
         names = [a["name"] for a in arms]
         if len(arms) < 2 or len(set(names)) != len(names):
@@ -188,10 +226,15 @@ class TaskSuite(ExperimentKind):
         units = []
         differences: list[dict[str, Any]] = []
         benchmarks: list[dict[str, Any]] = []
-        for src in suite_sources(exp, data_dir, getattr(opts, "proxy", False)):
+        for src in suite_sources(exp, data_dir, getattr(opts, "proxy", False), profile):
             tname = src["name"]
             task = load_suite_task(exp, tname, src["data_dir"])
             benchmarks.append(benchmark_row(task.name, src, exp.task.claim_dataset))
+            if src.get("skipped_real"):  # stated on the verdict; the proxy's loss of weight is the data difference's
+                title = src.get("stands_for") or src["skipped_real"]
+                differences.append({"aspect": "benchmark", "paper": title, "ours": f"{task.name} (proxy) in the "
+                                    f"{profile} profile, {title} not run", "weight": 1.0, "why": src["note"],
+                                    "source": "experiment file", "task": task.name})
             differences += [{**d, "task": task.name} for d in (task.provenance or {}).get("deviations") or []]
             fp = task.fingerprint()
             for a in suite_arms(exp):
