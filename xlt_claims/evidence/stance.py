@@ -824,6 +824,9 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
         d = _direction_of(w)
         if d and any(_direction_of(x) == d for x in sent.words):
             continue  # effect verbs of the same direction: "improves ... over" / "outperforms"
+        if s in _ABILITY and re.search(r"\b(?:is|are|was|were|be|been)\s+(?:\w+\s+)?(?:able\s+to|capable\s+of)\b",
+                                       claim.text, re.I) and ({"can", "could"} & set(sent.words) or s in pool):
+            continue  # "is able to find" / "is capable of finding" says what "can find" says
         missing.append(s)
     opposite = opposite_pairs(claim, sent)
     # a stem resolved from context is neither stated by the sentence nor missing from it: it leaves
@@ -833,6 +836,7 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
     return Coverage(1 - len(missing) / n, 1 - (len(missing) - len(opposite_content)) / n, missing, opposite, ctx)
 
 
+_ABILITY = frozenset({stem("able"), stem("capable")})
 _FUNCTION_WORDS = frozenset("a an the of to in on for with by as at from and or but is are was were be been this "
                             "that these those it its their our we they which who".split())
 
