@@ -202,3 +202,26 @@ def test_hash_extras_name_k_only_when_set():
     assert hash_extras("quick", "logt-cls", "classification", {}) == {}
     assert hash_extras("quick", "logt-cls", "classification", {"freeze_layers": 0}) == {}
     assert hash_extras("quick", "logt-cls", "classification", {"freeze_layers": 6}) == {"freeze_layers": 6}
+
+
+@pytest.mark.parametrize("name,kind", [("robust-gxlt-rsda", "train"), ("fusion-aif-dynamic", "task-suite")])
+def test_planned_config_hash_carries_k_only_when_set(name, kind, monkeypatch):
+    from pathlib import Path
+
+    from xlt_claims.reproduce import load_registry
+    from xlt_claims.reproduce.kinds import get_kind
+    from xlt_claims.reproduce.runner import Options, config_hash
+
+    exp = load_registry([Path(__file__).resolve().parent.parent / "reproductions"]).get(name)
+    k = get_kind(kind)
+    plain = k.plan(exp, Options(proxy=True), exp.model.default, "quick", [0]).units
+    frozen = k.plan(exp, Options(proxy=True, overrides={"freeze_layers": 6}), exp.model.default, "quick", [0]).units
+    assert plain and all("freeze_layers" not in u.config for u in plain)
+    assert all(u.config["freeze_layers"] == 6 for u in frozen)
+    assert {config_hash(u.config) for u in plain}.isdisjoint(config_hash(u.config) for u in frozen)
+    # K from the profile's default (not an override) is hashed too
+    from xlt_claims.experiments import profiles
+
+    monkeypatch.setitem(profiles.PROFILES["quick"], "freeze_layers", 6)
+    by_default = k.plan(exp, Options(proxy=True), exp.model.default, "quick", [0]).units
+    assert all(u.config["freeze_layers"] == 6 and "freeze_layers" not in u.config["overrides"] for u in by_default)
