@@ -94,7 +94,7 @@ def main() -> None:
     ap.add_argument("--adapt", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--spin-rule", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
-    ap.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
+    ap.add_argument("--precision", default="auto", help="fp32 | bf16 | auto (this machine's calibrated choice)")
     ap.add_argument("--task", default="logt-cls")
     ap.add_argument("--steps", type=int, default=8, help="optimizer steps per measurement (quick runs do 45)")
     ap.add_argument("--competitors", default="0,1,2")
@@ -111,15 +111,17 @@ def main() -> None:
     ident = machine_identity()
     print(f"machine: {ident['cpu']}, {ident['cores']} cores, torch {ident['torch']}, native bf16 flags: "
           f"{', '.join(ident['bf16_flags']) or 'none'}; load average at start {os.getloadavg()}")
+    if a.precision == "auto":
+        a.precision = choose(calibration())[0]
     rows = []
     for policy in a.policies.split(","):
         for n in [int(x) for x in a.competitors.split(",")]:
-            r = measure(a, policy, n)
+            r = measure(a, policy, n, a.precision)
             rows.append(r)
             print(f"  {policy:8} beside {n}: {r['threads']} thr, {r['step_s']:.2f} s/step "
                   f"(load avg {r['load']['loadavg_1m']}, others busy {r['load'].get('others_busy_cores')})", flush=True)
 
-    print(f"\nquick-run training, {a.steps} optimizer steps of {a.task} (fp32), s/step; x = vs the same policy "
+    print(f"\nquick-run training, {a.steps} optimizer steps of {a.task} ({a.precision}), s/step; x = vs the same policy "
           "beside 0 competitors")
     print(f"{'policy':8} {'comp':>4} {'thr':>3} {'s/step':>7} {'x':>5} {'loadavg':>7} {'others':>6}")
     for r in rows:
@@ -148,10 +150,10 @@ def main() -> None:
     for r in rows:
         if r["competitors"] == 0 and r["padded_tokens"]:
             tok_step = r["padded_tokens"] / r["steps"]
-            peak = cal["matmul_gflops"]["fp32"].get(str(r["threads"]))
+            peak = cal["matmul_gflops"].get(a.precision, {}).get(str(r["threads"]))
             if peak:
                 print(f"  quick run, {r['policy']} quiet: {tok_step:.0f} tokens/step, ~{fpt * tok_step / 1e9:.1f} GFLOP/step "
-                      f"-> MFU ~{100 * fpt * tok_step / r['step_s'] / 1e9 / peak:.0f}% of fp32 peak ({r['threads']} thr)")
+                      f"-> MFU ~{100 * fpt * tok_step / r['step_s'] / 1e9 / peak:.0f}% of {a.precision} peak ({r['threads']} thr)")
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": rows, "calibration": cal}, indent=1, default=str))
 
