@@ -281,3 +281,20 @@ def test_the_verdict_that_sets_the_status_comes_first(demo):
     rows = _claim(build_report(store), cid)["verdicts"]
     assert rows[0]["outcome"]["status"] == "reproduced" and rows[0]["primary"]
     assert not any(r["primary"] for r in rows[1:])
+
+
+def test_figures_survive_undefined_numbers():
+    """A verdict or per-language test whose effect or interval is NaN / infinite (too few seeds, an
+    undefined AUC) is drawn without it, never an error that loses the whole report (seen on the main job)."""
+    from xlt_claims.report.figures import effect_chart, forest_plot
+
+    nan, inf = float("nan"), float("inf")
+    verdict = {"effect": 1.5, "ci_low": -inf, "ci_high": inf, "n_seeds": 3, "experiment": "e", "metric": "m",
+               "outcome": {"group": "open"}, "per_seed": [{"diff": nan}, {"diff": 2.0}], "bar": nan}
+    svg = forest_plot({"id": "c1", "verdicts": [verdict, {**verdict, "effect": nan}]}, "t")
+    assert svg and "<svg" in svg
+    rows = [{"key": "de", "effect": 1.0, "ci_low": nan, "ci_high": inf}, {"key": "fr", "effect": nan},
+            {"key": "ja", "effect": -0.5, "ci_low": -1.0, "ci_high": 0.2}]
+    svg = effect_chart(rows, "t", "per language", "points")
+    assert svg and "<svg" in svg
+    assert effect_chart([{"key": "fr", "effect": nan}], "t", "x", "points") is None

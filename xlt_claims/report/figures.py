@@ -6,6 +6,8 @@ own id salt, so ids inside several inline SVGs never collide and the output is d
 
 from __future__ import annotations
 
+import math
+
 import io
 import re
 from typing import Any, Optional
@@ -59,6 +61,14 @@ def _style(ax) -> None:
     ax.set_axisbelow(True)
 
 
+def _finite(x) -> bool:
+    """A number that can be drawn (not None, NaN or infinite)."""
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def forest_plot(claim: dict[str, Any], salt: str) -> Optional[str]:
     """Claimed vs measured effect (mean paired difference with CI) for each verdict of one claim."""
     rows = []  # (label, value, lo, hi, colour, marker)
@@ -89,14 +99,16 @@ def forest_plot(claim: dict[str, Any], salt: str) -> Optional[str]:
     bars = []
     for y, (label, val, lo, hi, colour, marker, v) in zip(ys, rows):
         if v is not None:
-            seeds = [p["diff"] for p in v.get("per_seed") or [] if p.get("diff") is not None]
+            seeds = [p["diff"] for p in v.get("per_seed") or [] if _finite(p.get("diff"))]
             if seeds:
                 ax.plot(seeds, [y - 0.22] * len(seeds), linestyle="none", marker="|", markersize=7, color=colour,
                         alpha=0.7)
                 xs_all += seeds
-            if v.get("bar") is not None:
+            if _finite(v.get("bar")):
                 bars.append((v["bar"], y))
-        if lo is not None and hi is not None:
+        if not _finite(val):  # no effect to draw (e.g. an invalid verdict): the label says what was measured
+            continue
+        if _finite(lo) and _finite(hi):  # an unbounded interval (too few seeds) is not drawn
             ax.hlines(y, lo, hi, color=colour, linewidth=2.2)
             for end in (lo, hi):
                 ax.vlines(end, y - 0.12, y + 0.12, color=colour, linewidth=1.6)
@@ -264,6 +276,7 @@ def _group_summary_chart(pl, data, salt: str, title: str) -> Optional[str]:
 def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, pairs: bool = False) -> Optional[str]:
     """The verdict's own per-language (or per-pair) tests: mean paired effect with CI per item, grouped by
     script (pairs: same language / same script / different scripts); * = significant after Holm."""
+    rows = [r for r in rows if _finite(r.get("effect"))]  # an item with no finite effect has no bar to draw
     if not rows:
         return None
     items = []
@@ -288,8 +301,9 @@ def effect_chart(rows: list[dict[str, Any]], salt: str, title: str, unit: str, p
     fig, ax = plt.subplots(figsize=(width_in, 2.9))
     xs, spans = _layout(items)
     eff = [r["effect"] for r in items]
-    lo = [r["ci_low"] if r.get("ci_low") is not None else r["effect"] for r in items]
-    hi = [r["ci_high"] if r.get("ci_high") is not None else r["effect"] for r in items]
+    # an unbounded or undefined interval (too few seeds) is drawn as no interval
+    lo = [r["ci_low"] if _finite(r.get("ci_low")) else r["effect"] for r in items]
+    hi = [r["ci_high"] if _finite(r.get("ci_high")) else r["effect"] for r in items]
     colours = ["#0072B2" if v >= 0 else "#D55E00" for v in eff]
     ax.bar(xs, eff, width=0.62, color=colours, alpha=0.9, zorder=2)
     ax.errorbar(xs, eff, yerr=[[e - l for e, l in zip(eff, lo)], [h - e for e, h in zip(eff, hi)]], fmt="none",
