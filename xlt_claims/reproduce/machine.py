@@ -223,7 +223,8 @@ def parse_precision(value: Optional[str]) -> Optional[str]:
     return v
 
 
-def parse_threads(value: Any) -> Any:
+def _auto_or_count(value: Any, flag: str) -> Any:
+    """None, "auto" or an integer >= 1 (the value of --threads / --jobs); else a MachineError."""
     if value is None:
         return None
     if str(value).lower() == "auto":
@@ -231,10 +232,14 @@ def parse_threads(value: Any) -> Any:
     try:
         n = int(value)
     except (TypeError, ValueError):
-        raise MachineError(f"--threads {value!r}: use auto or a number >= 1") from None
+        raise MachineError(f"{flag} {value!r}: use auto or a number >= 1") from None
     if n < 1:
-        raise MachineError(f"--threads {value!r}: use auto or a number >= 1")
+        raise MachineError(f"{flag} {value!r}: use auto or a number >= 1")
     return n
+
+
+def parse_threads(value: Any) -> Any:
+    return _auto_or_count(value, "--threads")
 
 
 def _fmt(s: float) -> str:
@@ -334,17 +339,7 @@ def rates(cal: dict[str, Any], precision: str, threads: int, side_by_side: int =
 
 def parse_jobs(value: Any) -> Any:
     """--jobs: "auto" (by calibration and load), a number >= 1, or None (one run at a time)."""
-    if value is None:
-        return None
-    if str(value).lower() == "auto":
-        return "auto"
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise MachineError(f"--jobs {value!r}: use auto or a number >= 1") from None
-    if n < 1:
-        raise MachineError(f"--jobs {value!r}: use auto or a number >= 1")
-    return n
+    return _auto_or_count(value, "--jobs")
 
 
 def choose_jobs(cal: dict[str, Any]) -> tuple[int, int, str]:
