@@ -47,6 +47,7 @@ from .tasks import DataGuardRefused, TaskError, task_source
 
 HOST = socket.gethostname()
 _ACTIVE: set[int] = set()  # run ids this process is executing right now
+TO_RUN = ("pending", "stale", "killed", "failed")  # slot states that still need a run
 
 
 @dataclass
@@ -125,7 +126,7 @@ class ExperimentPlan:
             "runs": [{"arm": s.arm, "seed": s.seed, "state": s.state, "run_id": s.run_id, "config_hash": s.config_hash,
                       "estimate_s": s.estimate_s, "estimate_source": s.estimate_source, "wall_s": s.wall_s,
                       "error": s.error} for s in self.slots],
-            "estimate_s": sum(s.estimate_s or 0 for s in self.slots if s.state in ("pending", "stale", "killed", "failed")),
+            "estimate_s": sum(s.estimate_s or 0 for s in self.slots if s.state in TO_RUN),
             "claim_texts": self.claim_texts, "warnings": self.warnings,
         }
 
@@ -279,9 +280,9 @@ def calibrated_estimates(plan: ExperimentPlan, opts: Options) -> None:
         return
     rate = ms.estimate
     runs = int((opts.side_by_side or {}).get("runs") or 1)
-    if runs > 1:
-        rate = rates(load_calibration() or {}, rate["precision"], rate["threads"], side_by_side=runs) \
-            if load_calibration() else rate
+    cal = load_calibration() if runs > 1 else None
+    if cal:
+        rate = rates(cal, rate["precision"], rate["threads"], side_by_side=runs)
     basis = (f"calibrated ({rate['precision']}, {rate['threads']} thread{'s' if rate['threads'] > 1 else ''}"
              f"{f', {runs} side by side' if rate.get('side_by_side', 1) > 1 else ''})")
     for sl in plan.slots:
@@ -489,7 +490,7 @@ def build_plans(store: Store, registry: Registry, targets: list[str], opts: Opti
     seen: dict[str, str] = {}
     for p in plans:  # identical runs planned by two experiments run once and are copied to the other
         for sl in p.slots:
-            if sl.state in ("pending", "stale", "killed", "failed") and sl.config_hash in seen:
+            if sl.state in TO_RUN and sl.config_hash in seen:
                 sl.state, sl.estimate_s, sl.estimate_source = "shared", 0.0, f"same run as {seen[sl.config_hash]}"
             seen.setdefault(sl.config_hash, sl.label())
     reasons: dict[str, str] = {}
@@ -515,7 +516,7 @@ def build_plans(store: Store, registry: Registry, targets: list[str], opts: Opti
 
 def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter: Optional["Reporter"] = None) -> ReproduceResult:
     rep = reporter or Reporter()
-    todo = [(p, sl) for p in result.plans if not (p.error or p.data_guard) for sl in p.slots]
+    todo = _runnable_slots(result.plans)
     rep.start(len(todo))
     for p in result.plans:
         if p.error:
@@ -524,14 +525,14 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
             rep.note(f"[yellow]warning: {w}")
     if "auto" in (opts.precision, opts.threads) and load_calibration() is None and _device_type(opts.device) == "cpu" and any(
             str((sl.unit.config if sl.unit else {}).get("model") or "").startswith("offline:")
-            and sl.state in ("pending", "stale", "killed", "failed") for _, sl in todo):
+            and sl.state in TO_RUN for _, sl in todo):
         rep.note("calibrating this machine once (precision and threads by measurement, about a minute)")
         machine_settings(opts.precision, opts.threads, load={})
     sbs = result.side_by_side
     if sbs is not None:
         opts = replace(opts, side_by_side=sbs)
     workers = []
-    if sbs and sbs["runs"] > 1 and any(sl.state in ("pending", "stale", "killed", "failed") for _, sl in todo):
+    if sbs and sbs["runs"] > 1 and any(sl.state in TO_RUN for _, sl in todo):
         rep.note(f"{sbs['why']}: running {sbs['runs']} at a time")
         workers = start_side_workers(store, result, opts, sbs["runs"] - 1)
     ok = False
@@ -544,6 +545,11 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
     return result
 
 
+def _runnable_slots(plans: list) -> list:
+    """(plan, slot) of every plan that can run (no error, no data-guard refusal)."""
+    return [(p, sl) for p in plans if not (p.error or p.data_guard) for sl in p.slots]
+
+
 def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, rep: "Reporter",
               side: bool = False) -> None:
     """Claim and run every slot of `todo`; slots another process holds are waited for. side: worker
@@ -554,7 +560,7 @@ def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, 
     while pending:
         waiting = []
         for p, sl in pending:
-            was_todo = sl.state in ("pending", "stale", "killed", "failed")
+            was_todo = sl.state in TO_RUN
             state, rid = claim_slot(store, sl, opts)
             if state in ("finished", "reused"):
                 sl.state, sl.run_id = ("finished" if state == "finished" else "reuse"), rid
@@ -597,8 +603,7 @@ def _side_worker(url: str, plans: list, opts: Options) -> None:
     signal.signal(signal.SIGTERM, _term)
     store = open_store(url)
     try:
-        _run_loop(store, ReproduceResult(plans=plans, unlinked={}),
-                  [(p, sl) for p in plans if not (p.error or p.data_guard) for sl in p.slots], opts, Reporter())
+        _run_loop(store, ReproduceResult(plans=plans, unlinked={}), _runnable_slots(plans), opts, Reporter())
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
