@@ -191,3 +191,81 @@ def test_slurm_config_table_and_flags(tmp_path):
     cfg.write_text('[slurm]\ngpus_per_task = "two"\n')
     with pytest.raises(SlurmError, match=r"gpus_per_task = 'two': wrong type"):
         load_slurm_config(cfg)
+
+
+# --- the machine flags reach the array tasks (no cluster: sbatch, sinfo and squeue are stand-ins) -------
+
+_FAKE_SBATCH = """#!/bin/sh
+# stand-in for sbatch: keep the script it was given, answer like sbatch
+cp "$1" "{keep}/script.$(date +%s%N).sh"
+echo "Submitted batch job 4242"
+"""
+
+
+def _fake_slurm_bin(tmp_path: Path) -> Path:
+    b = tmp_path / "fake-slurm-bin"
+    keep = tmp_path / "sbatch-scripts"
+    b.mkdir()
+    keep.mkdir()
+    for name, text in {"sbatch": _FAKE_SBATCH.format(keep=keep), "sinfo": "#!/bin/sh\necho 'debug*'\n",
+                       "squeue": "#!/bin/sh\nexit 0\n", "scancel": "#!/bin/sh\nexit 0\n"}.items():
+        (b / name).write_text(text)
+        (b / name).chmod(0o755)
+    return b
+
+
+def _submitted_payload(folder: Path):
+    """The pickled options and sbatch script of the one array submitted into `folder`."""
+    import pickle
+
+    pkls = sorted(folder.glob("4242/*_submitted.pkl"))
+    assert pkls, f"no pickled task in {sorted(str(p) for p in folder.rglob('*'))}"
+    with open(pkls[0], "rb") as fh:
+        delayed = pickle.load(fh)
+    return delayed.args[0]
+
+
+@pytest.mark.parametrize("flags,expected", [
+    (["--precision", "bf16", "--threads", "1", "--jobs", "2"], ("bf16", 1, 2)),
+    ([], ("auto", "auto", "auto")),
+])
+def test_cli_slurm_submission_carries_precision_threads_and_jobs(tmp_path, exp_dir, flags, expected):
+    """`claims reproduce --executor slurm` hands --precision/--threads/--jobs to every task (its pickled
+    options, and a comment line of the sbatch script) only when given; left at auto, each node resolves
+    them by its own calibration (the tasks get "auto", nothing resolved on the submitting machine)."""
+    from xlt_claims.reproduce.machine import usable_cores
+    from xlt_claims.reproduce.slurm import task_options
+
+    model = make_tiny_model(tmp_path / "bert")
+    write_experiment(exp_dir, "better", model=model, seeds=(1,))
+    db = tmp_path / "claims.db"
+    store = open_store(str(db))
+    add_claim(store, "c9", CLAIM)
+    store.close()
+    fake = _fake_slurm_bin(tmp_path)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+           "XLT_CLAIMS_CACHE": str(tmp_path / "cache")}
+    folder = tmp_path / "jobs"
+    r = subprocess.run([sys.executable, "-m", "xlt_claims.cli", "reproduce", "c9", "--executor", "slurm", "--no-wait",
+                        "--slurm-folder", str(folder), "--reproductions", str(exp_dir), "--db", str(db), *flags],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "submitted job array 4242" in r.stdout
+    scripts = list((tmp_path / "sbatch-scripts").glob("script.*.sh"))
+    assert len(scripts) == 1
+    text = scripts[0].read_text()
+    assert "-m submitit.core._submit" in text  # the task's command: it reads the pickled options below
+    payload = _submitted_payload(folder)
+    opts = payload.opts
+    assert (opts.precision, opts.threads, opts.jobs) == expected
+    assert opts.side_by_side is None and opts.runtime == {}  # nothing resolved on the submitting machine
+    on_node = task_options(opts)
+    if flags:
+        assert "# xlt-claims machine flags: --precision bf16 --threads 1 --jobs 2" in text
+        assert on_node.side_by_side["runs"] == 2
+        assert on_node.side_by_side["threads"] == max(1, usable_cores() // 2)
+        assert latest_submission(folder).machine_flags == flags
+    else:
+        assert "xlt-claims machine flags" not in text
+        assert on_node.side_by_side is None
+        assert latest_submission(folder).machine_flags == []

@@ -209,7 +209,8 @@ def reproduce_cmd(
         from .slurm import reproduce_slurm_cmd
 
         reproduce_slurm_cmd(registry, targets=list(targets or []), all_=all_, seeds=seeds, profile=profile,
-                            model=model, data=data, proxy=proxy, device=device, extended=extended, partition=partition,
+                            model=model, data=data, proxy=proxy, device=device, precision=precision, threads=threads,
+                            jobs=jobs, extended=extended, partition=partition,
                             gpus_per_task=gpus_per_task, time_min=time_min, array_parallelism=array_parallelism,
                             sbatch=sbatch, slurm_config=slurm_config, slurm_folder=slurm_folder, no_wait=no_wait,
                             status=status, db=db, json_out=json_out)

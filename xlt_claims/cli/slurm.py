@@ -27,12 +27,14 @@ def _print_status(st: dict, console) -> None:
     console.print(f"  runs in the store: {runs}", highlight=False)
     if st["marked_killed"]:
         console.print(f"  marked KILLED now (task gone, run unfinished): runs {st['marked_killed']}", highlight=False)
+    console.print(f"  machine flags of the tasks: {safe(st.get('machine_flags') or 'auto')}", highlight=False)
     console.print(f"  store {safe(st['db'])}; logs {safe(st['folder'])}/{st['job_id']}_*", highlight=False)
 
 
 def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Optional[str], profile: Optional[str],
                         model: Optional[str], data: Optional[str], device: str, extended: bool,
-                        proxy: bool = False,
+                        proxy: bool = False, precision: Optional[str] = "auto", threads: Optional[str] = "auto",
+                        jobs: Optional[str] = "auto",
                         partition: Optional[str], gpus_per_task: Optional[int], time_min: Optional[int],
                         array_parallelism: Optional[int], sbatch: Optional[List[str]], slurm_config: Optional[str],
                         slurm_folder: Optional[str], no_wait: bool, status: bool, db: Optional[str],
@@ -42,6 +44,7 @@ def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Opti
     from ..reproduce.tasks import TaskError
     from ..reproduce.slurm import status as array_status, latest_submission, reproduce_on_slurm
     from ..verdict.judge import judge_plans
+    from .common import parse_jobs_option, parse_machine
     from .reproduce import RichReporter, print_verdicts
 
     try:
@@ -68,8 +71,12 @@ def reproduce_slurm_cmd(registry, *, targets: List[str], all_: bool, seeds: Opti
         seed_list, n_seeds = parse_seeds(seeds)
         if proxy and data:
             fail("--proxy and --data exclude each other (--data reads the real benchmark)")
+        # --precision / --threads / --jobs travel to the array tasks as given; "auto" (the default) is
+        # resolved on each node by its own calibration and load, never by the submitting machine's
+        precision_, threads_ = parse_machine(precision, threads)
+        jobs_ = parse_jobs_option(jobs)
         opts = Options(seeds=seed_list, n_seeds=n_seeds, profile=profile, model=model, data_dir=data, proxy=proxy,
-                       device=device, extended=extended)
+                       device=device, extended=extended, precision=precision_, threads=threads_, jobs=jobs_)
         reporter = None if json_out else RichReporter()
         out = reproduce_on_slurm(store, registry, targets, opts, sopts, all_claims=all_, reporter=reporter,
                                  judge=judge_plans)

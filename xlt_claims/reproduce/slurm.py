@@ -14,6 +14,10 @@ a layer above). Nothing here trains or judges by itself.
            queue (`squeue`) with progress until every task has left the queue, or returns at once
            with --no-wait (the submission is recorded in the job folder; `claims reproduce
            --status` shows where it stands, and running the same command again waits and judges).
+  machine  --precision, --threads and --jobs go to every task as given (in its pickled options, and as a
+           comment line of the sbatch script); left at auto, each node decides by its own calibration
+           and load, never by the submitting machine's. A task is one run: --jobs N tells it that N runs
+           share its node, so it takes 1/N of the cores it may run on (its allocation's cpuset).
   killed   a task that the scheduler cancels, preempts or times out gets SIGTERM (USR2 before a
            time limit): the run is marked KILLED. A task killed outright (SIGKILL, a node that
            dies) leaves a RUNNING row: when its task has left the queue the sweep marks it KILLED;
@@ -30,7 +34,7 @@ import signal
 import subprocess
 import time
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -39,8 +43,9 @@ from sqlmodel import select
 
 from ..store.db import ENV_VAR, Store, display_url, open_store, resolve_url
 from ..store.models import Run, utcnow
-from .runner import (HOST, ExperimentPlan, Options, ReproduceError, ReproduceResult, Reporter, Slot, build_plans,
-                     claim_slot, execute_slot, refresh_states)
+from .machine import decide_jobs
+from .runner import (HOST, ExperimentPlan, Options, ReproduceError, ReproduceResult, Reporter, Slot, _device_type,
+                     build_plans, claim_slot, execute_slot, refresh_states)
 
 RUNNABLE = ("pending", "stale", "killed", "failed")
 DONE = ("finished", "reuse")
@@ -182,6 +187,24 @@ def _task_db_url(masked: str) -> str:
     return masked
 
 
+def machine_flags(opts: Options) -> list[str]:
+    """The machine flags the user gave (`--precision bf16`, `--threads 1`, `--jobs 2`), none for auto."""
+    out = []
+    for flag, v in (("--precision", opts.precision), ("--threads", opts.threads), ("--jobs", opts.jobs)):
+        if v is not None and v != "auto":
+            out += [flag, str(v)]
+    return out
+
+
+def task_options(opts: Options) -> Options:
+    """The options of one array task on its node: --jobs N resolved here (this node's cores split N
+    ways), auto left to this node's calibration (a task runs one slot: nothing side by side)."""
+    if opts.jobs is None or opts.jobs == "auto":
+        return replace(opts, side_by_side=None)
+    runs, each, why = decide_jobs(opts.jobs, device_type=_device_type(opts.device))
+    return replace(opts, side_by_side={"runs": runs, "threads": each, "why": f"{why} (this node)"})
+
+
 def run_array_task(payload: TaskPayload) -> dict[str, Any]:
     """One array task: claim the first free slot (from this task's index on), run it, report it.
 
@@ -193,15 +216,16 @@ def run_array_task(payload: TaskPayload) -> dict[str, Any]:
     idx = int(os.environ.get("SLURM_ARRAY_TASK_ID", "0"))
     executor = {"executor": "slurm", "job_id": job_id, "array_task": idx, "node": HOST,
                 "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
+    opts = task_options(payload.opts)
     store = open_store(_task_db_url(payload.db_url))
     try:
         n = len(payload.items)
         for k in range(n):
             plan, sl = payload.items[(idx + k) % n]
-            state, rid = claim_slot(store, sl, payload.opts, executor=executor)
+            state, rid = claim_slot(store, sl, opts, executor=executor)
             if state != "claimed":
                 continue
-            execute_slot(store, plan, sl, rid, payload.opts, executor=executor)
+            execute_slot(store, plan, sl, rid, opts, executor=executor)
             if sl.state == "failed":
                 raise RuntimeError(f"run {rid} ({sl.label()}) FAILED: {sl.error}")
             return {"task": idx, "run_id": rid, "slot": sl.label(), "state": "finished", "wall_s": sl.wall_s}
@@ -222,6 +246,7 @@ class Submission:
     slots: list[dict[str, Any]]  # experiment, arm, seed, config_hash
     targets: list[str] = field(default_factory=list)
     task_files: list[dict[str, str]] = field(default_factory=list)  # per task: submitit's result and log files
+    machine_flags: list[str] = field(default_factory=list)  # --precision/--threads/--jobs given to the tasks
 
     def path(self) -> Path:
         return Path(self.folder) / "submissions" / f"{self.job_id}.json"
@@ -244,12 +269,14 @@ def latest_submission(folder: str | os.PathLike) -> Optional[Submission]:
 
 # --- submit / wait / status -------------------------------------------------------------------------
 
-def _make_executor(sopts: SlurmOptions):
+def _make_executor(sopts: SlurmOptions, flags: Optional[list[str]] = None):
     import submitit
 
     ex = submitit.SlurmExecutor(folder=str(Path(sopts.folder) / "%j"), python=sopts.python)
+    # the flags themselves travel in the tasks' pickled options; the comment shows them in the script
+    setup = list(sopts.setup) + ([f"# xlt-claims machine flags: {' '.join(flags)}"] if flags else [])
     params: dict[str, Any] = {"job_name": sopts.job_name, "time": sopts.time_min, "cpus_per_task": sopts.cpus_per_task,
-                              "setup": list(sopts.setup), "additional_parameters": dict(sopts.sbatch),
+                              "setup": setup, "additional_parameters": dict(sopts.sbatch),
                               "signal_delay_s": 60}
     if sopts.partition:
         params["partition"] = sopts.partition
@@ -278,8 +305,9 @@ def submit(store: Store, result: ReproduceResult, opts: Options, sopts: SlurmOpt
     check_partition(sopts.partition)
     import submitit
 
-    payload = TaskPayload(display_url(store.url), items, opts, "")
-    ex = _make_executor(sopts)
+    # the user's options as given: nothing this machine resolved (side-by-side split, runtime settings)
+    payload = TaskPayload(display_url(store.url), items, replace(opts, side_by_side=None, runtime={}), "")
+    ex = _make_executor(sopts, machine_flags(opts))
     old_env = os.environ.get(ENV_VAR)
     os.environ[ENV_VAR] = store.url  # to the tasks through sbatch's exported environment, not a file
     try:
@@ -296,7 +324,8 @@ def submit(store: Store, result: ReproduceResult, opts: Options, sopts: SlurmOpt
                      db=display_url(store.url), submitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      slots=[{"experiment": sl.experiment, "arm": sl.arm, "seed": sl.seed, "config_hash": sl.config_hash}
                             for _, sl in items], targets=list(targets or []),
-                     task_files=[{"result": str(j.paths.result_pickle), "stderr": str(j.paths.stderr)} for j in jobs])
+                     task_files=[{"result": str(j.paths.result_pickle), "stderr": str(j.paths.stderr)} for j in jobs],
+                     machine_flags=machine_flags(opts))
     sub.save()
     return sub
 
@@ -370,7 +399,8 @@ def status(store: Store, sub: Submission) -> dict[str, Any]:
         by_state[st] = by_state.get(st, 0) + 1
     return {"job_id": sub.job_id, "tasks": sub.n_tasks, "submitted_at": sub.submitted_at, "db": sub.db,
             "queue": by_state, "left_queue": sub.n_tasks - len(q), "runs": slot_states(store, sub),
-            "marked_killed": lost, "folder": sub.folder}
+            "marked_killed": lost, "folder": sub.folder,
+            "machine_flags": " ".join(sub.machine_flags) or "auto (each node's calibration)"}
 
 
 def wait(store: Store, sub: Submission, sopts: SlurmOptions, reporter: Optional[Reporter] = None) -> dict[str, Any]:
