@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from tests._train_util import span_task, synthetic_task, tiny_model  # noqa: E402
 from xlt_claims.experiments.methods import get_method, list_methods, register_method  # noqa: E402
 from xlt_claims.experiments.profiles import ProfileError, resolve_profile  # noqa: E402
-from xlt_claims.experiments.batching import length_grouped_batches  # noqa: E402
+from xlt_claims.experiments.batching import eval_batches, length_grouped_batches  # noqa: E402
 from xlt_claims.experiments.metrics import classification_metrics, squad_em, squad_f1  # noqa: E402
 from xlt_claims.experiments.train import RunSpec, train_and_evaluate  # noqa: E402
 from xlt_claims.experiments.types import Method  # noqa: E402
@@ -235,6 +235,23 @@ def test_length_grouped_batches_cover_everything_and_cut_padding():
 
     plain = length_grouped_batches(rng_lengths, 32, np.random.default_rng(1), grouped=False)
     assert pad(a) < 0.8 * pad(plain)
+
+
+def test_eval_batches_bound_rows_tokens_and_padding():
+    rng = np.random.default_rng(0)
+    lengths = [64, 60, 3] + rng.integers(10, 25, size=97).tolist()  # a few long texts among short ones
+    batches = eval_batches(lengths, max_rows=128, max_tokens=4096)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))  # each item exactly once
+    for b in batches:
+        longest = max(lengths[i] for i in b)
+        assert lengths[b[0]] == longest and len(b) <= 128 and len(b) * longest <= 4096
+        assert min(lengths[i] for i in b) >= 0.7 * longest or len(b) == 1
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    assert sum(lengths) / padded > 0.8  # one batch of all 100 would be padded to 64: under 0.3
+    assert sum(lengths) / (len(lengths) * 64) < 0.3
+    assert [len(b) for b in eval_batches([5] * 10, max_rows=4, max_tokens=10**6)] == [4, 4, 2]
+    assert [len(b) for b in eval_batches([5] * 10, max_rows=100, max_tokens=20)] == [4, 4, 2]
+    assert eval_batches([], 8, 64) == []
 
 
 def test_profiles():

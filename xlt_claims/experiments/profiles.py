@@ -21,7 +21,10 @@ BASE: dict[str, Any] = {
     "head_lr": None,  # None = same as lr
     "batch_size": 32,  # per optimizer micro-batch
     "grad_accum": 1,  # effective batch = batch_size * grad_accum
-    "eval_batch_size": 128,
+    "eval_batch_size": 128,  # rows per evaluation batch at most
+    # padded tokens per evaluation batch at most; batches also keep similar lengths (batching.eval_batches).
+    # Speed only: the predictions are the same up to floating-point rounding, so it is not part of a config hash
+    "eval_batch_tokens": 4096,
     "max_length": 128,
     "epochs": 3,
     "max_steps": None,  # optimizer steps cap (None = epochs decide)

@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from xlt_claims.experiments.batching import (collate, half_lengths, length_grouped_batches, sequences, subsample,
+from xlt_claims.experiments.batching import (collate, eval_batches, half_lengths, length_grouped_batches, sequences, subsample,
                                              subsample_parallel)
 from xlt_claims.experiments.featurize import featurize_cls, featurize_span, span_predictions
 from xlt_claims.experiments.heads import ForwardOutput, PoolingHead, TaskModel
@@ -122,6 +122,10 @@ class Setup:
 
     def batch(self, feats: Sequence[dict]) -> dict[str, Any]:
         return collate(feats, self.pad_id, self.device, self.pad_multiple)
+
+    def eval_batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Index batches for evaluation: similar lengths, bounded rows and padded tokens."""
+        return eval_batches(lengths, int(self.cfg["eval_batch_size"]), int(self.cfg["eval_batch_tokens"]))
 
     def featurize(self, examples: Sequence[Example], train: bool, bi_pairs: bool = False) -> list[dict]:
         if self.span:
@@ -251,11 +255,8 @@ def predict_bi(model: TaskModel, examples: Sequence[Example], setup: Setup, cach
     cache = {} if cache is None else cache
     todo = sorted({t for e in examples for t in (e.text, e.text_pair or "")} - cache.keys())
     ids = setup.tokenizer([setup.text_prefix + t for t in todo], truncation=True, max_length=setup.max_len)["input_ids"] if todo else []
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    ebs = int(setup.cfg["eval_batch_size"])
     with torch.inference_mode(), setup.autocast():
-        for s in range(0, len(order), ebs):
-            idx = order[s : s + ebs]
+        for idx in setup.eval_batches([len(x) for x in ids]):
             batch = setup.batch([{"input_ids": ids[i]} for i in idx])
             pooled = head.pool(model.hidden_states(batch), batch["attention_mask"]).float()
             cache.update((todo[i], pooled[j]) for j, i in enumerate(idx))
@@ -274,12 +275,9 @@ def predict(model: TaskModel, examples: Sequence[Example], setup: Setup, cache: 
     if setup.bi_pairs:
         return predict_bi(model, examples, setup, cache)
     feats = setup.featurize(examples, train=False)
-    order = sorted(range(len(feats)), key=lambda i: -len(feats[i]["input_ids"]))
-    ebs = int(setup.cfg["eval_batch_size"])
     out_logits: list[Any] = [None] * len(feats)
     with torch.inference_mode(), setup.autocast():
-        for s in range(0, len(order), ebs):
-            idx = order[s : s + ebs]
+        for idx in setup.eval_batches([len(f["input_ids"]) for f in feats]):
             batch = setup.batch([{k: v for k, v in feats[i].items() if k in ("input_ids", "attention_mask", "token_type_ids")}
                                  for i in idx])
             logits = model(batch, train=False)[1].float()
