@@ -95,6 +95,31 @@ def test_reproduce_stage_runs_every_testable_claim_in_the_quick_profile(store, t
     assert rp.status == "done" and "quick profile" in rp.summary and "1 claim(s) no experiment can test" in rp.summary
 
 
+def test_main_job_leaves_out_a_proxy_standing_in_for_a_real_set_not_at_hand(store, tmp_path, monkeypatch):
+    """XNLI never ships: until it is registered, the XNLI claim's experiment is not run on the LibreOffice
+    proxy by the main job (it says why and how to add XNLI); --proxy runs it, and so does registering XNLI."""
+    import xlt_claims.experiments.data.sources as S
+
+    ran = {}
+    monkeypatch.setattr(pipeline, "run_plans", lambda store_, result, opts, reporter=None:
+                        ran.update(names={p.experiment.name for p in result.plans}))
+    monkeypatch.setattr(pipeline, "judge_plans", lambda store_, result: [])
+    monkeypatch.setattr(pipeline, "stage_evidence", _fake_evidence)
+    res = verify(store, [REPORTS_DIR], output=tmp_path / "r.md", device="cpu")
+    rp = res.stage("reproduce")
+    assert "robust-xnli-rsda" not in ran["names"] and {"robust-pawsx-rsda", "fusion-aif-all-tasks"} <= ran["names"]
+    why = rp.detail["not_run"]["robust-xnli-rsda"]
+    assert "XNLI not at hand" in why and "claims data add xnli DIR" in why
+    assert set(rp.detail["not_run"]) == {"robust-xnli-rsda"}  # suites with one proxy position still run
+    verify(store, [REPORTS_DIR], output=tmp_path / "r.md", device="cpu", proxy=True)
+    assert "robust-xnli-rsda" in ran["names"]
+    real = S.availability
+    monkeypatch.setattr(pipeline, "availability", lambda name: {"status": "registered", "location": "/x"}
+                        if name == "xnli" else real(name))
+    res = verify(store, [REPORTS_DIR], output=tmp_path / "r.md", device="cpu")
+    assert res.stage("reproduce").detail["not_run"] == {}
+
+
 def test_cli_verify(db_path, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

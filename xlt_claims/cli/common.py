@@ -76,7 +76,9 @@ DeviceOption = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:
 ExtendedOption = Annotated[bool, typer.Option("--extended", help="Also run extended-tier experiments (e.g. RS-RP, "
                                                                  "adversarial).")]
 ProxyOption = Annotated[bool, typer.Option("--proxy", help="Run the offline proxy tasks (LibreOffice, LOGT) even "
-                                                          "where the claim's own benchmark is at hand.")]
+                                                          "where the claim's own benchmark is at hand. Without it "
+                                                          "`verify` leaves out claims whose benchmark is not at "
+                                                          "hand (XNLI until registered).")]
 PrecisionOption = Annotated[str, typer.Option(
     "--precision", help="auto (this machine's calibration, see `claims machine`) | fp32 | bf16")]
 ThreadsOption = Annotated[str, typer.Option(
