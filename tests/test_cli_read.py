@@ -20,6 +20,7 @@ def run(db_path):
     def _run(*args):
         return runner.invoke(app, [*args, "--db", str(db_path)], catch_exceptions=False)
 
+    _run.db = str(db_path)
     return _run
 
 
@@ -53,6 +54,13 @@ def test_list_filters_and_json(run):
     assert len(_list(run, "--truncated")) == 8
     r = run("list")
     assert r.exit_code == 0 and "PAWS-X" in r.stdout
+    # 80 columns: each claim reads as a sentence under its id and status, not a word per line
+    r = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["list", "--db", run.db], catch_exceptions=False)
+    lines = r.stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert any("The cross-lingual transfer performance improves by 2.1 points on PAWS-X." in ln for ln in lines)
+    n = len(_list(run))
+    assert len(lines) <= 3 * n + 2  # a word per line would take about five lines a claim
     r = run("list", "--status", "bogus")
     assert r.exit_code != 0 and "unknown status" in r.output
     r = run("list", "--report", "999")

@@ -173,19 +173,20 @@ def list_cmd(
         console.print("no claims match" if (report or status or kind or truncated is not None) else
                       "no claims in the store yet: run `claims ingest PATH`")
         return
+    # two lines per claim (what it is, then the claim itself wrapped under it): a claim squeezed into the last
+    # column of one wide row wraps a word per line in an 80-column terminal
     t = Table(show_lines=False, header_style="bold", box=None, pad_edge=False, padding=(0, 1))
-    nw = {"no_wrap": True, "overflow": "ellipsis"}
-    for col, kw in (("id", nw), ("report", {**nw, "max_width": 16}), ("row", {"justify": "right"}),
-                    ("mark", {"justify": "center"}), ("conf", {"justify": "right"}), ("status", {**nw, "max_width": 14}),
-                    ("kind", nw), ("claim", {"ratio": 1, "min_width": 20})):
-        t.add_column(col, **kw)
+    t.add_column("id", no_wrap=True)
+    t.add_column("report \u00b7 row \u00b7 mark \u00b7 confidence \u00b7 status \u00b7 kind / claim", ratio=1)
     for r in rows:
         text = safe(r["text"]) + (" [red]\u2026(truncated)[/]" if r["looks_truncated"] else "")
         if r["retired"]:
             text = "[dim](retired)[/] " + text
-        conf = "" if r["confidence"] is None else f"{r['confidence']:.2f}"
-        t.add_row(safe(r["id"]), f"{safe(r['report_key'][:12])} v{r['report_version']}", str(r["row"]),
-                  _MARK[r["report_mark"]], conf, safe(r["status"]), safe(_KIND_SHORT.get(r["kind"], r["kind"])), text)
+        conf = "" if r["confidence"] is None else f" {r['confidence']:.2f}"
+        meta = (f"[dim]{safe(r['report_key'][:16])} v{r['report_version']} \u00b7 row {r['row']} \u00b7 "
+                f"{_MARK[r['report_mark']]}{conf} \u00b7[/] {safe(r['status'])} [dim]\u00b7 "
+                f"{safe(_KIND_SHORT.get(r['kind'], r['kind']))}[/]")
+        t.add_row(safe(r["id"]), f"{meta}\n{text}")
     console.print(t)
     console.print(f"[dim]{len(rows)} claim(s)[/]")
 
