@@ -168,23 +168,43 @@ def test_missing_path_is_a_failure(store, tmp_path):
 def test_database_error_rolls_back_the_whole_report(store, tmp_path):
     from sqlalchemy import event
 
-    p1 = write(tmp_path / "a.txt", report_text(GOOD))
-    p2 = write(tmp_path / "b.txt", report_text(GOOD, title="Another report"))
+    paths = [write(tmp_path / f"{k}.txt", report_text(GOOD, title=f"Report {k}")) for k in "abc"]
     calls = []
 
     def failing(conn, cursor, statement, parameters, context, executemany):
-        # the second report dies after its claims were inserted
+        # report b dies after its claims were inserted, every time it is written
         if statement.startswith("INSERT INTO claimevent"):
             calls.append(statement)
-            if len(calls) == 2:
+            if '"report":"b"' in repr(parameters):
                 raise RuntimeError("disk full")
 
+    seen = []
     event.listen(store.engine, "before_cursor_execute", failing)
-    res = ingest_paths(store, [p1, p2])
+    res = ingest_paths(store, paths, progress=lambda o: seen.append((o.status, Path(o.path).name)))
     event.remove(store.engine, "before_cursor_execute", failing)
-    assert [f.status for f in res.files] == ["new", "failed"] and "disk full" in res.files[1].error
+    assert [f.status for f in res.files] == ["new", "failed", "new"] and "disk full" in res.files[1].error
+    assert "b.txt: not stored" in res.files[1].error and "nothing of this file was written" in res.files[1].error
+    assert seen == [("new", "a.txt"), ("failed", "b.txt"), ("new", "c.txt")]  # file order, as committed
+    # a, b in one transaction, rolled back; then a, b, c each alone
+    assert len(calls) == 5
     c = counts(store)
-    assert (c["report"], c["claim"], c["claimsource"], c["reference"], c["claimevent"]) == (1, 2, 2, 1, 2)
+    assert (c["report"], c["claim"], c["claimsource"], c["reference"], c["claimevent"]) == (2, 4, 4, 2, 4)
+    with store.engine.connect() as conn:
+        keys = {r.key for r in conn.execute(select(Report.__table__.c.key))}
+    assert keys == {"a", "c"}
+
+
+def test_reports_share_a_transaction_and_are_reported_after_its_commit(store, tmp_path, monkeypatch):
+    from sqlalchemy import event
+
+    monkeypatch.setattr(ingest_mod, "BATCH_SECONDS", 3600.0)
+    monkeypatch.setattr(ingest_mod, "BATCH_REPORTS", 3)
+    paths = [write(tmp_path / f"r{i}.txt", report_text(GOOD, title=f"Report {i}")) for i in range(7)]
+    log = []
+    event.listen(store.engine, "commit", lambda conn: log.append("commit"))
+    res = ingest_paths(store, paths, progress=lambda o: log.append(Path(o.path).stem))
+    assert res.ok and res.count("new") == 7
+    assert log == ["commit", "r0", "r1", "r2", "commit", "r3", "r4", "r5", "commit", "r6"]
 
 
 def test_id_collision_extends_the_id(store, tmp_path):

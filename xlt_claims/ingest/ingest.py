@@ -1,4 +1,4 @@
-"""`ingest_paths`: literature reports -> claim store, one transaction per report.
+"""`ingest_paths`: literature reports -> claim store; every report is stored whole or not at all.
 
 * Idempotent by content hash: the same bytes (under any name or path) store nothing new.
 * A changed file with the same key (file stem) becomes a new Report version; the previous version's
@@ -10,7 +10,12 @@
 * Claim ids: the first 6 hex chars of sha256(report key, normalized text), one more char at a time
   on collision. Re-ingesting never changes an id because matching comes before id assignment.
 * Parsing and field extraction are pure functions (`prepare_report`) run in worker processes for
-  large ingests; the database writes are bulk inserts inside each report's transaction.
+  large ingests; the database writes are bulk inserts.
+* Transactions: consecutive reports share one transaction (up to BATCH_REPORTS reports or
+  BATCH_SECONDS; a commit per report was a third of the write time), and a file's outcome is
+  reported only once its transaction committed. A database error rolls the whole batch back and
+  writes its reports again one transaction each, so the failing file fails alone, with nothing of
+  it written, and the others are stored as before. A killed ingest leaves whole reports only.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ ID_MIN_LEN = 6
 # folder documentation next to the reports is not a report
 _DOC_NAMES = ("readme", "license", "licence", "changelog", "notice", "copying", "authors", "contributing")
 PARALLEL_MIN_FILES = 64
+BATCH_REPORTS = 64  # reports per write transaction at most ...
+BATCH_SECONDS = 0.25  # ... and at most this long since its first write (progress stays live, the lock short)
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
@@ -486,31 +493,106 @@ def _ingest_paths(store, paths, dry_run, progress, workers, t0, max_bytes=None) 
     known = _known_hashes(store, files, max_file_bytes(max_bytes))
     todo = [f for f in files if f not in known]
     stream = _prepared_stream(todo, workers, max_bytes)
+    batch = _Batch(store, outcomes, progress)
     try:
         for path in files:
             if path in known:
                 key, version, rid = known[path]
-                out = FileOutcome(path=path, status="unchanged", key=key, version=version, report_id=rid,
-                                  same_as=f"{key} v{version}")
-                outcomes.append(out)
-                if progress:
-                    progress(out)
+                batch.done(FileOutcome(path=path, status="unchanged", key=key, version=version, report_id=rid,
+                                       same_as=f"{key} v{version}"))
                 continue
             prep = next(stream)
             if isinstance(prep, ParseError):
-                out = FileOutcome(path=path, status="failed", error=str(prep), line=prep.line)
+                batch.done(FileOutcome(path=path, status="failed", error=str(prep), line=prep.line))
+            elif dry_run:
+                batch.done(_write_alone(store, prep, path, dry_run=True))
             else:
-                try:
-                    out = ingest_prepared(store, prep, dry_run=dry_run)
-                except Exception as exc:  # database errors: this report rolled back, others go on
-                    out = FileOutcome(path=path, status="failed", key=prep.report.key,
-                                      error=f"{display_path(path)}: not stored: {_store_error(exc)}")
-            outcomes.append(out)
-            if progress:
-                progress(out)
+                batch.write(prep, path)
+        batch.commit()
     finally:
+        batch.close()  # an error or Ctrl-C: the open batch is rolled back, its files were not reported
         stream.close()  # the parser processes end with the loop, whatever ended it
     return IngestResult(files=outcomes, dry_run=dry_run, elapsed_s=time.perf_counter() - t0)
+
+
+def _write_alone(store: Store, prep: PreparedReport, path: str, dry_run: bool = False) -> FileOutcome:
+    """One report in its own transaction; a database error is this file's failed outcome."""
+    try:
+        return ingest_prepared(store, prep, dry_run=dry_run)
+    except Exception as exc:  # database errors: this report rolled back, others go on
+        return FileOutcome(path=path, status="failed", key=prep.report.key,
+                           error=f"{display_path(path)}: not stored: {_store_error(exc)}")
+
+
+class _Batch:
+    """Consecutive reports written in one transaction (see the module's docstring). Outcomes are
+    kept in file order and handed to `outcomes` / `progress` when the transaction commits."""
+
+    def __init__(self, store: Store, outcomes: list[FileOutcome],
+                 progress: Optional[Callable[[FileOutcome], None]]) -> None:
+        self.store, self.outcomes, self.progress = store, outcomes, progress
+        self.session: Optional[Session] = None
+        self.started = 0.0
+        self.pending: list[tuple[FileOutcome, Optional[PreparedReport], str]] = []  # (outcome, written report, path)
+
+    def done(self, out: FileOutcome) -> None:
+        """An outcome without a write (unchanged, parse error), in its place in file order."""
+        if self.session is None:
+            self._emit(out)
+        else:
+            self.pending.append((out, None, out.path))
+
+    def write(self, prep: PreparedReport, path: str) -> None:
+        if self.session is None:
+            self.session = Session(self.store.engine, expire_on_commit=False)
+            self.started = time.perf_counter()
+        else:
+            self.session.expire_all()  # claims an earlier report of the batch loaded may have changed since
+        try:
+            out = _write(self.session, prep)
+        except Exception:
+            self._replay((prep, path))
+            return
+        self.pending.append((out, prep, path))
+        if len(self.pending) >= BATCH_REPORTS or time.perf_counter() - self.started >= BATCH_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.session is None:
+            return
+        try:
+            self.session.commit()
+        except Exception:
+            self._replay()
+            return
+        self.session.close()
+        self.session = None
+        pending, self.pending = self.pending, []
+        for out, _, _ in pending:
+            self._emit(out)
+
+    def _replay(self, failing: Optional[tuple[PreparedReport, str]] = None) -> None:
+        """A database error: nothing of the batch stays; each of its reports is written again in a
+        transaction of its own, so only the file that fails is reported failed."""
+        self.close()
+        pending, self.pending = self.pending, []
+        if failing is not None:
+            pending.append((None, *failing))  # type: ignore[arg-type]
+        for out, prep, path in pending:
+            self._emit(out if prep is None else _write_alone(self.store, prep, path))
+
+    def _emit(self, out: FileOutcome) -> None:
+        self.outcomes.append(out)
+        if self.progress:
+            self.progress(out)
+
+    def close(self) -> None:
+        if self.session is not None:
+            try:
+                self.session.rollback()
+            finally:
+                self.session.close()
+                self.session = None
 
 
 def _store_error(exc: BaseException) -> str:
