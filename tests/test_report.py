@@ -298,3 +298,42 @@ def test_figures_survive_undefined_numbers():
     svg = effect_chart(rows, "t", "per language", "points")
     assert svg and "<svg" in svg
     assert effect_chart([{"key": "fr", "effect": nan}], "t", "x", "points") is None
+
+
+def test_a_claim_whose_benchmark_is_not_at_hand_says_why_it_was_not_run(demo, db_path, tmp_path, monkeypatch):
+    """XNLI never ships: the XNLI claim's card says its experiment was not run and how to register XNLI, in
+    every format; once XNLI is registered (or a run exists) the note goes."""
+    from typer.testing import CliRunner
+
+    import xlt_claims.experiments.data.sources as S
+    from xlt_claims.cli import app
+    from xlt_claims.reproduce.links import set_link
+    from xlt_claims.reproduce.registry import load_registry
+
+    store, ids = demo
+    cid = _first_claim_id(store)
+    with store.session() as s:
+        set_link(s, load_registry(), cid, "robust-xnli-rsda", active=True)
+    card = _claim(build_report(store), cid)
+    assert "robust-xnli-rsda" in card["experiments"]
+    assert "claims data add xnli DIR" in card["not_run"]["robust-xnli-rsda"]
+    runner = CliRunner()
+    for name in ("r.md", "r.html"):  # the format follows the file's suffix
+        r = runner.invoke(app, ["report", "-o", str(tmp_path / name), "--db", str(db_path)])
+        assert r.exit_code == 0, r.output
+        assert "robust-xnli-rsda not run: XNLI is not at hand" in (tmp_path / name).read_text()
+    assert (tmp_path / "r.md").read_text().startswith("# Claim verification report")
+    r = runner.invoke(app, ["report", "-o", str(tmp_path / "r.md"), "-f", "json", "--db", str(db_path)])
+    assert r.exit_code == 1 and "does not match the output file" in r.output
+    real = S.availability
+    monkeypatch.setattr(S, "availability", lambda n: {"status": "registered", "location": "/x"} if n == "xnli" else real(n))
+    assert _claim(build_report(store), cid)["not_run"] == {}
+
+
+def _first_claim_id(store) -> str:
+    from sqlmodel import select
+
+    from xlt_claims.store.models import Claim
+
+    with store.read() as s:
+        return s.exec(select(Claim.id).order_by(Claim.id)).first()

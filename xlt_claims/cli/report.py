@@ -13,7 +13,8 @@ from .common import DbOption, err_console, fail, open_store_or_fail, safe
 
 
 def report_cmd(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="html | md | json")] = "html",
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="html | md | json (default: the output "
+                                                                   "file's suffix, else html)")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o",
                                                    help="File to write; '-' prints to stdout "
                                                         "(default: report.<format>)")] = None,
@@ -27,7 +28,12 @@ def report_cmd(
     Claims are read and written a chunk at a time, so memory stays bounded on large stores."""
     from ..report.browser import BrowserUnavailable, check_html
     from ..report import FORMATS, render_chunks, stream_report, write_chunks
+    suffix = {"md": "md", "markdown": "md", "json": "json", "html": "html", "htm": "html"}.get(
+        output.suffix.lower().lstrip(".") if output and str(output) != "-" else "")
+    fmt = fmt or suffix or "html"
     fmt_l = fmt.lower()
+    if suffix and fmt_l != suffix:  # `-o r.md --format html` would write HTML into a .md file
+        fail(f"--format {fmt} does not match the output file {output} (a .{output.suffix.lstrip('.')} file)")
     if fmt_l not in FORMATS:
         fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     store = open_store_or_fail(db, read_only=True)

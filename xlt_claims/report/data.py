@@ -499,6 +499,24 @@ def stream_report(store, report: Optional[str] = None, *, generated_at: Optional
     return data
 
 
+def experiments_not_at_hand() -> dict[str, str]:
+    """Experiment -> why it is not run by the main job: its claim's own benchmark is a real set that is not
+    at hand here (XNLI, which never ships, until `claims data add xnli DIR`). Read by the claim cards."""
+    from ..experiments.data.sources import REAL_SETS, availability
+
+    try:
+        exps = load_registry().experiments
+    except RegistryError:
+        return {}
+    out = {}
+    for name, exp in exps.items():
+        real = getattr(exp.task, "real", None)
+        if real in REAL_SETS and availability(real)["status"] == "missing":
+            out[name] = (f"{REAL_SETS[real].title} is not at hand ({REAL_SETS[real].short_license}); to run it on "
+                         f"{REAL_SETS[real].title}, register a copy: claims data add {real} DIR")
+    return out
+
+
 def _research_question_matches(exp_name: str, research_question: str) -> bool:
     """The experiment's own match rule (its `all` patterns) applied to the research question."""
     try:
@@ -558,6 +576,7 @@ class _Context:
     def __init__(self, papers, claim_flags, report_flags, runs_by_id, runs_by_exp) -> None:
         self.papers, self.claim_flags, self.report_flags = papers, claim_flags, report_flags
         self.runs_by_id, self.runs_by_exp = runs_by_id, runs_by_exp
+        self.not_at_hand = experiments_not_at_hand()
 
 
 def _claim_dicts(s: Session, keys: list[str], ctx: _Context, light: bool = False) -> Iterator[dict[str, Any]]:
@@ -597,6 +616,8 @@ def _claim_dicts(s: Session, keys: list[str], ctx: _Context, light: bool = False
             cd = _claim_dict(c, ctx.papers, evidence[cid], events[cid], verdicts[cid], links[cid],
                              ctx.claim_flags[cid], ctx.report_flags[c.report_key], sources[cid], ctx.runs_by_id,
                              ctx.runs_by_exp)
+            cd["not_run"] = {e: ctx.not_at_hand[e] for e in cd["experiments"]
+                             if e in ctx.not_at_hand and not ctx.runs_by_exp.get(e)}
             if light:
                 cd["evidence_models"] = models[cid]
             yield cd
