@@ -6,12 +6,16 @@ and setup: per-language test accuracy (F1 for span tasks) as the mean over seeds
 seeds and of test items, English, the average over non-English languages, the cross-lingual gap
 (English minus that average) and the average per script, each beside XTREME's mBERT number.
 
-    python benchmarks/baselines_table.py --db STORE [--task pawsx] [--include-proxy] [--json]
+    python benchmarks/baselines_table.py --db STORE [--task pawsx|xquad] [--include-proxy] [--json]
+
+XQuAD (span extraction) gets F1 and exact match (EM) per language, both beside mBERT's. Stored
+accuracies are fractions (x100 here); stored span F1/EM are already points (metrics.score_predictions).
 
 Runs are grouped by setup (task, data fingerprint, model, profile, overrides, pair encoding): runs of
 different recipes are never averaged together. A run shared by several experiments (the same config
-hash, e.g. a reused copy) counts once. Runs the runner flagged invalid (collapsed, at chance) are kept
-and counted in the group's header, since they are the encoder's result under that recipe.
+hash, e.g. a reused copy) counts once. Runs the run guard finds invalid (collapsed, at chance; checked
+now as the judge checks them, not read from the flag stored at run time) are kept and counted in the
+group's header, since they are the encoder's result under that recipe.
 
 Reference numbers: Hu et al. 2020, "XTREME: A Massively Multilingual Multi-task Benchmark for Evaluating
 Cross-lingual Generalization", arXiv 2003.11080 (zero-shot from English, mBERT cased). Per-language
@@ -19,7 +23,11 @@ values as reproduced in ../shared/docs/papers.md section 7: PAWS-X from the ERNI
 XTREME's table, XQuAD F1 from google-deepmind/xquad's README (the 11 XTREME languages, Romanian left
 out), XNLI for the six languages confirmed there (the other nine are left out, so XNLI's average over
 non-English languages is not computed). The task averages (PAWS-X 81.9, XNLI 65.4, XQuAD F1 64.5) are
-XTREME's, over all languages English included.
+XTREME's, over all languages English included. XQuAD EM per language is the same README's; XTREME's
+printed EM average is not confirmed there, so no EM task average is printed for mBERT (its non-English
+EM average is computed from the per-language values like the F1 one). Romanian (XQuAD's 12th language,
+added after XTREME) has the README's mBERT numbers in its row, marked, and is left out of every mBERT
+average, which stay over XTREME's 11 languages.
 """
 
 from __future__ import annotations
@@ -43,8 +51,15 @@ XTREME_MBERT: dict[str, dict[str, Any]] = {
              "langs": {"en": 80.8, "bg": 68.0, "de": 70.0, "el": 65.3, "es": 73.5, "fr": 73.4}},
     "xquad": {"metric": "f1", "avg": 64.5,
               "langs": {"en": 83.5, "ar": 61.5, "de": 70.6, "el": 62.6, "es": 75.5, "hi": 59.2, "ru": 71.3,
-                        "th": 42.7, "tr": 55.4, "vi": 69.5, "zh": 58.0}},
+                        "th": 42.7, "tr": 55.4, "vi": 69.5, "zh": 58.0},
+              # exact match, the same README (no task average: XTREME's printed EM average is unconfirmed)
+              "em": {"en": 72.2, "ar": 45.1, "de": 54.0, "el": 44.9, "es": 56.9, "hi": 46.0, "ru": 53.3,
+                     "th": 33.5, "tr": 40.1, "vi": 49.6, "zh": 48.3},
+              # not an XTREME language: shown in its row (marked), never in an mBERT average
+              "extra": {"ro": {"f1": 72.7, "em": 59.9}}},
 }
+# metrics stored as fractions (x100 for the table); span F1/EM are stored in points already
+_FRACTION_METRICS = {"accuracy", "macro_f1", "auc"}
 # XNLI's non-English per-language numbers are incomplete above: no average over them is computed
 _COMPLETE = {"pawsx": True, "xnli": False, "xquad": True}
 TITLES = {"pawsx": "PAWS-X", "xnli": "XNLI", "xquad": "XQuAD"}
@@ -80,8 +95,12 @@ def _recipe(man: dict[str, Any]) -> str:
         parts.append(f"lr {c['lr']:g}")
     if c.get("max_length") is not None:
         parts.append(f"max length {c['max_length']}")
+    if task.get("task_type") == "span-extraction" and c.get("doc_stride") is not None:
+        parts.append(f"doc stride {c['doc_stride']}")
     if task.get("n_train_used") is not None:
-        parts.append(f"{task['n_train_used']} training examples")
+        feats = (f" ({task['n_train_features']} features)"
+                 if task.get("task_type") == "span-extraction" and task.get("n_train_features") else "")
+        parts.append(f"{task['n_train_used']} training examples{feats}")
     pe = (man.get("model") or {}).get("pair_encoding")
     if pe:
         parts.append(f"{pe}-encoded pairs")
@@ -91,6 +110,9 @@ def _recipe(man: dict[str, Any]) -> str:
 def collect(runs: list[Any], include_proxy: bool = False, task: Optional[str] = None) -> list[dict[str, Any]]:
     """The baseline runs grouped by setup: [{task, proxy, model, profile, recipe, experiments, runs,
     n_invalid, metric, langs: {lang: [values over seeds]}, items: {lang: n}}]."""
+    from xlt_claims.reproduce.guards import check_run
+    from xlt_claims.verdict.paired import run_label_stats
+
     seen: set[str] = set()
     groups: dict[str, dict[str, Any]] = {}
     for r in sorted(runs, key=lambda r: (r.id or 0)):
@@ -105,7 +127,7 @@ def collect(runs: list[Any], include_proxy: bool = False, task: Optional[str] = 
         g = groups.setdefault(key, {"task": cfg.get("task"), "proxy": bool(cfg.get("proxy")), "model": cfg.get("model"),
                                     "profile": cfg.get("profile"), "recipe": _recipe(r.manifest or {}),
                                     "experiments": [], "runs": 0, "n_invalid": 0, "seeds": [],
-                                    "metric": None, "langs": {}, "items": {}})
+                                    "metric": None, "langs": {}, "items": {}, "em": {}})
         if r.experiment not in g["experiments"]:
             g["experiments"].append(r.experiment)
         if r.config_hash in seen:  # the same run under another experiment (reused copy): counted once
@@ -116,12 +138,20 @@ def collect(runs: list[Any], include_proxy: bool = False, task: Optional[str] = 
         g["metric"] = g["metric"] or key_metric
         g["runs"] += 1
         g["seeds"].append(r.seed)
-        if r.valid is False or m.get("collapsed"):
+        # the run guard as the judge applies it now (verdict.paired recomputes it; a flag stored by an
+        # older guard, e.g. one that read a span run's answer statistics as a label table, is not used)
+        if not check_run(m, run_label_stats(r))["valid"]:
             g["n_invalid"] += 1
         for lang, v in (m.get("test") or {}).items():
             if isinstance(v, dict) and v.get(key_metric) is not None:
-                g["langs"].setdefault(lang, []).append(float(v[key_metric]))
+                x = float(v[key_metric])
+                if key_metric in _FRACTION_METRICS and not 0.0 <= x <= 1.0:
+                    raise ValueError(f"run {r.id} ({r.experiment} {r.arm} seed {r.seed}): test {lang} "
+                                     f"{key_metric} = {x} is not a fraction in [0, 1]")
+                g["langs"].setdefault(lang, []).append(x)
                 g["items"][lang] = int(v.get("n", 0)) or g["items"].get(lang, 0)
+                if key_metric == "f1" and v.get("em") is not None:  # span extraction: exact match beside F1
+                    g["em"].setdefault(lang, []).append(float(v["em"]))
     return sorted(groups.values(), key=lambda g: (g["task"] or "", g["proxy"], ",".join(g["experiments"])))
 
 
@@ -137,12 +167,24 @@ def summarise(g: dict[str, Any]) -> dict[str, Any]:
     if ref and ref["metric"] != g["metric"]:
         ref = None
     ref_langs = ref["langs"] if ref else {}
+    extra = (ref or {}).get("extra") or {}
+    scale = 100.0 if (g["metric"] or "accuracy") in _FRACTION_METRICS else 1.0
+    has_em = bool(g.get("em"))
     rows = []
     for lang in sorted(g["langs"], key=lambda lg: (lg != "en", script_of(lg), lg)):
-        vals = [100 * v for v in g["langs"][lang]]
-        rows.append({"lang": lang, "script": script_of(lang), "mean": mean(vals),
-                     "sd": stdev(vals) if len(vals) > 1 else None, "n_seeds": len(vals),
-                     "n_items": g["items"].get(lang), "mbert": ref_langs.get(lang)})
+        vals = [scale * v for v in g["langs"][lang]]
+        row = {"lang": lang, "script": script_of(lang), "mean": mean(vals),
+               "sd": stdev(vals) if len(vals) > 1 else None, "n_seeds": len(vals),
+               "n_items": g["items"].get(lang), "mbert": ref_langs.get(lang),
+               "mbert_extra": lang in extra and lang not in ref_langs}
+        if row["mbert_extra"]:
+            row["mbert"] = extra[lang].get(g["metric"])
+        if has_em:
+            ems = g["em"].get(lang) or []
+            row["em"] = mean(ems) if ems else None
+            row["em_sd"] = stdev(ems) if len(ems) > 1 else None
+            row["em_mbert"] = (extra[lang].get("em") if row["mbert_extra"] else (ref or {}).get("em", {}).get(lang))
+        rows.append(row)
     ours = {r["lang"]: r["mean"] for r in rows}
     nonen = {lg: v for lg, v in ours.items() if lg != "en"}
     ref_complete = bool(ref) and _COMPLETE.get(g["task"], False)
@@ -154,6 +196,8 @@ def summarise(g: dict[str, Any]) -> dict[str, Any]:
         "en": ours.get("en"), "en_mbert": ref_langs.get("en"),
         "avg_nonen": _avg(list(nonen.values())), "avg_nonen_mbert": _avg([ref_nonen[lg] for lg in common]) if common else None,
         "avg_all": _avg(list(ours.values())), "avg_all_mbert": ref["avg"] if ref else None,
+        # ours over the languages the reference has too (where ours has more, e.g. XQuAD's Romanian)
+        "avg_nonen_common": (_avg([nonen[lg] for lg in common]) if common and set(common) != set(nonen) else None),
     }
     out["gap"] = out["en"] - out["avg_nonen"] if out["en"] is not None and out["avg_nonen"] is not None else None
     out["gap_mbert"] = (out["en_mbert"] - out["avg_nonen_mbert"]
@@ -164,6 +208,25 @@ def summarise(g: dict[str, Any]) -> dict[str, Any]:
     out["by_script"] = [{"script": s, "langs": sorted(ls), "mean": _avg([nonen[lg] for lg in ls]),
                          "mbert": _avg([ref_nonen[lg] for lg in ls]) if ref_nonen and all(lg in ref_nonen for lg in ls)
                          else None} for s, ls in sorted(scripts.items())]
+    if has_em:
+        em = {r["lang"]: r["em"] for r in rows if r.get("em") is not None}
+        em_nonen = {lg: v for lg, v in em.items() if lg != "en"}
+        ref_em = {lg: v for lg, v in ((ref or {}).get("em") or {}).items() if lg != "en"} if ref_complete else {}
+        em_common = sorted(set(em_nonen) & set(ref_em))
+        out["em"] = {"en": em.get("en"), "en_mbert": ((ref or {}).get("em") or {}).get("en"),
+                     "avg_nonen": _avg(list(em_nonen.values())),
+                     "avg_nonen_mbert": _avg([ref_em[lg] for lg in em_common]) if em_common else None,
+                     "avg_all": _avg(list(em.values())), "avg_all_mbert": None,
+                     "avg_nonen_common": (_avg([em_nonen[lg] for lg in em_common])
+                                          if em_common and set(em_common) != set(em_nonen) else None)}
+        e = out["em"]
+        e["gap"] = e["en"] - e["avg_nonen"] if e["en"] is not None and e["avg_nonen"] is not None else None
+        e["gap_mbert"] = (e["en_mbert"] - e["avg_nonen_mbert"]
+                          if e["en_mbert"] is not None and e["avg_nonen_mbert"] is not None else None)
+        for b in out["by_script"]:
+            b["em"] = _avg([em_nonen[lg] for lg in b["langs"] if lg in em_nonen])
+            b["em_mbert"] = (_avg([ref_em[lg] for lg in b["langs"]])
+                             if ref_em and all(lg in ref_em for lg in b["langs"]) else None)
     if ref_nonen and set(nonen) != set(ref_nonen):
         out["note"] = (f"mBERT's non-English average is over the languages both have "
                        f"({', '.join(common)}); XTREME's own average covers {', '.join(sorted(ref_langs))}")
@@ -172,6 +235,42 @@ def summarise(g: dict[str, Any]) -> dict[str, Any]:
 
 def _f(x: Optional[float], nd: int = 1) -> str:
     return "–" if x is None else f"{x:.{nd}f}"
+
+
+def _render_span(lines: list[str], s: dict[str, Any]) -> None:
+    """A span task's table: F1 and exact match, ours (sd over seeds) and mBERT's, per language and script."""
+    e = s["em"]
+    lines.append("| language | script | F1 (sd) | EM (sd) | seeds | items | mBERT F1 | mBERT EM |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for r in s["rows"]:
+        f1 = f"{r['mean']:.1f}" + (f" ({r['sd']:.1f})" if r["sd"] is not None else "")
+        em = _f(r.get("em")) + (f" ({r['em_sd']:.1f})" if r.get("em_sd") is not None else "")
+        mark = "*" if r.get("mbert_extra") and r["mbert"] is not None else ""
+        lines.append(f"| {r['lang']} | {r['script']} | {f1} | {em} | {r['n_seeds']} | {r['n_items'] or '–'} | "
+                     f"{_f(r['mbert'])}{mark} | {_f(r.get('em_mbert'))}{mark} |")
+    lines.append(f"| **English** | | {_f(s['en'])} | {_f(e['en'])} | | | {_f(s['en_mbert'])} | {_f(e['en_mbert'])} |")
+    lines.append(f"| **avg non-English** | | {_f(s['avg_nonen'])} | {_f(e['avg_nonen'])} | | | "
+                 f"{_f(s['avg_nonen_mbert'])} | {_f(e['avg_nonen_mbert'])} |")
+    if s.get("avg_nonen_common") is not None:
+        lines.append(f"| avg non-en, mBERT's langs | | {_f(s['avg_nonen_common'])} | {_f(e.get('avg_nonen_common'))} "
+                     f"| | | {_f(s['avg_nonen_mbert'])} | {_f(e['avg_nonen_mbert'])} |")
+    lines.append(f"| **gap en - avg** | | {_f(s['gap'])} | {_f(e['gap'])} | | | {_f(s['gap_mbert'])} | "
+                 f"{_f(e['gap_mbert'])} |")
+    lines.append(f"| avg all languages | | {_f(s['avg_all'])} | {_f(e['avg_all'])} | | | {_f(s['avg_all_mbert'])} | – |")
+    for b in s["by_script"]:
+        lines.append(f"| script {b['script']} | {len(b['langs'])} lang. | {_f(b['mean'])} | {_f(b.get('em'))} | | | "
+                     f"{_f(b['mbert'])} | {_f(b.get('em_mbert'))} |")
+    lines.append("")
+    notes = []
+    if any(r.get("mbert_extra") and r["mbert"] is not None for r in s["rows"]):
+        notes.append("* not an XTREME language: mBERT's number from the XQuAD README, left out of every mBERT "
+                     "average")
+    if s.get("note"):
+        notes.append(s["note"])
+    notes.append("mBERT's EM task average is not printed (XTREME's is unconfirmed in our sources)")
+    for n in notes:
+        lines.extend(textwrap.wrap(n + ".", WIDTH, break_on_hyphens=False))
+    lines.append("")
 
 
 def render(groups: list[dict[str, Any]]) -> str:
@@ -185,7 +284,8 @@ def render(groups: list[dict[str, Any]]) -> str:
     for g in groups:
         s = summarise(g)
         title = TITLES.get(g["task"], g["task"]) + (" (proxy)" if g["proxy"] else "")
-        lines.append(f"### {title}: {g['metric']}, bundled encoder vs mBERT")
+        metric = f"{g['metric']} and exact match" if g.get("em") else g["metric"]
+        lines.append(f"### {title}: {metric}, bundled encoder vs mBERT")
         lines.append("")
         seeds = sorted(set(g["seeds"]))
         para(f"Model {g['model']}, profile {g['profile']}: {g['recipe']}. {g['runs']} baseline run(s), seeds "
@@ -193,6 +293,9 @@ def render(groups: list[dict[str, Any]]) -> str:
              + (f" {g['n_invalid']} run(s) flagged invalid (collapsed or at chance) are included."
                 if g["n_invalid"] else ""))
         lines.append("")
+        if "em" in s:
+            _render_span(lines, s)
+            continue
         lines.append("| language | script | ours (sd) | seeds | items | mBERT |")
         lines.append("|---|---|---|---|---|---|")
         for r in s["rows"]:
@@ -209,7 +312,8 @@ def render(groups: list[dict[str, Any]]) -> str:
         if s.get("note"):
             para(s["note"] + ".")
             lines.append("")
-    para(f"Ours: mean over seeds of the stored test metrics (x100), sd over seeds. mBERT: {XTREME_SOURCE}; "
+    para(f"Ours: mean over seeds of the stored test metrics (accuracy x100; span F1/EM are stored in points), "
+         f"sd over seeds. mBERT: {XTREME_SOURCE}; "
          "its non-English average, gap and script averages are computed from its per-language numbers; "
          "'avg all languages' is XTREME's printed task average.")
     return "\n".join(lines) + "\n"

@@ -23,6 +23,16 @@ def _metrics(values: dict[str, float], delta: float = 0.0, key: str = "accuracy"
     return {"test": test, "summary": {"metric": key}, "collapsed": False}
 
 
+XQ = {"en": (70.0, 55.0), "de": (55.0, 40.0), "ru": (50.0, 35.0), "th": (30.0, 20.0), "zh": (40.0, 30.0),
+      "ro": (60.0, 45.0)}
+
+
+def _span_metrics(values: dict[str, tuple[float, float]], delta: float = 0.0, n: int = 50) -> dict:
+    test = {lg: {"f1": f1 + delta, "em": em + delta, "n": n} for lg, (f1, em) in values.items()}
+    return {"test": test, "summary": {"metric": "f1"}, "collapsed": False,
+            "pred_label_dist": {"empty_answer_share": 0.0, "distinct_answers": 200}}
+
+
 def _run(s, exp, arm, seed, cfg_hash, metrics, *, method="baseline", task="pawsx", proxy=False, overrides=None,
          status="FINISHED", suite=True, valid=True):
     cfg = {"task": task, "proxy": proxy, "model": "offline:multilingual-e5-small", "profile": "quick",
@@ -49,12 +59,14 @@ def tiny(store, db_path):
             _run(s, "fusion-aif-all-tasks", "logt-cls/baseline", seed, f"p{seed}",
                  _metrics({"en": 0.7, "de": 0.6}), task="logt-cls", proxy=True)
         # another recipe on PAWS-X (the robust experiments' bi-encoded setup): its own table, not averaged in
-        _run(s, "robust-pawsx-rsda", "baseline", 1, "r1", _metrics(PAWSX, 0.1), suite=False,
+        _run(s, "robust-pawsx-rsda", "baseline", 1, "r1", {**_metrics(PAWSX, 0.1), "collapsed": True}, suite=False,
              overrides={"pair_encoding": "auto", "max_steps": 90})
         _run(s, "robust-pawsx-rsda", "baseline", 2, "r2", _metrics(PAWSX, 0.1), status="RUNNING", suite=False,
              overrides={"pair_encoding": "auto", "max_steps": 90})
-        xq = {"en": 0.70, "de": 0.55, "ru": 0.50, "th": 0.30, "zh": 0.40}
-        _run(s, "ot-sweep", "xquad/baseline", 1, "x1", _metrics(xq, key="f1", n=50), task="xquad")
+        # span F1 / EM are stored in points (metrics.score_predictions), accuracies as fractions
+        for seed, d in ((1, 0.0), (2, 2.0)):
+            # valid=False: the flag an older guard stored (it read the answer statistics as a label table)
+            _run(s, "ot-sweep", "xquad/baseline", seed, f"x{seed}", _span_metrics(XQ, d), task="xquad", valid=False)
     return db_path
 
 
@@ -73,11 +85,13 @@ def _groups(db_path, **kw):
 def test_groups_by_setup_dedupes_shared_runs_and_skips_treatments_and_proxies(tiny):
     groups = _groups(tiny)
     by = {(g["task"], g["runs"]): g for g in groups}
-    assert sorted(by) == [("pawsx", 1), ("pawsx", 3), ("xquad", 1)]
+    assert sorted(by) == [("pawsx", 1), ("pawsx", 3), ("xquad", 2)]
     suite = by[("pawsx", 3)]
     assert suite["experiments"] == ["fusion-aif-all-tasks", "fusion-gain-range"]
     assert sorted(suite["seeds"]) == [1, 2, 3] and suite["langs"]["de"] == [0.70, 0.72, 0.68]
     assert by[("pawsx", 1)]["experiments"] == ["robust-pawsx-rsda"]  # the RUNNING seed-2 run is not read
+    # the guard as the judge applies it now: the collapsed run counts, the span runs' stale flag does not
+    assert (by[("pawsx", 1)]["n_invalid"], suite["n_invalid"], by[("xquad", 2)]["n_invalid"]) == (1, 0, 0)
     assert "logt-cls" in {g["task"] for g in _groups(tiny, include_proxy=True)}
 
 
@@ -99,21 +113,53 @@ def test_summary_en_avg_gap_scripts_and_mbert(tiny):
     assert (de["n_seeds"], de["n_items"], de["mbert"]) == (3, 100, 85.7) and de["sd"] == pytest.approx(2.0)
 
 
-def test_span_task_reads_f1_and_averages_mbert_over_common_languages(tiny):
+def test_span_task_reads_f1_and_em_in_points_and_averages_mbert_over_common_languages(tiny):
     (g,) = _groups(tiny, task="xquad")
     s = bt.summarise(g)
-    assert g["metric"] == "f1" and s["en"] == pytest.approx(70.0) and s["en_mbert"] == 83.5
+    # F1 / EM are points already: never scaled again (71.0 = mean of 70 and 72, not 7100)
+    assert g["metric"] == "f1" and s["en"] == pytest.approx(71.0) and s["en_mbert"] == 83.5
     assert s["avg_nonen_mbert"] == pytest.approx((70.6 + 71.3 + 42.7 + 58.0) / 4)
     assert "de, ru, th, zh" in s["note"]
+    # ours over all five non-English languages (Romanian included), and over mBERT's four
+    assert s["avg_nonen"] == pytest.approx((55 + 50 + 30 + 40 + 60) / 5 + 1.0)
+    assert s["avg_nonen_common"] == pytest.approx((55 + 50 + 30 + 40) / 4 + 1.0)
+    e = s["em"]
+    assert (e["en"], e["en_mbert"]) == (pytest.approx(56.0), 72.2)
+    assert e["avg_nonen"] == pytest.approx((40 + 35 + 20 + 30 + 45) / 5 + 1.0)
+    assert e["avg_nonen_mbert"] == pytest.approx((54.0 + 53.3 + 33.5 + 48.3) / 4)
+    assert e["gap"] == pytest.approx(56.0 - e["avg_nonen"]) and e["avg_all_mbert"] is None
+    th = next(r for r in s["rows"] if r["lang"] == "th")
+    assert (th["mean"], th["em"], th["mbert"], th["em_mbert"], th["n_seeds"]) == (31.0, 21.0, 42.7, 33.5, 2)
+    assert th["sd"] == pytest.approx(2 ** 0.5) and th["em_sd"] == pytest.approx(2 ** 0.5)
+    ro = next(r for r in s["rows"] if r["lang"] == "ro")  # not an XTREME language: shown, marked, not averaged
+    assert ro["mbert_extra"] and (ro["mbert"], ro["em_mbert"]) == (72.7, 59.9)
+    latin = next(b for b in s["by_script"] if b["script"] == "Latin")
+    assert latin["langs"] == ["de", "ro"] and latin["mbert"] is None and latin["em"] == pytest.approx(43.5)
+
+
+def test_fraction_metric_out_of_range_is_a_named_error(tiny):
+    from xlt_claims.store.db import open_store
+
+    st = open_store(tiny)
+    with st.session() as s:
+        _run(s, "fusion-aif-all-tasks", "pawsx/baseline", 4, "bad", _metrics({"en": 80.0, "de": 70.0}))
+    st.close()
+    with pytest.raises(ValueError, match=r"seed 4\): test en accuracy = 80.0 is not a fraction"):
+        _groups(tiny, task="pawsx")
 
 
 def test_cli_markdown_fits_80_columns_and_json(tiny, capsys):
     assert bt.main(["--db", str(tiny)]) == 0
     out = capsys.readouterr().out
-    assert "### PAWS-X: accuracy, bundled encoder vs mBERT" in out and "### XQuAD: f1" in out
+    assert "### PAWS-X: accuracy, bundled encoder vs mBERT" in out
+    assert "### XQuAD: f1 and exact match, bundled encoder vs mBERT" in out
+    assert "| th | Thai | 31.0 (1.4) | 21.0 (1.4) | 2 | 50 | 42.7 | 33.5 |" in out
+    assert "| ro | Latin | 61.0 (1.4) | 46.0 (1.4) | 2 | 50 | 72.7* | 59.9* |" in out
+    assert "| **English** | | 71.0 | 56.0 | | | 83.5 | 72.2 |" in out
+    assert "| avg all languages | | 51.8 | 38.5 | | | 64.5 | – |" in out
     assert "| de | Latin | 70.0 (2.0) | 3 | 100 | 85.7 |" in out
     assert "| **English** | | 80.0 | | | 94.0 |" in out
-    assert "arXiv 2003.11080" in out
+    assert "arXiv 2003.11080" in " ".join(out.split())
     assert max(len(line) for line in out.splitlines()) <= 80
     assert bt.main(["--db", str(tiny), "--task", "pawsx", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -174,6 +174,11 @@ def test_guards():
     span = {"task_type": "span-extraction"}
     assert not check_run({"test": {"en": {"f1": 4.0, "em": 1.0, "n": 100}}}, span)["valid"]
     assert check_run({"test": {"en": {"f1": 61.0, "em": 45.0, "n": 100}}}, span)["valid"]
+    # a span run's answer statistics are not a label table (846 distinct answers is no collapse)
+    ok_span = {"test": {"en": {"f1": 36.7, "em": 28.0, "n": 100}}, "collapsed": False,
+               "pred_label_dist": {"empty_answer_share": 0.0, "distinct_answers": 846}}
+    assert check_run(ok_span, span)["valid"]
+    assert not check_run({**ok_span, "collapsed": True}, span)["valid"]
     col = {"test": {"en": {"accuracy": 0.8, "n": 200}}, "collapsed": True}
     assert not check_run(col, stats)["valid"]
     assert not check_run(None, stats)["valid"]

@@ -19,6 +19,7 @@ MIN_MARGIN = 0.02  # accuracy must beat chance by > max(2 points, 2 standard err
 # span extraction (F1 in points, 0-100, as the train loop reports it): a model that predicts spans at
 # random scores a few F1 points on SQuAD-style data; an English F1 at or below this learned nothing
 SPAN_F1_FLOOR = 10.0
+SPAN_DIST_KEYS = {"empty_answer_share", "distinct_answers"}  # a span run's pred_label_dist
 
 
 def _split_stats(items) -> dict[str, Any]:
@@ -87,6 +88,10 @@ def _collapsed(metrics: dict[str, Any]) -> Optional[str]:
     if metrics.get("collapsed"):
         return "the train loop reports the model predicts one label almost everywhere"
     dist = metrics.get("pred_label_dist")
+    if isinstance(dist, dict) and SPAN_DIST_KEYS & set(dist):
+        # span extraction's answer statistics (metrics.run_metrics), not a label table: its collapse
+        # (>= 95% empty answers or one distinct answer) is the loop's own flag above
+        return None
     if isinstance(dist, dict) and dist and all(isinstance(v, (int, float)) for v in dist.values()):
         vals = [float(v) for v in dist.values()]
         tot = sum(vals)
