@@ -424,3 +424,14 @@ def test_jobs_auto_follows_calibration_and_load(monkeypatch):
     assert M.choose_jobs(cal)[0] == 1
     with pytest.raises(M.MachineError):
         M.parse_jobs("0")
+
+
+def test_runnable_slots_start_with_the_longest_estimate_and_skip_plans_that_cannot_run():
+    from types import SimpleNamespace as NS
+
+    from xlt_claims.reproduce.runner import _runnable_slots
+
+    a = NS(error=None, data_guard=None, slots=[NS(name="a1", estimate_s=60.0), NS(name="a2", estimate_s=None)])
+    b = NS(error=None, data_guard=None, slots=[NS(name="b1", estimate_s=300.0), NS(name="b2", estimate_s=60.0)])
+    bad = NS(error="no data", data_guard=None, slots=[NS(name="x", estimate_s=999.0)])
+    assert [sl.name for _, sl in _runnable_slots([a, bad, b])] == ["b1", "a1", "b2", "a2"]

@@ -546,8 +546,11 @@ def run_plans(store: Store, result: ReproduceResult, opts: Options, *, reporter:
 
 
 def _runnable_slots(plans: list) -> list:
-    """(plan, slot) of every plan that can run (no error, no data-guard refusal)."""
-    return [(p, sl) for p in plans if not (p.error or p.data_guard) for sl in p.slots]
+    """(plan, slot) of every plan that can run (no error, no data-guard refusal), longest estimate first:
+    with runs side by side, a long run started last would leave the other cores idle at the end
+    (longest-processing-time-first scheduling). Equal estimates keep the plans' order."""
+    slots = [(p, sl) for p in plans if not (p.error or p.data_guard) for sl in p.slots]
+    return sorted(slots, key=lambda ps: -(ps[1].estimate_s or 0.0))
 
 
 def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, rep: "Reporter",
