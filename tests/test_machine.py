@@ -201,3 +201,22 @@ def test_cli_sets_passive_wait_policy_before_torch_loads():
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
                          capture_output=True, text=True, check=True)
     assert out.stdout.split()[0] == "ACTIVE"  # the user's value wins
+
+
+def test_run_work_counts_evaluated_tokens_from_the_evaluated_texts_own_script():
+    """Estimates read the length of what is evaluated: a Japanese test text takes about three times the
+    tokens of an English one of the same characters, so the English training texts are no guide."""
+    from xlt_claims.experiments.calibrate import approx_tokens, run_work
+    from xlt_claims.experiments.types import Example, TaskData
+    from xlt_claims.reproduce.machine import estimate_run_s
+
+    assert approx_tokens("a" * 40) == 10.0
+    assert approx_tokens("\u65e5" * 40) == pytest.approx(32.0)  # Han: 1.25 characters a token
+    assert 12 < approx_tokens("\u0915" * 40) < 14  # Devanagari: the default 3
+    en = [Example(id=str(i), text="x" * 40, label=0) for i in range(20)]
+    ja = [Example(id=str(i), text="\u65e5" * 40, label=0) for i in range(20)]
+    task = TaskData(name="t", task_type="classification", labels=[0, 1], train=en, dev=en, test={"en": en, "ja": ja})
+    work = run_work(task, "quick", {"max_steps": 1, "eval_every": 1})
+    assert work["length"] == 14.0 and work["eval_length"] > 20  # 14 for the English half, 36 for the Japanese
+    rate = {"load_s": 0.0, "train_s_per_token": 0.0, "eval_s_per_token": 1.0}
+    assert estimate_run_s(work, rate) == work["eval_examples"] * work["eval_length"]

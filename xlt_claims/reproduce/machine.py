@@ -447,6 +447,6 @@ def estimate_run_s(work: dict[str, Any], rate: dict[str, Any], cost_factor: floa
     """Seconds one run takes at a calibrated rate: the encoder load, training tokens (x the method's
     declared cost factor) and evaluated tokens."""
     train_tokens = work["steps"] * work["batch"] * work["length"]
-    eval_tokens = work["eval_examples"] * work["length"]
+    eval_tokens = work["eval_examples"] * work.get("eval_length", work["length"])
     return (rate["load_s"] + train_tokens * rate["train_s_per_token"] * cost_factor
             + eval_tokens * rate["eval_s_per_token"])
