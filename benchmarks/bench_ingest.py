@@ -14,6 +14,27 @@ claim into the rate two dedicated cores can reach.
 `--reference REV` (a git revision of this repository, e.g. the commit before an optimisation)
 also measures that revision's parse and write paths on the same corpus, in a subprocess running
 the revision's own `xlt_claims` (taken with `git archive`), and prints the CPU-per-claim ratios.
+The "store writes only" line writes one report per transaction (`ingest_prepared`); a full ingest
+puts consecutive reports in one transaction (ingest.BATCH_REPORTS / BATCH_SECONDS), so its writer
+costs less than that line says.
+
+Measured on AMD EPYC Zen 4, 2 cores, 2026-12-03 afternoon, LOADED (load average 6 to 15: other
+sessions' training and tests on the same 2 cores; wall-clock rates are far below a quiet machine's):
+  before (c8089b2: Core executemany per table, one transaction per report) and after (compiled
+  insert per table run with exec_driver_sql, column-wise bind processing, reports batched in one
+  transaction), side by side in one run:
+  * `python benchmarks/bench_ingest.py --reference c8089b2`: write CPU 162 -> 99 us per claim (x1.63),
+    parse 207 -> 199 us (x1.04, unchanged code: noise), parse + write x1.24; ingest, auto workers
+    2,228 claims/s wall (load average 6), 3,330 claims/CPU-s.
+  * full ingest of the 10,000-claim corpus, fresh store, the two trees alternated 4 times (3 for
+    one process), medians: auto workers 1,585 -> 1,978 claims/s wall (x1.25), 2,619 -> 3,238
+    claims/CPU-s (x1.24); one process 1,048 -> 1,717 claims/s wall (x1.64), 2,543 -> 3,303
+    claims/CPU-s (x1.30).
+  The goal (>= 5,000 claims/s, auto workers) was not measured: the machine was never quiet. The
+  tree before measured 3,875 claims/s quiet (morning); scaled by the CPU-per-claim ratio (x1.24) that
+  is about 4,800 claims/s, an estimate, not a measurement. What remains is parsing (about 2/3 of
+  the CPU now: field regexes about 95 us of its ~190 us per claim, each of ~17 patterns a scan of
+  the claim at 2-7 us).
 """
 
 from __future__ import annotations

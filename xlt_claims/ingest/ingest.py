@@ -16,6 +16,8 @@
   reported only once its transaction committed. A database error rolls the whole batch back and
   writes its reports again one transaction each, so the failing file fails alone, with nothing of
   it written, and the others are stored as before. A killed ingest leaves whole reports only.
+  (A SQLite batch holds the write lock, including while the next file is parsed when parsing runs
+  in this process; other writers wait for it on the busy timeout.)
 """
 
 from __future__ import annotations
