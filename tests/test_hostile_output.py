@@ -212,3 +212,17 @@ def test_sanitiser_units():
     assert for_markdown("a *b* [c](d) <i>") == "a \\*b\\* \\[c\\](d) &lt;i&gt;"
     assert json.loads(json_text(json.dumps("\u202e\x85", ensure_ascii=False))) == "\u202e\x85"
     assert not has_raw_controls(json_text(json.dumps("\u202e\x85", ensure_ascii=False)))
+
+
+@pytest.mark.parametrize("verb,fields", [(["list"], ["text"]), (["flags"], ["message", "subject"]),
+                                         (["papers", "list"], ["title", "source", "last_error"])])
+def test_listings_read_in_80_columns(hostile, monkeypatch, verb, fields):
+    """Each row is its key, one line of what it is, and its long text wrapped under it at full width: a
+    long text squeezed into the last of many columns took a line per word or two."""
+    monkeypatch.setenv("COLUMNS", "80")
+    r = CliRunner().invoke(app, [*verb, "--db", str(hostile["db"])])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(CliRunner().invoke(app, [*verb, "--json", "--db", str(hostile["db"])]).stdout)
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert max(map(len, lines)) <= 80
+    assert len(lines) <= 2 + sum(2 + sum(len(row[f] or "") for f in fields) // 60 for row in rows), r.output

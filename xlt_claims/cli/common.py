@@ -104,6 +104,23 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def stacked_table(key: str, heading: str):
+    """A listing that reads in 80 columns: a short key column (an id), then two lines a row, what the row is
+    (`meta`, one line) and its long text wrapped under it. A long text squeezed into the last of several
+    columns wraps a word per line. Fill it with stacked_row."""
+    from rich.table import Table
+
+    t = Table(show_lines=False, header_style="bold", box=None, pad_edge=False, padding=(0, 1))
+    t.add_column(key, no_wrap=True)
+    t.add_column(heading, ratio=1)
+    return t
+
+
+def stacked_row(table, key: str, meta: str, body: str = "") -> None:
+    """One row of a stacked_table; every argument already made safe (markup escaped)."""
+    table.add_row(key, f"{meta}\n{body}" if body else meta)
+
+
 def print_json(obj: Any) -> None:
     """Strict JSON (no Infinity/NaN) on stdout; C1 controls and bidi characters in strings escaped."""
     try:

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json, safe
+from .common import DbOption, JsonOption, console, fail, open_store_or_fail, print_json, safe, stacked_row, stacked_table
 
 
 def evidence_cmd(
@@ -50,15 +50,13 @@ def evidence_cmd(
     if json_out:
         print_json(res.as_dict())
         return
-    from rich.table import Table
-
-    t = Table("claim", "verdict", "checked", "evidence")
+    t = stacked_table("claim", "verdict \u00b7 checked against / best evidence")
     for cid, d in res.per_claim.items():
         ev = d.get("evidence") or {}
         quote = ev.get("quote", "")
         where = f"{ev.get('arxiv_id')} #{ev.get('sentence_index')}: " if ev else ""
-        t.add_row(safe(cid), f"[{VERDICT_STYLE.get(d['verdict'], 'white')}]{safe(d['verdict'])}[/]",
-                  safe(d["checked_against"]), safe(where + quote, 160))
+        stacked_row(t, safe(cid), f"[{VERDICT_STYLE.get(d['verdict'], 'white')}]{safe(d['verdict'])}[/] [dim]\u00b7 "
+                    f"{safe(d['checked_against'])}[/]", safe(where + quote, 160))
     console.print(t)
     for cid, reason in res.skipped.items():
         console.print(f"[yellow]skipped[/] {safe(cid)}: {safe(reason)}", highlight=False)
@@ -97,9 +95,7 @@ def flags_cmd(
         print_json([{"report": f.report_key, "claim": f.claim_id, "kind": f.kind, "subject": f.subject,
                      "message": f.message, "detail": f.detail, "created_at": f.created_at} for f in rows])
         return
-    from rich.table import Table
-
-    t = Table("report", "kind", "subject", "message")
+    t = stacked_table("report", "kind \u00b7 subject / message")
     for f in rows:
-        t.add_row(safe(f.report_key), safe(f.kind), safe(f.subject), safe(f.message))
+        stacked_row(t, safe(f.report_key[:12]), f"{safe(f.kind)} [dim]\u00b7[/] {safe(f.subject)}", safe(f.message))
     console.print(t)

@@ -13,7 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typing_extensions import Annotated
 
-from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, print_json_stream, safe
+from .common import (DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, print_json_stream,
+                     safe, stacked_row, stacked_table)
 
 _MARK = {True: "\u2713", False: "\u00d7", None: "-"}
 _KIND_SHORT = {"quantitative": "quant", "qualitative": "qual", "descriptive": "desc"}
@@ -173,11 +174,7 @@ def list_cmd(
         console.print("no claims match" if (report or status or kind or truncated is not None) else
                       "no claims in the store yet: run `claims ingest PATH`")
         return
-    # two lines per claim (what it is, then the claim itself wrapped under it): a claim squeezed into the last
-    # column of one wide row wraps a word per line in an 80-column terminal
-    t = Table(show_lines=False, header_style="bold", box=None, pad_edge=False, padding=(0, 1))
-    t.add_column("id", no_wrap=True)
-    t.add_column("report \u00b7 row \u00b7 mark \u00b7 confidence \u00b7 status \u00b7 kind / claim", ratio=1)
+    t = stacked_table("id", "report \u00b7 row \u00b7 mark \u00b7 confidence \u00b7 status \u00b7 kind / claim")
     for r in rows:
         text = safe(r["text"]) + (" [red]\u2026(truncated)[/]" if r["looks_truncated"] else "")
         if r["retired"]:
@@ -186,7 +183,7 @@ def list_cmd(
         meta = (f"[dim]{safe(r['report_key'][:16])} v{r['report_version']} \u00b7 row {r['row']} \u00b7 "
                 f"{_MARK[r['report_mark']]}{conf} \u00b7[/] {safe(r['status'])} [dim]\u00b7 "
                 f"{safe(_KIND_SHORT.get(r['kind'], r['kind']))}[/]")
-        t.add_row(safe(r["id"]), f"{meta}\n{text}")
+        stacked_row(t, safe(r["id"]), meta, text)
     console.print(t)
     console.print(f"[dim]{len(rows)} claim(s)[/]")
 

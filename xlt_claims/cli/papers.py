@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .common import DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, safe
+from .common import (DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, safe, stacked_row,
+                     stacked_table)
 
 papers_app = typer.Typer(help="Cited arXiv papers: fetch, import, list, show.", no_args_is_help=True)
 
@@ -84,18 +85,19 @@ def import_cmd(
 def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Papers in the store."""
     from ..papers import list_papers, paper_dict
-    from rich.table import Table
 
     store = open_store_or_fail(db)
     papers = list_papers(store)
     if json_out:
         print_json([{k: v for k, v in paper_dict(p).items() if k != "abstract"} for p in papers])
         return
-    t = Table("arXiv", "v", "title", "text", "source", "fetched", "error")
+    t = stacked_table("arXiv", "version \u00b7 text \u00b7 source \u00b7 fetched \u00b7 error / title")
     for p in papers:
-        t.add_row(safe(p.arxiv_id), str(p.version or ""), safe(p.title, 60),
-                  "full-text" if p.full_text else "abstract", safe(p.source),
-                  p.fetched_at.strftime("%Y-%m-%d %H:%M") if p.fetched_at else "", safe(p.last_error))
+        meta = " \u00b7 ".join(x for x in (
+            f"v{p.version}" if p.version else "", "full-text" if p.full_text else "abstract", safe(p.source, 40),
+            p.fetched_at.strftime("%Y-%m-%d %H:%M") if p.fetched_at else "",
+            f"[red]{safe(p.last_error, 120)}[/]" if p.last_error else "") if x)
+        stacked_row(t, safe(p.arxiv_id), f"[dim]{meta}[/]", safe(p.title, 200))
     console.print(t)
 
 

@@ -13,7 +13,7 @@ from typing_extensions import Annotated
 
 from .common import (DbOption, DeviceOption, ExtendedOption, JobsOption, JsonOption, PrecisionOption, ProxyOption, RegistryOption,
                      SeedsOption, ThreadsOption, console, err_console, fail, message, open_store_or_fail, parse_jobs_option, parse_machine, parse_seeds, print_json, safe,
-                     sigterm_as_interrupt)
+                     sigterm_as_interrupt, stacked_row, stacked_table)
 
 
 def _registry(dirs: Optional[List[str]]):
@@ -220,11 +220,11 @@ def reproduce_cmd(
         if json_out:
             print_json(rows)
             return
-        t = Table("tier", "task (proxy / real)", "arms", "metric")
-        t.add_column("experiment", no_wrap=True)
+        t = stacked_table("experiment", "tier \u00b7 task (proxy / real) \u00b7 metric / arms")
         for e in registry:
-            t.add_row(safe(e.tier), safe(f"{e.task.proxy} / {e.task.real or '-'}"), safe(", ".join(a.name for a in e.arms)),
-                      safe(e.decision.metric), safe(e.name))
+            stacked_row(t, safe(e.name), f"{safe(e.tier)} [dim]\u00b7[/] {safe(f'{e.task.proxy} / {e.task.real or chr(45)}')} "
+                        f"[dim]\u00b7[/] {safe(e.decision.metric)}",
+                        ("arms: " + safe(", ".join(a.name for a in e.arms))) if e.arms else "")
         console.print(t)
         return
     if profile and profile not in ("quick", "paper"):
@@ -331,10 +331,11 @@ def link_cmd(
     if json_out:
         print_json(rows)
         return
-    t = Table("claim", "experiment", "origin", "active", "tier", "description")
+    t = stacked_table("claim", "experiment \u00b7 origin \u00b7 active \u00b7 tier / description")
     for r in rows:
-        t.add_row(safe(r["claim_id"]), safe(r["experiment"]), safe(r["origin"]), "yes" if r["active"] else "no (unlinked)",
-                  safe(r["tier"] or "?"), safe(r["description"], 70))
+        meta = (f"{safe(r['experiment'])} [dim]\u00b7 {safe(r['origin'])} \u00b7 "
+                f"{'active' if r['active'] else 'unlinked'} \u00b7 {safe(r['tier'] or '?')}[/]")
+        stacked_row(t, safe(r["claim_id"]), meta, safe(r["description"], 160))
     console.print(t)
     if not rows:
         console.print("no links (ingest reports first, or add experiments to reproductions/)")
