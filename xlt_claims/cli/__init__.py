@@ -58,18 +58,17 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     """xlt-claims."""
 
 
-# the verbs, in the order `claims --help` lists them
-app.command("ingest")(ingest.ingest_cmd)
-app.command("list")(ingest.list_cmd)
-app.command("show")(ingest.show_cmd)
-app.command("reports")(ingest.reports_cmd)
+def _short_help(fn) -> str:
+    """The docstring's first paragraph on one line: `claims --help` keeps a docstring's line breaks."""
+    return " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+
+
+# the verbs, in the order `claims --help` lists them (command groups come after the commands)
+for _name, _fn in (("ingest", ingest.ingest_cmd), ("list", ingest.list_cmd), ("show", ingest.show_cmd),
+                   ("reports", ingest.reports_cmd), ("evidence", evidence.evidence_cmd), ("flags", evidence.flags_cmd),
+                   ("reproduce", reproduce.reproduce_cmd), ("link", reproduce.link_cmd), ("report", report.report_cmd),
+                   ("verify", verify.verify_cmd), ("machine", machine.machine_cmd)):
+    app.command(_name, short_help=_short_help(_fn))(_fn)
 app.add_typer(papers.papers_app, name="papers")
-app.command("evidence")(evidence.evidence_cmd)
-app.command("flags")(evidence.flags_cmd)
 app.add_typer(data.data_app, name="data")
-app.command("reproduce")(reproduce.reproduce_cmd)
-app.command("link")(reproduce.link_cmd)
-app.command("report")(report.report_cmd)
-app.command("verify")(verify.verify_cmd)
-app.command("machine")(machine.machine_cmd)
 app.add_typer(db.db_app, name="db")
