@@ -389,3 +389,19 @@ def test_unusable_nli_model_is_a_clear_error(tmp_path):
     r = CliRunner().invoke(app, ["evidence", "--all", "--nli-model", str(tmp_path / "no-such-model"),
                                  "--db", str(tmp_path / "mini.db")])
     assert r.exit_code == 1 and "cannot load NLI cross-encoder" in r.output
+
+
+def test_a_claim_stated_across_two_sentences(tmp_path):
+    abstract = ("Cross-lingual transfer is hard for low-resource languages. "
+                "We train a Transformer-based masked language model on one hundred languages. "
+                "Our model, dubbed XLM-R, significantly outperforms multilingual BERT on cross-lingual benchmarks.")
+    store = _mini_store(tmp_path, abstract, ["XLM-R is a masked language model trained on ten languages.",
+                                             "XLM-R is a masked language model trained on one hundred languages."])
+    compute_evidence(store)
+    wrong, right = _claim(store, "ten languages"), _claim(store, "one hundred languages")
+    assert wrong.text_verdict == "contradicted-by-source", wrong.text_verdict_detail["reason"]
+    assert "read with the next sentence" in wrong.text_verdict_detail["reason"]
+    assert "ten vs one hundred" in wrong.text_verdict_detail["reason"]
+    assert right.text_verdict == "supported-by-source", right.text_verdict_detail["reason"]
+    ev = right.text_verdict_detail["evidence"]
+    assert "one hundred languages. Our model" in ev["quote"]  # both sentences quoted

@@ -557,3 +557,83 @@ def test_one_and_a_single_are_counts_only_before_a_noun():
     st = stance_of("BERT is fine-tuned with two additional output layers.",
                    "The pre-trained BERT model can be fine-tuned with just one additional output layer.")
     assert st.stance == "contradict"
+
+
+# --- step 10 (issue 14): absences, bounds, transposed figures, the claim's own words ------------------
+
+def test_a_claimed_absence_that_the_source_states_contradicts():
+    src = ("We propose a pre-training task named WEAM, which uses the statistical alignment information as "
+           "prior knowledge to guide cross-lingual word prediction.")
+    st = stance_of("WEAM guides cross-lingual word prediction without using any statistical alignment "
+                   "information.", src)
+    assert st.stance == "contradict" and "the claim says it is absent" in st.reasons["rule"]
+    # the absent thing's head must be stated: "cross-lingual abilities" is not a cross-lingual objective
+    st = stance_of("M-BERT is trained without any cross-lingual objective.",
+                   "We study how M-BERT is trained and obtains its cross-lingual ability.")
+    assert st.stance != "contradict"
+
+
+def test_claimed_absence_agrees_with_a_negated_source():
+    st = stance_of("The approach learns word alignments in context, without requiring word-alignment pairs "
+                   "before fine-tuning.",
+                   "The approach does not require word-alignment pairs prior to fine-tuning and instead learns "
+                   "the word alignments in context.")
+    assert st.stance == "support", st.reasons["rule"]
+
+
+def test_the_same_bound_on_both_sides_agrees():
+    src = "On unsupervised translation we obtain 34.3 BLEU on WMT'16 German-English, more than 9 BLEU above the previous best approach."
+    st = stance_of("XLM obtains 34.3 BLEU on WMT'16 German-English, more than 9 BLEU above the previous best approach.",
+                   src)
+    assert not st.reasons["numbers"]["coarser"] and len(st.reasons["numbers"]["agree"]) == 2
+
+
+def test_a_figure_of_another_name_is_a_different_value():
+    src = ("On SQuAD v1.1 question answering it reaches a test F1 of 93.2 (1.5 points absolute improvement), "
+           "and on SQuAD v2.0 a test F1 of 83.1 (5.1 points absolute improvement).")
+    st = stance_of("BERT reaches a SQuAD v1.1 test F1 of 93.2, a 5.1-point absolute improvement.", src,
+                   context="BERT obtains new results.")
+    assert st.stance == "contradict" and "5.1-point vs 1.5 points" in st.reasons["rule"]
+    assert stance_of("BERT reaches a SQuAD v1.1 test F1 of 93.2, a 1.5-point absolute improvement.", src,
+                     context="BERT obtains new results.").stance == "support"
+
+
+def test_only_inside_a_rejected_alternative_is_not_the_claims_restriction():
+    a = analyse("It is defined over all input tokens rather than only the masked-out subset.")
+    assert a.quantifier == 4  # "all"; the rejected "only ..." restricts nothing
+
+
+@needs_wordnet
+def test_a_source_word_the_claim_itself_says_is_no_opposite():
+    st = stance_of("The encoder performs well even when representations are poorly aligned.",
+                   "Even if the representations are not aligned well, the encoder can still achieve good "
+                   "performance.")
+    assert st.stance != "contradict" and not st.reasons["opposite_words"]
+
+
+def test_a_claim_spread_over_two_sentences_needs_a_real_split():
+    from xlt_claims.evidence.stance import spread_over
+    a = analyse("First, CLIME ranks words by their salience to the downstream task.")
+    b = analyse("Then, users mark similarity between keywords and their nearest neighbors in the embedding space.")
+    two = analyse("CLIME first ranks words by their salience to the downstream task, after which users mark the "
+                  "similarity between keywords and their nearest neighbours in the embedding space.")
+    assert spread_over(two, a, b) == "each states a clause of the claim"
+    # one statement whose words are scattered over both sentences is no split
+    assert spread_over(analyse("CLIME updates the embeddings of keywords ranked by their salience to the task."),
+                       a, b) is None
+    # the neighbour may supply a name the stating sentence refers to ("we", "our model"), nothing else
+    s1 = analyse("We train a Transformer-based masked language model on one hundred languages.")
+    s2 = analyse("Our model, dubbed XLM-R, significantly outperforms multilingual BERT.")
+    how = spread_over(analyse("XLM-R is a masked language model trained on ten languages."), s1, s2)
+    assert how and how.startswith("one states it, the other names XLM-R")
+    # ... and nothing links two sentences where neither refers to the other
+    assert spread_over(analyse("XLM-R is a masked language model trained on ten languages."),
+                       analyse("A masked language model is trained on one hundred languages."),
+                       analyse("XLM-R significantly outperforms multilingual BERT.")) is None
+    assert spread_over(analyse("WEAM is pre-trained on unlabeled corpora."),
+                       analyse("Some multilingual models such as mBERT have been pre-trained on unlabeled corpora."),
+                       analyse("In this paper, we propose a pre-training task named WEAM.")) is None
+    # a name the claim measures on or compares with is not the subject the neighbour may name
+    assert spread_over(analyse("On XNLI, the LSTM encoder outperforms the bag-of-words encoder."),
+                       analyse("We train aligned bag-of-words and LSTM encoders; the LSTM encoder outperforms."),
+                       analyse("XNLI is a practical evaluation suite.")) is None

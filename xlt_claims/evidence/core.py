@@ -35,6 +35,7 @@ from .text import STOPWORDS, TextIndex, content_stems, split_sentences
 
 TOP_K = 5  # evidence rows stored per claim (plus the deciding / opposing ones when ranked lower)
 JUDGE_N = 20  # candidates judged per claim
+PAIR_N = 8  # candidates whose pairs with a neighbouring sentence are judged when no sentence decides alone
 NLI_N = 8  # candidates an NLI model reads per claim (the most similar ones)
 MAX_CLAIM_CHARS = 1000  # longer "claims" are paragraphs, not one statement
 _CJK = re.compile(r"[\u3040-\u30FF\u3400-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF]")  # kana, CJK, hangul
@@ -426,6 +427,50 @@ def judge_candidates(claim, claim_id: str, readable: list[str], sources: Sources
             stance.reasons["rule"] = "not among the sentences the NLI model read; " + stance.reasons["rule"]
         stance.reasons["similarity_with_previous"] = round(float(rank[j]), 4)
         out.append(Judgement(st, float(sims[j]), float(rank[j]), stance))
+    if nli is None and not any(j.label in ("support", "contradict") for j in out):
+        out.extend(sentence_pairs(claim, cvec, out, sources, vectors, thresholds, cache))
+    return out
+
+
+def sentence_pairs(claim, cvec: np.ndarray, judged: list[Judgement], sources: Sources, vectors: Vectors, thresholds,
+                   cache: dict[Any, Any]) -> list[Judgement]:
+    """A claim that joins two statements the paper makes in consecutive sentences ("X is trained on
+    100 languages with 2 TB of data" from "We train X on 100 languages." and "It uses 2 TB of data."):
+    the two sentences read as one, judged by the same rules, when neither alone decides the claim and
+    each of them states a part of it that the other does not (stance.spread_over). Strength is the
+    similarity of the pair read together (the length-weighted mean of the two vectors)."""
+    from .stance import analyse, judge, neighbour_names, spread_over
+
+    out: list[Judgement] = []
+    seen: set[tuple[str, int]] = set()
+    for j in sorted(judged, key=lambda j: -j.rank_sim)[:PAIR_N]:
+        st = j.sentence
+        pc = sources.papers[st.arxiv_id]
+        for first in (st.index - 1, st.index):
+            if first < 0 or first + 1 >= len(pc.sentences) or (st.arxiv_id, first) in seen:
+                continue
+            seen.add((st.arxiv_id, first))
+            a, b = pc.sentences[first], pc.sentences[first + 1]
+            sa, sb = (cache.get(id(a)) or analyse(a.text)), (cache.get(id(b)) or analyse(b.text))
+            sims = [float(vectors.S[vectors.position[id(x)]] @ cvec) for x in (a, b)]
+            how = None if min(sims) < thresholds.related else spread_over(claim, sa, sb)
+            if not how:
+                continue  # each sentence on the claim's topic, each stating a part of it
+            pair = Sent(a.arxiv_id, a.version, a.source, a.index, a.start, b.end, f"{a.text} {b.text}", a.section)
+            sim = float(vectors.W[vectors.position[id(b)]] @ cvec)
+            if how.startswith("one states it"):
+                # the name of the subject comes from the neighbour, the content from the stating sentence
+                states, other = (sa, sb) if not neighbour_names(claim, sb, sa) else (sb, sa)
+                if neighbour_names(claim, sa, sb) and neighbour_names(claim, sb, sa):
+                    continue
+                stance = judge(claim, states, sim, thresholds, sentence_context(a if states is sa else b, sources, cache),
+                               named_nearby=neighbour_names(claim, states, other))
+            else:
+                stance = judge(claim, analyse(pair.text), sim, thresholds, sentence_context(a, sources, cache))
+            stance.reasons["rule"] = (f"read with the next sentence, sentences {a.index + 1} and {b.index + 1} "
+                                      f"({how}): {stance.reasons['rule']}")
+            stance.reasons["sentences"] = [a.index, b.index]
+            out.append(Judgement(pair, sim, sim, stance))
     return out
 
 
@@ -533,4 +578,5 @@ def write_results(store, results: dict[str, dict[str, Any]], flag_rows: list[Fla
 
 
 def _same(ev: Optional[dict[str, Any]], st: Sent) -> bool:
-    return ev is not None and ev["sentence_index"] == st.index and ev["arxiv_id"] == st.arxiv_id
+    return ev is not None and ev["sentence_index"] == st.index and ev["arxiv_id"] == st.arxiv_id \
+        and ev.get("char_end", st.end) == st.end  # a pair of sentences is not its first sentence

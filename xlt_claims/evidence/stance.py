@@ -260,7 +260,8 @@ def analyse(text: str) -> Analysed:
                     any_negation=bool(_NEGATOR.search(text)), index=TextIndex([text]),
                     words=_word_list(text),
                     clauses=_clauses(text), hedge=hedge.group(0) if hedge else None,
-                    quantifier=_quantifier(text), comparisons=_comparisons(text), qualifiers=_qualifiers(text),
+                    # a rejected alternative restricts nothing: "all tokens rather than only a subset" says "all"
+                    quantifier=_quantifier(_without_spans(text, _alternative_spans(text))), comparisons=_comparisons(text), qualifiers=_qualifiers(text),
                     anaphor=anaphor.group(0) if anaphor else None, pronoun=pronoun.group(0) if pronoun else None)
 
 
@@ -342,6 +343,8 @@ def number_relation(cq: Quantity, sq: Quantity) -> str:
     if cq.sign and sq.sign and cq.sign != sq.sign:
         return "conflict"  # "+1.5" vs a claimed decrease of 1.5
     c, s = abs(cq.value), abs(sq.value)
+    if cq.bound and cq.bound == sq.bound and abs(c - s) <= cq.tolerance():
+        return "agree"  # "more than 9 BLEU" stated as "more than 9 BLEU"
     if sq.bound == "min":  # source "over 2": a claim of 2 or more is consistent, not stated
         return "coarser" if c >= s - cq.tolerance() else "conflict"
     if sq.bound == "max":
@@ -418,6 +421,17 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
                                           "relation": number_relation(cq, free[0])})
             out["missing"].append({"claim": cq.text, "about": cq.anchor})
             continue
+        if not cq.anchor:
+            # "a SQuAD v1.1 F1 of 93.2, a 5.1-point improvement" against "93.2 (1.5 points ...) and on
+            # SQuAD v2.0 ... (5.1 points ...)": the claimed value is there only for a name the claim does
+            # not use, and the sentence gives one other value of the same kind for a name the claim uses
+            agreeing = [sq for sq in cands if number_relation(cq, sq) == "agree"]
+            own = [sq for sq in cands if sq.anchor in claim_keys - baselines and number_relation(cq, sq) == "conflict"]
+            if agreeing and own and all(sq.anchor and sq.anchor not in claim_keys for sq in agreeing) \
+                    and len({(abs(sq.value), sq.unit, sq.anchor) for sq in own}) == 1:
+                out["conflict"].append({"claim": cq.text, "source": own[0].text, "about": own[0].anchor,
+                                        "other_name": agreeing[0].anchor})
+                continue
         rels = [(number_relation(cq, sq), sq) for sq in pool]
         about = {"about": cq.anchor} if cq.anchor else {}
         agree = [sq for r, sq in rels if r == "agree"]
@@ -855,7 +869,8 @@ def opposite_pairs(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
             continue
         if w in s_set:
             continue
-        x = next((x for x in sw if x not in c_set and opposes(w, x) and _same_object(w, claim, x, sent)), None)
+        x = next((x for x in sw if x not in c_set and opposes(w, x) and _same_object(w, claim, x, sent)
+                  and not _claim_synonym(x, claim)), None)
         if x:
             out.append((w, x))
         else:
@@ -866,6 +881,13 @@ def opposite_pairs(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
     out.extend(p for p in aligned_opposites(claim, sent) if p not in out)
     out.extend(p for p in clause_opposites(claim, sent) if p not in out)
     return out
+
+
+def _claim_synonym(x: str, claim: Analysed) -> bool:
+    """The claim itself says `x` in other words: "performs well ... poorly aligned" against "good
+    performance ... not aligned well": the source's "good" is the claim's "well", not the opposite of
+    its "poorly"."""
+    return any(x in lexicon.synonyms(v) for v in dict.fromkeys(claim.words) if v not in _FUNCTION_WORDS and len(v) > 2)
 
 
 def _same_object(w: str, claim: Analysed, x: str, sent: Analysed) -> bool:
@@ -898,7 +920,8 @@ def clause_opposites(claim: Analysed, sent: Analysed) -> list[tuple[str, str]]:
         if w in cl_set or w in _FUNCTION_WORDS or len(w) <= 2:
             continue
         x = next((x for x in dict.fromkeys(cl_words) if x not in c_set and x not in _FUNCTION_WORDS
-                  and len(x) > 2 and opposes(w, x) and _same_object(w, claim, x, sent)), None)
+                  and len(x) > 2 and opposes(w, x) and _same_object(w, claim, x, sent)
+                  and not _claim_synonym(x, claim)), None)
         if x:
             out.append((w, x))
     return out
@@ -1092,6 +1115,93 @@ def privative_conflict(claim: Analysed, sent: Analysed, subject: frozenset) -> l
     body = [s for s in dict.fromkeys(claim.stems) if s not in subject and s not in _UNIT_STEMS]
     hit = [s for s in body if s in absent]
     return hit if len(hit) >= 2 and 3 * len(hit) >= len(body) else []
+
+
+_COMPARED_BEFORE = re.compile(r"\b(?:over|than|vs\.?|versus|against|compared\s+(?:to|with)|relative\s+to|"
+                              r"outperform\w*|beat\w*|surpass\w*)\s+(?:[\w-]+\s+){0,2}$", re.I)
+
+
+_REFERS_BACK = re.compile(r"\s*(?:the\s+(?:resulting|proposed|new|latter|former)|this|these|such|it|its|our)\b", re.I)
+
+
+# a sentence whose subject is a definite description: "The pre-trained model can be fine-tuned ..."
+_OPENS_WITH_REFERENCE = re.compile(r"\s*(?:the|this|these|our|its|their)\s+(?:[\w-]+\s+){0,2}?(?:method|model|approach|"
+                                   r"module|system|framework|technique|strategy|metric|benchmark|dataset|task|"
+                                   r"objective|algorithm|encoder)s?\b", re.I)
+
+
+def spread_over(claim: Analysed, a: Analysed, b: Analysed) -> Optional[str]:
+    """How the claim is split over two consecutive sentences, or None. Either each of the claim's
+    clauses is stated (COVERAGE_MIN of its content words, as `coverage` counts) by one of the two and
+    each sentence states one of them that the other does not ("X first ranks words ..., after which users
+    mark ..." from "First, X ranks words ..." and "Then, users mark ..."); or one sentence, which refers
+    to its subject ("we", "our", "it", "the proposed", "The pre-trained model ..."; or the second
+    sentence opens by referring back: "The resulting model, XLM-R"), states the claim's content words and the other supplies only the name of the claim's
+    subject it lacks ("We train a model on 100 languages." / "Our model, dubbed XLM-R,
+    ..."). Words merely scattered over the two sentences are neither."""
+    parts = [c for c in claim.clauses if len(c.stems - _UNIT_STEMS) >= 2]
+    if len(parts) >= 2:
+        where = []
+        for c in parts:
+            ca = analyse(c.text)
+            where.append({i for i, s in enumerate((a, b)) if coverage(ca, s).share >= COVERAGE_MIN})
+        if all(where) and any(w == {0} for w in where) and any(w == {1} for w in where):
+            return "each states a clause of the claim"
+    names = [e for e in claim.entities]
+    if not names:
+        return None
+    name_stems = {x for e in names for x in content_stems(e.text)}
+    rest = [x for x in dict.fromkeys(claim.stems) if x not in _UNIT_STEMS and x not in name_stems]
+    if len(rest) < 2:
+        return None
+    subject = claim_subject(claim)
+    for states, names_it in ((a, b), (b, a)):
+        lacking = [e for e in names if not states.index.contains(e.key)]
+        # only the claim's subject may be named by the neighbour ("XLM-R is trained on ..."), not what
+        # it is measured on or compared with ("on XNLI", "over earlier XLM models")
+        if not lacking or not all(names_it.index.contains(e.key) and set(content_stems(e.text)) <= subject
+                                  and not re.search(r"\b" + _SCOPE_PREP + r"\s+(?:the\s+)?$", claim.text[:e.start], re.I)
+                                  and not _COMPARED_BEFORE.search(claim.text[max(0, e.start - 40):e.start])
+                                  for e in lacking):
+            continue
+        # one of them links the two: the stating sentence refers to its subject, or the naming one,
+        # coming second, refers back ("The resulting model, XLM-R, ...")
+        # ("Some models such as mBERT have been pre-trained on unlabeled corpora" does not refer to the
+        # WEAM that "In this paper, we ... propose a task named WEAM" names next)
+        if not (states.pronoun or _WE.search(states.text) or _OPENS_WITH_REFERENCE.match(states.text)
+                or (names_it is b and _REFERS_BACK.match(b.text))):
+            continue
+        got = [x for x in rest if x not in coverage(claim, states).missing]
+        if len(got) >= COVERAGE_MIN * len(rest):
+            return "one states it, the other names " + ", ".join(e.text for e in lacking)
+    return None
+
+
+def neighbour_names(claim: Analysed, states: Analysed, other: Analysed) -> frozenset:
+    """Keys of the claim's names that `states` lacks and `other` names (spread_over's second case)."""
+    return frozenset(e.key for e in claim.entities if not states.index.contains(e.key) and other.index.contains(e.key))
+
+
+def claimed_absent_stated(claim: Analysed, sent: Analysed, subject: frozenset) -> list[str]:
+    """Stems of what the claim says is absent ("guides prediction without using any statistical
+    alignment information") that an affirmed clause of the sentence states ("which uses the statistical
+    alignment information to guide prediction"). At least two distinct stems of the absent part (not in
+    the rest of the claim, not its subject), all of them in one clause that is not negated, not a
+    rejected alternative and not itself an absence."""
+    spans = [(m.start(), m.end(), m.group(1)) for m in _PRIVATIVE.finditer(_PRIVATIVE_WITH.sub(r"\1 without", claim.text))]
+    if not spans:
+        return []
+    rest = set(content_stems(_without_spans(claim.text, [(a, b) for a, b, _ in spans])))
+    sent_spans = _alternative_spans(sent.text) + [(m.start(), m.end()) for m in _PRIVATIVE.finditer(sent.text)]
+    clauses = [c for c in _clauses(_without_spans(sent.text, sent_spans)) if not c.negated]
+    for _, _, body in spans:
+        distinct = {x for x in content_stems(body) if x not in rest and x not in subject and x not in _UNIT_STEMS}
+        if len(distinct) < 2:
+            continue
+        for c in clauses:
+            if distinct <= c.stems:
+                return sorted(distinct & c.stems)
+    return []
 
 
 # --- what the claim says of its subject ------------------------------------------------------------------
@@ -1401,15 +1511,19 @@ def _definite_subject_head(sent: Analysed, subject: frozenset) -> bool:
 
 
 def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Optional[Analysed] = None,
-          nli: Optional[dict[str, float]] = None) -> Stance:
+          nli: Optional[dict[str, float]] = None, named_nearby: frozenset = frozenset()) -> Stance:
     """Apply the rules in the module docstring to one (claim, sentence) pair. `context` is the previous
-    sentence and the paper's title, used only to resolve a reference to one of the claim's entities."""
+    sentence and the paper's title, used only to resolve a reference to one of the claim's entities;
+    `named_nearby`: keys of claim names that a neighbouring sentence gives for the subject this
+    sentence refers to (core.sentence_pairs, stance.spread_over)."""
     nums = compare_numbers(claim, sent)
     ent_in_sentence, ent_from_context, ent_missing = [], [], []
     title_index = None
     for e in claim.entities:
         if sent.index.contains(e.key):
             ent_in_sentence.append(e.text)
+        elif e.key in named_nearby:
+            ent_from_context.append(e.text)
         elif sent.anaphor and context is not None and context.index.contains(e.key):
             ent_from_context.append(e.text)
         elif context is not None and _WE.search(sent.text):
@@ -1440,7 +1554,12 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     # "needs no X" agrees with "without X": the claim's negation is the source's "without"
     negated_as_absent = claim_clause.negated and not clause.negated and \
         len(set(claim.stems) & privative_stems(sent)) >= 2
-    polarity_conflict = (claim_clause.negated != clause.negated and not negated_as_absent) or bool(absent)
+    # "without requiring X" agrees with "does not require X": the source's negation is the claim's "without"
+    absent_as_negated = clause.negated and not claim_clause.negated and \
+        len(privative_stems(claim) & clause.stems) >= 2
+    present = claimed_absent_stated(claim, sent, subject)
+    polarity_conflict = (claim_clause.negated != clause.negated and not negated_as_absent
+                         and not absent_as_negated) or bool(absent)
     # an opposite word under the other polarity says the same thing: "do not perform well" is "perform
     # poorly", "do not precisely align" is "align imprecisely"; the pair counts as stated
     double_negation = not negated_as_absent and not absent and len(cov.opposites) == 1 \
@@ -1494,6 +1613,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         "subject_missing": sorted(subject) if subject_missing else [],
         "direction_unstated": direction_unstated,
         "absent_in_source": absent,
+        "absent_in_claim_stated_in_source": present,
         "unstated_condition": condition,
         "unstated_predicate": unstated_predicate,
         "double_negation": double_negation,
@@ -1545,12 +1665,16 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     count_conflict = [m for m in nums["conflict"] if m.get("count")]
     if member and not hedged and count_entities_ok and not subject_missing:
         return verdict("contradict", member)
-    if value_conflict and entities_ok and not nums["agree"] and not hedged:
+    # a value that agrees says nothing about one that differs, unless both are the claim's values for
+    # the same name ("93.2 ... a 5.1-point improvement" for SQuAD v1.1, where the source says 1.5)
+    agreed_about = {a.get("about") for a in nums["agree"]} - {None}
+    if value_conflict and entities_ok and not hedged \
+            and (not nums["agree"] or all(m.get("about") in agreed_about for m in value_conflict)):
         return verdict("contradict", "a different value for the same quantity: "
                        + ", ".join(f"{m['claim']} vs {m['source']}" + (f" ({m['about']})" if m.get("about") else "")
                                    for m in value_conflict))
     unanchored = [m for m in nums["unanchored"] if m["relation"] == "conflict"]
-    only_unstated = bool(_ONLY.search(claim.text)) and not _ONLY.search(clause.text) and not _ONLY.search(sent.text)
+    only_unstated = bool(_ONLY.search(_without_spans(claim.text, _alternative_spans(claim.text)))) and not _ONLY.search(clause.text) and not _ONLY.search(sent.text)
     if count_conflict and count_entities_ok and not hedged and (stated or cov.share >= COVERAGE_COUNT) \
             and not subject_missing:
         return verdict("contradict", "the same statement with a different number: "
@@ -1575,6 +1699,9 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     if stated and entities_ok and not hedged and not nums["conflict"]:
         if absent and nli is None:
             return verdict("contradict", "the source says it is absent (\"without\"): " + ", ".join(absent))
+        if present and nli is None:
+            return verdict("contradict", "the claim says it is absent (\"without\"), the source states it: "
+                           + ", ".join(present))
         if polarity_conflict and nli is None:
             return verdict("contradict", "the same statement with the opposite polarity (negation)")
         if comparison == "conflict":
@@ -1622,6 +1749,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         why.append(f"the sentence does not state the claim's condition ({condition})")
     if absent and not stated:
         why.append("the source says it is absent: " + ", ".join(absent))
+    if present:
+        why.append("the claim says it is absent, the source states it: " + ", ".join(present))
     if unstated_predicate and stated and not cov.opposites:
         why.append(f'the sentence does not say "{unstated_predicate}"')
     if direction_unstated and stated and not cov.opposites:
