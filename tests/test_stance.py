@@ -637,3 +637,12 @@ def test_a_claim_spread_over_two_sentences_needs_a_real_split():
     assert spread_over(analyse("On XNLI, the LSTM encoder outperforms the bag-of-words encoder."),
                        analyse("We train aligned bag-of-words and LSTM encoders; the LSTM encoder outperforms."),
                        analyse("XNLI is a practical evaluation suite.")) is None
+
+
+def test_a_comparing_verb_after_an_apposition_and_an_adverb():
+    from xlt_claims.evidence.stance import compare_comparisons
+    src = analyse("The resulting model, XLM-R, clearly outperforms multilingual BERT (mBERT) on several benchmarks.")
+    assert compare_comparisons(analyse("XLM-R outperforms mBERT."), src)[0] == "agree"
+    assert compare_comparisons(analyse("mBERT outperforms XLM-R."), src)[0] == "conflict"
+    # a claim that does not say what it is compared with reverses nothing
+    assert compare_comparisons(analyse("XLM-R lags behind on high-resource languages."), src)[0] != "conflict"

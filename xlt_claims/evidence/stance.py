@@ -507,8 +507,20 @@ def _comparisons(text: str) -> list[Comparison]:
     for vm in _COMPARING_VERB.finditer(text):
         verb = vm.group(1).lower()
         clause_start = max(text.rfind(", ", 0, vm.start()), text.rfind("; ", 0, vm.start()), text.rfind(". ", 0, vm.start()))
+        for _ in range(2):
+            # "The resulting model, XLM-R, clearly outperforms": an adverb after an apposition is no
+            # subject; the subject is the apposition (and what it stands for)
+            between = re.findall(r"[A-Za-z][\w-]*", text[clause_start + 1:vm.start()])
+            if clause_start < 0 or text[clause_start] != "," or not between \
+                    or any(not w.lower().endswith("ly") for w in between):
+                break
+            clause_start = max(text.rfind(", ", 0, clause_start), text.rfind("; ", 0, clause_start),
+                               text.rfind(". ", 0, clause_start))
         subject = _side(text[clause_start + 1:vm.start()])
-        obj = re.match(r"\s*(?:the\s+)?([^,.;()]{0,60})", text[vm.end():])
+        # the object with its abbreviation in parentheses: "multilingual BERT (mBERT)"
+        obj = re.match(r"\s*(?:the\s+)?([^,.;()]{0,60}(?:\([^()]{1,30}\))?)", text[vm.end():])
+        if obj and re.match(_SCOPE_PREP + r"\b", obj.group(1), re.I):
+            obj = None  # "lags behind on high-resource languages": where, not behind what
         sign = -1 if verb in ("underperform", "lag behind", "trail") or verb.startswith(("lag", "fall", "fell")) else 1
         out.append(Comparison("comparative", vm.group(0), "good", sign, subject, _side(obj.group(1) if obj else ""),
                               _first_entity(text[clause_start + 1:vm.start()]),
@@ -649,7 +661,9 @@ def compare_comparisons(claim: Analysed, sent: Analysed) -> tuple[str, list[str]
             # is not "outperforms the state of the art on NER"
             agree = bool(c_high & s_high) and (not c_low or not s_low or 5 * len(c_low & s_low) >= 3 * len(c_low))
             clash = bool(c_high & s_low) or bool(c_low & s_high and (not s_low or not c_low & s_low))
-            if clash and not agree:
+            # a claim that does not say what it is compared with ("X lags behind on Y") reverses no
+            # comparison with a named other side ("X outperforms Z")
+            if clash and not agree and (c_low or not (sc.low and sc.high)):
                 notes.append(f'"{cc.word}" vs "{sc.word}"')
                 return "conflict", notes
             if agree:
