@@ -646,3 +646,13 @@ def test_a_comparing_verb_after_an_apposition_and_an_adverb():
     assert compare_comparisons(analyse("mBERT outperforms XLM-R."), src)[0] == "conflict"
     # a claim that does not say what it is compared with reverses nothing
     assert compare_comparisons(analyse("XLM-R lags behind on high-resource languages."), src)[0] != "conflict"
+
+
+def test_a_claimed_gap_is_the_difference_of_the_two_levels_given():
+    src = "LaBSE achieves 83.7% bitext retrieval accuracy on Tatoeba, compared with 65.5% achieved by LASER."
+    ok = compare_numbers(analyse("LaBSE outperforms LASER on Tatoeba by more than 18 points."), analyse(src))
+    assert ok["agree"] and ok["agree"][0]["source"] == "83.7% - 65.5% = 18.2" and not ok["missing"]
+    bad = compare_numbers(analyse("LaBSE outperforms LASER on Tatoeba by 25 points."), analyse(src))
+    assert bad["conflict"] and not bad["agree"]
+    # no comparison of two named sides: the levels say nothing about a claimed change
+    assert compare_numbers(analyse("LaBSE improves Tatoeba accuracy by 18 points."), analyse(src))["missing"]

@@ -360,6 +360,28 @@ def number_relation(cq: Quantity, sq: Quantity) -> str:
     return "conflict"
 
 
+def _gap_of_levels(cq: Quantity, claim: Analysed, sent: Analysed) -> Optional[Quantity]:
+    """The difference of the two levels a sentence gives for the two sides of the claim's comparison
+    ("83.7% ... compared with 65.5% achieved by LASER" for "LaBSE outperforms LASER by 18 points"), as a
+    change written to the finer of their precisions; None unless the claim compares two names that the
+    sentence both names and the sentence gives exactly two levels of a unit the claimed change fits."""
+    sides = [(c.high_entity, c.low_entity) for c in claim.comparisons if c.high_entity and c.low_entity]
+    if len(sides) != 1 or not all(sent.index.contains(k) for k in sides[0]):
+        return None
+    def fits(sq: Quantity) -> bool:  # a level of a unit the claimed change is written in (as _compatible)
+        us, uc = unit_class(sq.unit), unit_class(cq.unit)
+        return us == uc or (us in _SCORE_UNITS and uc in _SCORE_UNITS and "bleu" not in (us, uc))
+    levels = [sq for sq in sent.quantities if not sq.is_count and not sq.delta and sq.value2 is None
+              and not sq.bound and fits(sq)]
+    if len(levels) != 2:
+        return None
+    a, b = levels
+    d = max(a.decimals, b.decimals)
+    diff = round(abs(a.value - b.value), d)
+    return Quantity(value=diff, value2=None, unit=cq.unit, signed=False, decimals=d, start=a.start, end=b.end,
+                    text=f"{a.text} - {b.text} = {diff:.{d}f}", anchor=None, noun=None, delta=True, bound=None)
+
+
 def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
     """{"agree", "conflict", "coarser", "missing", "unanchored"} over the claim's quantities. A claimed
     number with no same-entity value in the sentence is `missing`; when the sentence has exactly one
@@ -388,6 +410,14 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             out["missing"].append({"claim": cq.text})
             continue
         cands = [sq for sq in sent.quantities if not sq.is_count and _compatible(cq, sq)]
+        gap = _gap_of_levels(cq, claim, sent) if cq.delta and not cands else None
+        if gap is not None:
+            # "outperforms LASER by more than 18 points" against "83.7% ... compared with 65.5% achieved
+            # by LASER": the claimed gap is the difference of the two levels the sentence gives
+            rel = number_relation(cq, gap)
+            if rel in ("agree", "conflict"):
+                out[rel].append({"delta": True, "claim": cq.text, "source": gap.text, "about": None})
+                continue
         pool = [sq for sq in cands if sq.anchor == cq.anchor] if cq.anchor else cands
         claim_keys = {e.key for e in claim.entities}
         if cq.anchor and not pool:
