@@ -98,13 +98,14 @@ _QUANT_NAMES = {0: "none", 1: "rarely", 2: "some/only", 3: "most", 4: "all"}
 _ONLY = re.compile(r"\b(?:only|solely|exclusively|alone)\b", re.I)
 
 # --- references resolved from context ------------------------------------------------------------------
-_ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such)\b|\bour\s+(?:[\w-]+\s+){0,2}?(?:method|model|"
-                      r"approach|module|system|framework|technique|strategy|metric|benchmark|dataset|task|objective|"
-                      r"algorithm|encoder|proposal)s?\b|"
+# nouns a paper uses for its own contribution ("the proposed method", "our model")
+_GENERIC_HEAD = (r"(?:method|model|approach|module|system|framework|technique|strategy|metric|benchmark|dataset|task|"
+                 r"objective|algorithm|encoder)")
+_ANAPHOR = re.compile(r"\b(?:it|its|they|their|this|these|those|such)\b|\bour\s+(?:[\w-]+\s+){0,2}?(?:"
+                      + _GENERIC_HEAD[3:-1] + r"|proposal)s?\b|"
                       r"\bthe\s+(?:proposed|new|resulting|presented|introduced|above|latter|former)\b|"
                       r"\bthe\s+(?:(?!(?:via|of|in|on|for|with|to|by|from|and|or)\b)[\w-]+\s+){0,2}"
-                      r"(?:method|model|approach|module|system|framework|technique|strategy|"
-                      r"metric|benchmark|dataset|task|objective|algorithm|encoder)s?\b", re.I)
+                      + _GENERIC_HEAD + r"s?\b", re.I)
 
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|this|these)\b|\bthe\s+(?:proposed|resulting|latter|former)\b", re.I)
 _WE = re.compile(r"\b(?:we|our)\b", re.I)
@@ -1169,9 +1170,8 @@ _REFERS_BACK = re.compile(r"\s*(?:the\s+(?:resulting|proposed|new|latter|former)
 
 
 # a sentence whose subject is a definite description: "The pre-trained model can be fine-tuned ..."
-_OPENS_WITH_REFERENCE = re.compile(r"\s*(?:the|this|these|our|its|their)\s+(?:[\w-]+\s+){0,2}?(?:method|model|approach|"
-                                   r"module|system|framework|technique|strategy|metric|benchmark|dataset|task|"
-                                   r"objective|algorithm|encoder)s?\b", re.I)
+_OPENS_WITH_REFERENCE = re.compile(r"\s*(?:the|this|these|our|its|their)\s+(?:[\w-]+\s+){0,2}?" + _GENERIC_HEAD + r"s?\b",
+                                   re.I)
 
 
 def spread_over(claim: Analysed, a: Analysed, b: Analysed) -> Optional[str]:
