@@ -27,9 +27,8 @@ def report_cmd(
     """Write the verification report: self-contained HTML, Markdown, or JSON (the same numbers).
     Claims are read and written a chunk at a time, so memory stays bounded on large stores."""
     from ..report.browser import BrowserUnavailable, check_html
-    from ..report import FORMATS, render_chunks, stream_report, write_chunks
-    suffix = {"md": "md", "markdown": "md", "json": "json", "html": "html", "htm": "html"}.get(
-        output.suffix.lower().lstrip(".") if output and str(output) != "-" else "")
+    from ..report import FORMATS, format_for_path, render_chunks, stream_report, write_chunks
+    suffix = format_for_path(output) if output and str(output) != "-" else None
     fmt = fmt or suffix or "html"
     fmt_l = fmt.lower()
     if suffix and fmt_l != suffix:  # `-o r.md --format html` would write HTML into a .md file

@@ -17,13 +17,13 @@ from typing import Any, Callable, Optional, Sequence
 
 from .. import papers as P
 from ..evidence import compute_evidence
-from ..experiments.data.sources import REAL_SETS, availability
 from ..ingest import ingest_paths
 from ..paths import PACKAGE_DIR
-from ..report import render_chunks, stream_report, write_chunks
+from ..report import format_for_path, render_chunks, stream_report, write_chunks
 from ..reproduce import Options, load_registry
 from ..reproduce.machine import load_calibration, run_calibration
 from ..reproduce.runner import build_plans, run_plans
+from ..reproduce.tasks import not_at_hand
 from ..verdict.judge import judge_plans
 
 STAGES = ("ingest", "papers", "evidence", "reproduce", "report")
@@ -237,14 +237,11 @@ def leave_out_missing_benchmarks(result) -> dict[str, str]:
     left: dict[str, str] = {}
     keep = []
     for p in result.plans:
-        rows = [b for b in p.benchmarks if b.get("benchmark") == "proxy" and b.get("real")
-                and availability(b["real"])["status"] == "missing"]
+        rows = [b for b in p.benchmarks if b.get("benchmark") == "proxy" and not_at_hand(b.get("real"))]
         missing = sorted({b["real"] for b in rows})
         if p.benchmarks and not (p.error or p.data_guard) and len(rows) == len(p.benchmarks):
-            titles = ", ".join(REAL_SETS[r].title for r in missing)
-            left[p.experiment.name] = (f"{titles} not at hand ({', '.join(REAL_SETS[r].short_license for r in missing)}"
-                                       f"); `claims data add {missing[0]} DIR` runs it on {titles}, "
-                                       f"`claims reproduce` on the LibreOffice proxy")
+            left[p.experiment.name] = (f"{'; '.join(not_at_hand(r) for r in missing)}; `claims data add {missing[0]} "
+                                       f"DIR` runs it on the real set, `claims reproduce` on the LibreOffice proxy")
         else:
             keep.append(p)
     result.plans = keep
@@ -252,7 +249,7 @@ def leave_out_missing_benchmarks(result) -> dict[str, str]:
 
 
 def stage_report(store, output: Path | str, fmt: Optional[str]) -> StageResult:
-    fmt_name = fmt or {"md": "md", "markdown": "md", "json": "json"}.get(Path(output).suffix.lower().lstrip("."), "html")
+    fmt_name = fmt or format_for_path(output) or "html"
     data = stream_report(store)  # claims written a chunk at a time: bounded memory on large stores
     out = Path(output)
     write_chunks(out, render_chunks(data, fmt_name))

@@ -265,14 +265,17 @@ def render(report: dict[str, Any], fmt_name: str) -> str:
     return "".join(render_chunks(report, fmt_name))
 
 
+def format_for_path(path: Path | str) -> Optional[str]:
+    """The report format a file's suffix names (.html/.htm, .md/.markdown, .json), or None."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    fmt_name = {"htm": "html", "markdown": "md"}.get(suffix, suffix)
+    return fmt_name if fmt_name in FORMATS else None
+
+
 def write_report(store, path: Path | str, fmt_name: Optional[str] = None, report: Optional[str] = None) -> Path:
     """Build and write the report; the format follows the suffix unless given. Written atomically."""
     path = Path(path)
-    if fmt_name is None:
-        suffix = path.suffix.lower().lstrip(".")
-        fmt_name = {"htm": "html", "markdown": "md"}.get(suffix, suffix)
-        if fmt_name not in FORMATS:
-            fmt_name = "html"
+    fmt_name = fmt_name or format_for_path(path) or "html"
     write_chunks(path, render_chunks(stream_report(store, report), fmt_name))
     return path
 
