@@ -98,8 +98,6 @@ def test_reproduce_stage_runs_every_testable_claim_in_the_quick_profile(store, t
 def test_main_job_leaves_out_a_proxy_standing_in_for_a_real_set_not_at_hand(store, tmp_path, monkeypatch):
     """XNLI never ships: until it is registered, the XNLI claim's experiment is not run on the LibreOffice
     proxy by the main job (it says why and how to add XNLI); --proxy runs it, and so does registering XNLI."""
-    import xlt_claims.experiments.data.sources as S
-
     ran = {}
     monkeypatch.setattr(pipeline, "run_plans", lambda store_, result, opts, reporter=None:
                         ran.update(names={p.experiment.name for p in result.plans}))
@@ -109,13 +107,12 @@ def test_main_job_leaves_out_a_proxy_standing_in_for_a_real_set_not_at_hand(stor
     rp = res.stage("reproduce")
     assert "robust-xnli-rsda" not in ran["names"] and {"robust-pawsx-rsda", "fusion-aif-all-tasks"} <= ran["names"]
     why = rp.detail["not_run"]["robust-xnli-rsda"]
-    assert "XNLI not at hand" in why and "claims data add xnli DIR" in why
+    assert "XNLI is not at hand" in why and "claims data add xnli DIR" in why
     assert set(rp.detail["not_run"]) == {"robust-xnli-rsda"}  # suites with one proxy position still run
     verify(store, [REPORTS_DIR], output=tmp_path / "r.md", device="cpu", proxy=True)
     assert "robust-xnli-rsda" in ran["names"]
-    real = S.availability
-    monkeypatch.setattr(pipeline, "availability", lambda name: {"status": "registered", "location": "/x"}
-                        if name == "xnli" else real(name))
+    real = pipeline.not_at_hand  # XNLI registered, as the main job's check sees it
+    monkeypatch.setattr(pipeline, "not_at_hand", lambda name: None if name == "xnli" else real(name))
     res = verify(store, [REPORTS_DIR], output=tmp_path / "r.md", device="cpu")
     assert res.stage("reproduce").detail["not_run"] == {}
 

@@ -305,7 +305,7 @@ def test_a_claim_whose_benchmark_is_not_at_hand_says_why_it_was_not_run(demo, db
     every format; once XNLI is registered (or a run exists) the note goes."""
     from typer.testing import CliRunner
 
-    import xlt_claims.experiments.data.sources as S
+    import xlt_claims.reproduce.tasks as T
     from xlt_claims.cli import app
     from xlt_claims.reproduce.links import set_link
     from xlt_claims.reproduce.registry import load_registry
@@ -325,8 +325,8 @@ def test_a_claim_whose_benchmark_is_not_at_hand_says_why_it_was_not_run(demo, db
     assert (tmp_path / "r.md").read_text().startswith("# Claim verification report")
     r = runner.invoke(app, ["report", "-o", str(tmp_path / "r.md"), "-f", "json", "--db", str(db_path)])
     assert r.exit_code == 1 and "does not match the output file" in r.output
-    real = S.availability
-    monkeypatch.setattr(S, "availability", lambda n: {"status": "registered", "location": "/x"} if n == "xnli" else real(n))
+    real = T.availability
+    monkeypatch.setattr(T, "availability", lambda n: {"status": "registered", "location": "/x"} if n == "xnli" else real(n))
     assert _claim(build_report(store), cid)["not_run"] == {}
 
 

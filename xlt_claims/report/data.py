@@ -502,7 +502,7 @@ def stream_report(store, report: Optional[str] = None, *, generated_at: Optional
 def experiments_not_at_hand() -> dict[str, str]:
     """Experiment -> why it is not run by the main job: its claim's own benchmark is a real set that is not
     at hand here (XNLI, which never ships, until `claims data add xnli DIR`). Read by the claim cards."""
-    from ..experiments.data.sources import REAL_SETS, availability
+    from ..reproduce.tasks import not_at_hand
 
     try:
         exps = load_registry().experiments
@@ -510,10 +510,9 @@ def experiments_not_at_hand() -> dict[str, str]:
         return {}
     out = {}
     for name, exp in exps.items():
-        real = getattr(exp.task, "real", None)
-        if real in REAL_SETS and availability(real)["status"] == "missing":
-            out[name] = (f"{REAL_SETS[real].title} is not at hand ({REAL_SETS[real].short_license}); to run it on "
-                         f"{REAL_SETS[real].title}, register a copy: claims data add {real} DIR")
+        why = not_at_hand(getattr(exp.task, "real", None))
+        if why:
+            out[name] = f"{why}; to run it on the real set, register a copy: claims data add {exp.task.real} DIR"
     return out
 
 

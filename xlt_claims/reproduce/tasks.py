@@ -67,6 +67,15 @@ def is_real_set(name: Optional[str]) -> bool:
     return bool(name) and name in REAL_SETS
 
 
+def not_at_hand(real: Optional[str]) -> Optional[str]:
+    """Why the real set `real` cannot be read here ("XNLI is not at hand (CC BY-NC 4.0, never shipped)"),
+    or None when it is embedded or registered, or is no real set at all."""
+    if not is_real_set(real) or availability(real)["status"] != "missing":
+        return None
+    rs = REAL_SETS[real]
+    return f"{rs.title} is not at hand ({rs.short_license}{'' if rs.may_ship else ', never shipped'})"
+
+
 def benchmark_for(real: Optional[str], proxy: Optional[str], data_dir: Optional[str] = None,
                   use_proxy: bool = False) -> dict[str, Any]:
     """Which task to read: {name, data_dir, proxy_spec, benchmark ("real" | "proxy"), where, note}.
@@ -90,12 +99,11 @@ def benchmark_for(real: Optional[str], proxy: Optional[str], data_dir: Optional[
         return proxy_src
     if use_proxy:
         return {**proxy_src, "note": f"--proxy: the offline proxy instead of {REAL_SETS[real].title}"}
+    missing = not_at_hand(real)
+    if missing:
+        return {**proxy_src, "note": f"{missing}: the offline proxy stands in; `claims data add {real} DIR` or "
+                                     f"--data DIR runs it on {REAL_SETS[real].title}"}
     av = availability(real)
-    if av["status"] == "missing":
-        return {**proxy_src, "note": f"{REAL_SETS[real].title} is not at hand ({REAL_SETS[real].short_license}"
-                                     f"{'' if REAL_SETS[real].may_ship else ', never shipped'}): the offline proxy "
-                                     f"stands in; `claims data add {real} DIR` or --data DIR runs it on "
-                                     f"{REAL_SETS[real].title}"}
     where = "embedded" if av["status"] == "embedded" else f"registered {av['location']}"
     return {"name": real, "data_dir": None, "proxy_spec": False, "benchmark": "real", "where": where, "note": None,
             "real": real}
