@@ -222,8 +222,8 @@ def reproduce_cmd(
             return
         t = stacked_table("experiment", "tier \u00b7 task (proxy / real) \u00b7 metric / arms")
         for e in registry:
-            stacked_row(t, safe(e.name), f"{safe(e.tier)} [dim]\u00b7[/] {safe(f'{e.task.proxy} / {e.task.real or chr(45)}')} "
-                        f"[dim]\u00b7[/] {safe(e.decision.metric)}",
+            task = f"{e.task.proxy} / {e.task.real or '-'}"
+            stacked_row(t, safe(e.name), f"{safe(e.tier)} [dim]\u00b7[/] {safe(task)} [dim]\u00b7[/] {safe(e.decision.metric)}",
                         ("arms: " + safe(", ".join(a.name for a in e.arms))) if e.arms else "")
         console.print(t)
         return
