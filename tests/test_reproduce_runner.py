@@ -21,6 +21,7 @@ from _reproduce_util import add_claim, make_neighbours, make_task, make_tiny_mod
 from xlt_claims.experiments.methods import register_method
 from xlt_claims.experiments.types import Example, Method
 from xlt_claims.reproduce import Options, load_registry, reproduce
+from xlt_claims.reproduce import runner as R
 from xlt_claims.store.models import Claim, ClaimEvent, Run, Verdict
 
 CLAIM = "Our tiny keyword method improves transfer."
@@ -81,8 +82,20 @@ def test_better_arm_reproduced_then_resume_reuses(store, exp_dir, tiny_model):
         assert vd["per_language"]["test"] and {r["key"] for r in vd["per_language"]["test"]} == {"en", "xx"}
         assert vd["per_seed"] and vd["decision_digest"]
     # resume: everything finished is reused, nothing re-runs, the verdict is not duplicated
-    res2 = run_and_judge(store, reg, ["c1"], Options())
+    lines: list = []
+
+    class Recorder(R.Reporter):
+        def advance(self, message):
+            lines.append(("advance", message))
+
+        def note(self, message):
+            lines.append(("note", message))
+
+    res2 = run_and_judge(store, reg, ["c1"], Options(), reporter=Recorder())
     assert res2.ran == 0 and res2.reused == 6
+    # six runs counted on the bar without a line each, then told in one line
+    assert [m for k, m in lines if k == "advance"] == [None] * 6
+    assert [m for k, m in lines if k == "note"][-1:] == ["better: 6 run(s) already finished (runs 1-6)"]
     with store.session() as s:
         assert len(s.exec(select(Run)).all()) == 6
         assert len(s.exec(select(Verdict)).all()) == 1
@@ -435,3 +448,8 @@ def test_runnable_slots_start_with_the_longest_estimate_and_skip_plans_that_cann
     b = NS(error=None, data_guard=None, slots=[NS(name="b1", estimate_s=300.0), NS(name="b2", estimate_s=60.0)])
     bad = NS(error="no data", data_guard=None, slots=[NS(name="x", estimate_s=999.0)])
     assert [sl.name for _, sl in _runnable_slots([a, bad, b])] == ["b1", "a1", "b2", "a2"]
+
+
+def test_id_ranges_are_short():
+    assert R._id_ranges([40, 38, 39, 70, 41]) == "runs 38-41, 70"
+    assert R._id_ranges([5]) == "run 5"

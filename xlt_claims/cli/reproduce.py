@@ -64,8 +64,9 @@ class RichReporter:
         if upd:
             self.progress.update(self.run_task, **upd)
 
-    def advance(self, text: str) -> None:
-        self.progress.console.print(message(text), highlight=False)
+    def advance(self, text: Optional[str]) -> None:
+        if text:
+            self.progress.console.print(message(text), highlight=False)
         if self.total is not None:
             self.progress.advance(self.total)
 

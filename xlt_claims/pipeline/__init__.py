@@ -193,8 +193,14 @@ def stage_reproduce(store, rep: Reporter, *, profile: str, device: str, seeds: O
     real = sorted({b["task"] for p in result.plans for b in p.benchmarks if b.get("benchmark") == "real"})
     rep.note(f"benchmarks: {', '.join(real) or 'none'} real; the rest on the LibreOffice proxy (LOGT)"
              + (" (--proxy)" if proxy else ""))
-    for note in sorted({b["note"] for p in result.plans for b in p.benchmarks if b.get("note") and not proxy}):
-        rep.note(f"[yellow]{note}")
+    notes: dict[str, list[str]] = {}  # note -> the experiments it is about (suites share their notes)
+    for p in result.plans:
+        for b in p.benchmarks:
+            if b.get("note") and not proxy and p.experiment.name not in notes.setdefault(b["note"], []):
+                notes[b["note"]].append(p.experiment.name)
+    for note, names in sorted(notes.items()):
+        who = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
+        rep.note(f"[yellow]{who}: {note}")
     for name, why in left_out.items():
         rep.note(f"[yellow]{name}: not run: {why}")
     rep.note(f"{len(result.plans)} experiment(s) test {sum(len(p.claims) for p in result.plans)} claim(s): "

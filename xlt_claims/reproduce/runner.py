@@ -560,6 +560,9 @@ def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, 
     was run by one of them."""
     pending = list(todo)
     last_wait = -1
+    # Runs found finished (a resumed job) or identical to a finished run (suites sharing arms) are
+    # counted per experiment and told in one line each at the end: dozens of lines said nothing else.
+    not_run: dict[str, dict[str, list[int]]] = {}
     while pending:
         waiting = []
         for p, sl in pending:
@@ -572,7 +575,9 @@ def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, 
                     rep.advance(f"{sl.label()}: finished by a side-by-side process (run {rid})")
                     continue
                 result.reused += 1
-                rep.advance(f"{sl.label()}: {'already finished' if state == 'finished' else 'reused identical run'} (run {rid})")
+                why = "already finished" if state == "finished" else "reused from identical finished runs"
+                not_run.setdefault(p.experiment.name, {}).setdefault(why, []).append(rid)
+                rep.advance(None)
                 continue
             if state == "busy":
                 waiting.append((p, sl))
@@ -592,6 +597,22 @@ def _run_loop(store: Store, result: ReproduceResult, todo: list, opts: Options, 
                 last_wait = len(waiting)
             time.sleep(opts.poll_s)
         pending = waiting
+    for name, reasons in not_run.items():
+        for why, rids in reasons.items():
+            rep.note(f"{name}: {len(rids)} run(s) {why} ({_id_ranges(rids)})")
+
+
+def _id_ranges(ids: list[int]) -> str:
+    """'runs 38-67, 70' for sorted run ids: short enough for one line."""
+    ids = sorted(ids)
+    spans: list[list[int]] = []
+    for i in ids:
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in spans)
+    return f"run{'s' if len(ids) > 1 else ''} {text}"
 
 
 # --- runs side by side ------------------------------------------------------------------------------
@@ -654,7 +675,7 @@ class Reporter:
 
     def start(self, total: int) -> None: ...
     def begin_run(self, slot: Slot) -> None: ...
-    def advance(self, message: str) -> None: ...
+    def advance(self, message: Optional[str]) -> None: ...  # None: count the run, print nothing
     def note(self, message: str) -> None: ...
     def stop(self) -> None: ...
 
