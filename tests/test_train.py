@@ -431,18 +431,46 @@ def test_auto_pair_encoding_follows_the_encoder():
 
 
 def test_pair_subsample_keeps_the_same_ids_in_every_pair():
-    from xlt_claims.experiments.batching import subsample_parallel
+    from xlt_claims.experiments.batching import id_ranking, subsample_parallel
     from xlt_claims.experiments.types import Example
 
     def items(key, ids):
         return [Example(id=f"x{i}", text="a", text_pair="b", label=0, lang_pair=key) for i in ids]
 
     sets = {"de-fr": items("de-fr", range(40)), "fr-de": items("fr-de", range(40)), "de-ja": items("de-ja", range(5, 30))}
-    out = subsample_parallel(sets, 10, np.random.default_rng(0))
+    out = subsample_parallel(sets, 10, id_ranking([sets], np.random.default_rng(0)))
     assert all(len(v) == 10 for v in out.values())
     assert [e.id for e in out["de-fr"]] == [e.id for e in out["fr-de"]]
     # a pair missing some ids keeps the best-ranked ids it has, mostly the same ones
     assert len({e.id for e in out["de-ja"]} & {e.id for e in out["de-fr"]}) >= 5
-    again = subsample_parallel(sets, 10, np.random.default_rng(0))
+    again = subsample_parallel(sets, 10, id_ranking([sets], np.random.default_rng(0)))
     assert {k: [e.id for e in v] for k, v in again.items()} == {k: [e.id for e in v] for k, v in out.items()}
-    assert subsample_parallel(sets, None, np.random.default_rng(0))["de-ja"] == sets["de-ja"]
+    assert subsample_parallel(sets, None, {})["de-ja"] == sets["de-ja"]
+
+
+def test_test_languages_and_pairs_are_drawn_on_the_same_items():
+    """Parallel test sets keep the same ids in every language, and the generalized pairs draw from those
+    ids: languages are compared on one sample of items, and the pairs' texts are the test sets' texts."""
+    from xlt_claims.experiments.data.common import generalized_pairs
+    from xlt_claims.experiments.methods import get_method
+    from xlt_claims.experiments.profiles import resolve_profile
+    from xlt_claims.experiments.train import select_data
+    from xlt_claims.experiments.types import Example, TaskData
+
+    langs = ["en", "de", "ja"]
+    test = {lg: [Example(id=f"q{i}", text=f"{lg} a{i}", text_pair=f"{lg} b{i}", label=i % 2, lang=lg) for i in range(60)]
+            for lg in langs}
+    del test["ja"][3]  # a parallel set missing an item keeps the others
+    pairs = generalized_pairs(test, [(a, b) for a in langs for b in langs if a != b])
+    train = [Example(id=f"t{i}", text=f"t{i}", text_pair="u", label=i % 2) for i in range(20)]
+    task = TaskData(name="t", task_type="pair-classification", labels=["0", "1"], train=train, dev=train[:5],
+                    test=test, test_pairs=pairs)
+    cfg = resolve_profile("quick", "t", "pair-classification",
+                          {"max_test_examples": 10, "max_pair_examples_total": 6 * 4})
+    data = select_data(task, get_method("baseline"), cfg, np.random.default_rng(1), np.random.default_rng(2))
+    ids = {lg: {e.id for e in v} for lg, v in data.test.items()}
+    assert all(len(v) == 10 for v in ids.values())
+    assert ids["en"] == ids["de"] and len(ids["ja"] & ids["en"]) >= 9
+    texts = {t for v in data.test.values() for e in v for t in (e.text, e.text_pair)}
+    assert all(len(v) == 4 for v in data.pairs.values())
+    assert all(e.text in texts and e.text_pair in texts for v in data.pairs.values() for e in v)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any, Optional, Sequence
 
-__all__ = ["collate", "eval_batches", "half_lengths", "length_grouped_batches", "sequences", "subsample", "subsample_parallel"]
+__all__ = ["collate", "eval_batches", "half_lengths", "id_ranking", "length_grouped_batches", "sequences", "subsample",
+           "subsample_parallel"]
 
 
 def subsample(items: list, cap: Optional[int], rng) -> list:
@@ -17,14 +18,19 @@ def subsample(items: list, cap: Optional[int], rng) -> list:
     return [items[i] for i in idx]
 
 
-def subsample_parallel(sets: dict[str, list], cap: Optional[int], rng) -> dict[str, list]:
-    """Cap every language pair's test set at `cap` items, keeping the SAME example ids in every pair
-    where they exist (one seeded ranking of all ids; each pair keeps its best-ranked items), so the
-    pairs stay parallel and a bi-encoder evaluates each text once for all the pairs it appears in."""
+def id_ranking(sets: Sequence[dict[str, list]], rng) -> dict[str, int]:
+    """One seeded ranking of every example id found in `sets` (dicts of language or pair -> items)."""
+    ids = sorted({e.id for d in sets for v in d.values() for e in v})
+    return {ids[i]: r for r, i in enumerate(rng.permutation(len(ids)).tolist())}
+
+
+def subsample_parallel(sets: dict[str, list], cap: Optional[int], rank: dict[str, int]) -> dict[str, list]:
+    """Cap every set (a test language or language pair) at `cap` items, each keeping its best-ranked
+    ids under ONE ranking (id_ranking), so parallel sets keep the SAME ids where they exist: languages
+    are compared on the same items, not on different samples, and a bi-encoder evaluates each text once
+    for the standard setting and every generalized pair it appears in. Items keep their order."""
     if cap is None or all(len(v) <= cap for v in sets.values()):
         return {k: list(v) for k, v in sorted(sets.items())}
-    ids = sorted({e.id for v in sets.values() for e in v})
-    rank = {ids[i]: r for r, i in enumerate(rng.permutation(len(ids)).tolist())}
     out = {}
     for k, items in sorted(sets.items()):
         keep = sorted(range(len(items)), key=lambda i: rank[items[i].id])[: int(cap)]

@@ -141,17 +141,23 @@ def resolve_profile(
     return cfg
 
 
+# How a run draws its test items: "parallel" = one seeded ranking of ids for every test language and
+# generalized pair (batching.subsample_parallel). Runs stored before it (2026-12-03) drew each language
+# separately; carrying it in the config hash keeps those from being reused beside the new ones.
+TEST_SAMPLE = "parallel"
+
+
 def hash_extras(name: str, task_name: str = "", task_type: str = "classification",
                 overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Resolved settings a run's config hash must carry beyond (profile name, overrides) because they
     change the numbers even when they come from the profile's defaults: {"freeze_layers": K} when K > 0
     (nothing for K = 0, so the hashes of existing runs stay as they were). {} when the settings do not
-    resolve (the run itself reports why)."""
+    resolve (the run itself reports why). Always {"test_sample": TEST_SAMPLE}: how test items are drawn."""
     try:
         cfg = resolve_profile(name, task_name, task_type, overrides)
     except ProfileError:
         return {}
-    return {"freeze_layers": cfg["freeze_layers"]} if cfg["freeze_layers"] else {}
+    return {"test_sample": TEST_SAMPLE, **({"freeze_layers": cfg["freeze_layers"]} if cfg["freeze_layers"] else {})}
 
 
 def list_profiles() -> dict[str, dict[str, Any]]:

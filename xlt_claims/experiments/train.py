@@ -33,8 +33,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from xlt_claims.experiments.batching import (collate, eval_batches, half_lengths, length_grouped_batches, sequences, subsample,
-                                             subsample_parallel)
+from xlt_claims.experiments.batching import (collate, eval_batches, half_lengths, id_ranking, length_grouped_batches,
+                                             sequences, subsample, subsample_parallel)
 from xlt_claims.experiments.featurize import featurize_cls, featurize_span, span_predictions
 from xlt_claims.experiments.heads import ForwardOutput, PoolingHead, TaskModel
 from xlt_claims.experiments.manifest import build_manifest
@@ -149,12 +149,14 @@ def select_data(task: TaskData, method: Method, cfg: dict[str, Any], rng_sub, rn
     train_src = subsample(list(task.train), cfg["max_train_examples"], rng_sub)
     train = method.augment_train(train_src, rng_aug)
     dev = subsample(list(task.dev), cfg["max_dev_examples"], rng_sub)
-    test = {lang: subsample(list(items), cfg["max_test_examples"], rng_sub) for lang, items in sorted(task.test.items())}
+    # test languages and generalized pairs share one ranking of ids (parallel sets keep the same items)
+    rank = id_ranking([task.test, task.test_pairs], rng_sub)
+    test = subsample_parallel(task.test, cfg["max_test_examples"], rank)
     pair_cap = cfg["max_pair_examples"]
     if cfg["max_pair_examples_total"] and task.test_pairs:
         per = max(1, int(cfg["max_pair_examples_total"]) // len(task.test_pairs))
         pair_cap = min(pair_cap, per) if pair_cap else per
-    pairs = subsample_parallel(task.test_pairs, pair_cap, rng_sub)
+    pairs = subsample_parallel(task.test_pairs, pair_cap, rank)
     if not train:
         raise ValueError(f"task {task.name!r} has no training examples")
     return RunData(train_src, train, dev, test, pairs)
