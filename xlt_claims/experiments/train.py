@@ -257,7 +257,7 @@ def predict_bi(model: TaskModel, examples: Sequence[Example], setup: Setup, cach
     cache = {} if cache is None else cache
     todo = sorted({t for e in examples for t in (e.text, e.text_pair or "")} - cache.keys())
     ids = setup.tokenizer([setup.text_prefix + t for t in todo], truncation=True, max_length=setup.max_len)["input_ids"] if todo else []
-    with torch.inference_mode(), setup.autocast():
+    with torch.no_grad(), setup.autocast():
         for idx in setup.eval_batches([len(x) for x in ids]):
             batch = setup.batch([{"input_ids": ids[i]} for i in idx])
             pooled = head.pool(model.hidden_states(batch), batch["attention_mask"]).float()
@@ -278,7 +278,7 @@ def predict(model: TaskModel, examples: Sequence[Example], setup: Setup, cache: 
         return predict_bi(model, examples, setup, cache)
     feats = setup.featurize(examples, train=False)
     out_logits: list[Any] = [None] * len(feats)
-    with torch.inference_mode(), setup.autocast():
+    with torch.no_grad(), setup.autocast():
         for idx in setup.eval_batches([len(f["input_ids"]) for f in feats]):
             batch = setup.batch([{k: v for k, v in feats[i].items() if k in ("input_ids", "attention_mask", "token_type_ids")}
                                  for i in idx])
