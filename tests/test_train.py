@@ -356,7 +356,7 @@ def test_bi_encoded_evaluation_encodes_each_test_text_once():
     encoded = []
 
     def count(module, args, kwargs, out):
-        if torch.is_inference_mode_enabled():
+        if not torch.is_grad_enabled():  # evaluation (no_grad); training steps record grads
             encoded.append(int(kwargs["inputs_embeds"].shape[0]))
 
     enc.register_forward_hook(count, with_kwargs=True)
