@@ -656,3 +656,111 @@ def test_a_claimed_gap_is_the_difference_of_the_two_levels_given():
     assert bad["conflict"] and not bad["agree"]
     # no comparison of two named sides: the levels say nothing about a claimed change
     assert compare_numbers(analyse("LaBSE improves Tatoeba accuracy by 18 points."), analyse(src))["missing"]
+
+
+# --- step 12 (issue 14): margins, possessives, presupposed counts, figures taken, hedged negations ----
+
+def test_a_margin_is_not_the_compared_side():
+    src = ("On supervised machine translation we reach 38.5 BLEU on WMT'16 Romanian-English, outperforming the "
+           "previous best approach by more than 4 BLEU.")
+    st = stance_of("XLM's 38.5 BLEU on WMT'16 Romanian-English trails the previous best supervised approach.", src,
+                   context="XLM: Cross-lingual Language Model Pretraining")
+    assert st.stance == "contradict" and "reversed comparison" in st.reasons["rule"], st.reasons["rule"]
+
+
+def test_a_possessive_names_the_noun():
+    st = stance_of("LaBSE's Tatoeba retrieval accuracy is more than 18 points higher than LASER's.",
+                   "The resulting model, LaBSE, achieves 83.7% bitext retrieval accuracy over 112 languages on "
+                   "Tatoeba, well above the 65.5% achieved by LASER.", sim=0.72)
+    assert "labse'" not in st.reasons["uncovered_words"] and st.stance == "support", st.reasons["rule"]
+
+
+def test_a_count_after_a_definite_determiner_is_no_claimed_figure():
+    src = ("The improvement is more significant in the generalized cross-lingual transfer setting, where the "
+           "pair of input sentences belong to different languages.")
+    nums = compare_numbers(analyse("In the generalized cross-lingual transfer setting, the two input sentences "
+                                   "of a pair are in different languages."), analyse(src))
+    assert not nums["missing"]
+    # a claimed count ("on two tasks") is still a figure the sentence must state ...
+    assert compare_numbers(analyse("It is evaluated on two tasks."), analyse("It is evaluated on XNLI."))["missing"]
+    # ... and a different count of the same noun still contradicts, determiner or not
+    assert compare_numbers(analyse("We evaluate on the three tasks."),
+                           analyse("We evaluate on two tasks."))["conflict"]
+
+
+def test_a_source_figure_stated_by_another_claimed_figure_is_taken():
+    src = ("We show that it is possible to reduce the size of a BERT model by 40% while retaining 97% of its "
+           "language understanding capabilities and being 60% faster.")
+    nums = compare_numbers(analyse("DistilBERT is 40% smaller than BERT yet retains 97% of its language "
+                                   "understanding capabilities."), analyse(src))
+    assert not nums["conflict"] and nums["agree"][0]["claim"] == "97%"
+    # a figure no other claimed figure takes still differs
+    assert compare_numbers(analyse("A distilled BERT model retains 95% of its language understanding capabilities."),
+                           analyse(src))["conflict"]
+
+
+def test_a_hedged_negation_is_not_contradicted():
+    src = "The new knowledge transfers to languages with which English has a high score."
+    st = stance_of("The new knowledge may not transfer to languages with which English has a high score.", src)
+    assert st.stance != "contradict", st.reasons["rule"]
+    # the unhedged negation still contradicts
+    st = stance_of("The new knowledge does not transfer to languages with which English has a high score.", src)
+    assert st.stance == "contradict", st.reasons["rule"]
+
+
+def test_even_when_opens_a_clause_of_its_own():
+    src = ("We train the encoder such that even if the representations of different languages are not aligned "
+           "well, the model can still achieve good performance on zero-shot cross-lingual transfer.")
+    st = stance_of("A robustly trained encoder can still achieve good zero-shot cross-lingual transfer even when "
+                   "the representations of different languages are not well aligned.", src)
+    assert st.stance != "contradict", st.reasons["rule"]
+
+
+def test_an_introductory_phrase_is_not_the_subject():
+    from xlt_claims.evidence.stance import claim_subject
+    assert claim_subject(analyse("Compared with recurrent and convolutional models, the Transformer is more "
+                                 "parallelizable.")) == {"transformer"}
+    st = stance_of("Thanks to soft matching between source and target sentences, the OT objective allows different "
+                   "types of mappings.",
+                   "The OT objective also allows different types of mappings due to soft matching between source "
+                   "and target sentences.")
+    assert st.stance == "support", st.reasons["rule"]
+    # one clause with an apposition after its comma keeps its own subject
+    assert "bert" in claim_subject(analyse("On SQuAD v1.1 BERT reaches a test F1 of 93.2, an absolute gain of 1.5 "
+                                           "points."))
+
+
+@needs_wordnet
+def test_an_adjective_of_a_wordnet_cluster_states_its_head():
+    from xlt_claims.evidence.stance import coverage
+    cov = coverage(analyse("Parallel corpora are costly to obtain for low-resource languages."),
+                   analyse("Parallel corpora are expensive to obtain for low-resource languages."))
+    assert "costly" not in cov.missing and cov.share == 1.0
+    # a cluster head does not state every shade of its cluster: "different" is no "opposite"
+    cov = coverage(analyse("The two methods give opposite results."), analyse("The two methods give different results."))
+    assert "opposit" in cov.missing
+
+
+def test_an_acronym_states_the_words_it_abbreviates():
+    st = stance_of("BERT sets a new state of the art on eleven NLP tasks.",
+                   "BERT obtains new state-of-the-art results on eleven natural language processing tasks.")
+    assert st.stance == "support" and not st.reasons["dropped_qualifiers"], st.reasons["rule"]
+
+
+def test_the_claims_own_choice_before_rather_than_need_not_be_in_the_source():
+    src = "We evaluate WEAM on the machine reading comprehension task MLQA and the inference task XNLI."
+    st = stance_of("WEAM is evaluated on the reading comprehension benchmark XQuAD rather than MLQA.", src, sim=0.6)
+    assert st.stance == "contradict" and "rejects" in st.reasons["rule"], st.reasons["rule"]
+    # a name elsewhere in the claim is still needed
+    st = stance_of("On XQuAD, WEAM is evaluated on reading comprehension rather than on MLQA.", src, sim=0.6)
+    assert st.stance != "contradict", st.reasons["rule"]
+
+
+def test_two_figures_swapped_between_two_names_contradict():
+    src = ("XLM-R is especially strong on low-resource languages, where it improves XNLI accuracy by 15.7% for "
+           "Swahili and by 11.4% for Urdu over earlier XLM models.")
+    nums = compare_numbers(analyse("XLM-R improves XNLI accuracy by 15.7% for Urdu and by 11.4% for Swahili over "
+                                   "earlier XLM models."), analyse(src))
+    assert len(nums["conflict"]) == 2 and not nums["coarser"], nums
+    assert not compare_numbers(analyse("XLM-R improves XNLI accuracy by 15.7% for Swahili and by 11.4% for Urdu "
+                                       "over earlier XLM models."), analyse(src))["conflict"]

@@ -345,6 +345,22 @@ def _antonyms_of_set(words: frozenset[str]) -> set[str]:
 
 
 @functools.lru_cache(maxsize=100_000)
+def cluster_heads(word: str, senses: int = 3) -> frozenset[str]:
+    """For an adjective that WordNet files as a satellite of a cluster ("costly", "pronounced"), the
+    single-word lemmas of the cluster's head ("expensive", "noticeable"): the word means a shade of the
+    head. Heads themselves give nothing (a head's cluster spans far: "different" holds "opposite")."""
+    wn = wordnet()
+    if wn is None:
+        return frozenset()
+    out = set()
+    for b in base_forms(word):
+        for syn in wn.synsets(b, "s")[:senses]:
+            for head in syn.similar_tos():
+                out.update(n.lower() for n in head.lemma_names() if "_" not in n)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=100_000)
 def synonyms(word: str, senses: int = 3) -> frozenset[str]:
     """Single-word lemmas sharing one of the first `senses` synsets of each base form (lower case)."""
     wn = wordnet()

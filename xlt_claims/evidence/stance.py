@@ -73,6 +73,7 @@ _HEDGE = re.compile(r"\b(?:may|might|could|possibly|perhaps|likely|unlikely|pres
                     r"suggests?|suggested|appears?\s+to|seems?\s+to|tends?\s+to|hypothesi[sz]e[sd]?|speculate|"
                     r"hopes?|hoped|hopefully|expects?\s+(?:that|to)|aims?\s+to|intends?\s+to|plans?\s+to|would)\b",
                     re.I)
+_MODAL = re.compile(r"\b(?:may|might|could)\b", re.I)  # a possibility, not an assertion
 _ATTRIBUTION = re.compile(
     r"\b(?:ha(?:ve|s)\s+been\s+(?:shown|reported|suggested|found|observed|argued|claimed|demonstrated|proposed)|"
     r"(?:prior|previous|earlier|recent|existing|past)\s+(?:work|works|studies|research|literature|approaches|methods)"
@@ -119,6 +120,9 @@ _COMPARATIVE = re.compile(r"\b(?:(more|less)\s+([a-z]+)|([a-z]+er)|better|worse|
 _COMPARING_VERB = re.compile(r"\b(outperform|surpass|beat|exceed|underperform|lag(?:s|ged|ging)?\s+(?:\w+\s+)?behind|"
                              r"f(?:all|alls|ell|allen|alling)\s+(?:\w+\s+)?(?:short\s+of|behind)|"
                              r"trail)(?:s|es|ed|ing)?\b", re.I)
+_MARGIN = re.compile(r"\s+by\s+(?:(?:more|less|fewer)\s+than\s+|over\s+|about\s+|around\s+|almost\s+|nearly\s+|"
+                     r"up\s+to\s+|at\s+least\s+|roughly\s+|some\s+)?[+-]?\d", re.I)
+_PRESUPPOSED_COUNT = re.compile(r"\b(?:the|these|those|its|their|our|his|her)\s+$", re.I)
 _COMPARATIVE_NO_THAN = re.compile(r"\b(?:(more|less)\s+([a-z]{4,})|([a-z]{3,}er))\s+(?=(?:in|for|on|with|when|between|"
                                   r"among|across|at)\b)", re.I)
 _SUPERLATIVE = re.compile(r"\b(?:(most|least)\s+([a-z]+)|([a-z]+est)|best|worst)\b", re.I)
@@ -212,7 +216,7 @@ def _quantifier(text: str) -> Optional[int]:
 
 
 # clauses: negation, hedges and quantifiers are compared in the clause that matches the claim
-_CLAUSE_SPLIT = re.compile(r";\s+|:\s+|,\s+|\s+(?:but|while|whereas|although|though|yet|such\s+that|so\s+that|even\s+if|"
+_CLAUSE_SPLIT = re.compile(r";\s+|:\s+|,\s+|\s+(?:but|while|whereas|although|though|yet|such\s+that|so\s+that|even\s+if|even\s+when|"
                            r"unless|because|since|therefore|thus|hence)\s+|\s+and\s+(?=(?:instead|also|then|thus|so|"
                            r"therefore|hence)\b)|\s+and\s+(?=(?:can|could|may|might|will|would|does|do|did|has|have|had)\b)|"
                            r"\s+(?=(?:that|which)\s+(?:may|might|could|can)\b)", re.I)
@@ -402,15 +406,26 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             clash = [sq for sq in sent.quantities if sq.is_count and cq.noun and sq.noun == cq.noun]
             if clash:
                 out["conflict"].append({"claim": cq.text, "source": clash[0].text, "about": cq.noun, "count": True})
-            else:
+            elif not _PRESUPPOSED_COUNT.search(claim.text[max(0, cq.start - 12):cq.start]):
                 out["missing"].append({"claim": cq.text})
+            # else: a count after a definite determiner ("where the two input sentences are in different
+            # languages") refers to things already known, it claims no figure; unstated, it blocks nothing
+            # (a different count of the same noun still contradicts, above)
             continue
         if cq.delta and any(not sent.index.contains(b) for b in baselines):
             # "improves ... over mBERT by 20 points" against a gain "over earlier XLM models": another
             # comparison, its numbers say nothing about the claim's
             out["missing"].append({"claim": cq.text})
             continue
-        cands = [sq for sq in sent.quantities if not sq.is_count and _compatible(cq, sq)]
+        # a source figure that another figure of the claim, about the same name, states exactly is that
+        # figure's: "DistilBERT is 40% smaller ... retains 97%" against "by 40% while retaining 97%" does not
+        # pair 40% with the 97% (figures about two names may be swapped: "PAWS-X by 1.5 and XNLI by 2.4"
+        # against "XNLI (+1.5 %), PAWS-X (+2.4 %)" still pairs each with the other's)
+        cands = [sq for sq in sent.quantities if not sq.is_count and _compatible(cq, sq)
+                 and (number_relation(cq, sq) == "agree"
+                      or not any(c2 is not cq and not c2.is_count and c2.anchor == cq.anchor
+                                 and _compatible(c2, sq) and number_relation(c2, sq) == "agree"
+                                 for c2 in claim.quantities))]
         gap = _gap_of_levels(cq, claim, sent) if cq.delta and not cands else None
         if gap is not None:
             # "outperforms LASER by more than 18 points" against "83.7% ... compared with 65.5% achieved
@@ -443,7 +458,8 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
         if cq.anchor and pool and elsewhere and not any(number_relation(cq, sq) == "agree" for sq in pool):
             # "93.2 on SQuAD v1.1 ... and on SQuAD v2.0 83.1": the claimed value is there, for which
             # version is unclear: neither support nor contradiction
-            out["coarser"].append({"claim": cq.text, "source": elsewhere[0].text, "about": cq.anchor})
+            out["coarser"].append({"claim": cq.text, "source": elsewhere[0].text, "about": cq.anchor,
+                                   "source_about": elsewhere[0].anchor})
             continue
         if cq.anchor and not pool:
             free = [sq for sq in cands if sq.anchor is None]
@@ -478,6 +494,15 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             out["missing"].append({"claim": cq.text})
         else:
             out["missing"].append({"claim": cq.text})
+    # two figures swapped between two names of the claim ("by 15.7% for Urdu and by 11.4% for Swahili"
+    # against "+15.7% for Swahili and +11.4% for Urdu"): each claimed value is there for the other name,
+    # which is no longer a guess about which name a number belongs to but a transposition
+    swapped = [(a, b) for a in out["coarser"] for b in out["coarser"] if a is not b and a.get("source_about")
+               and a.get("source_about") == b.get("about") and b.get("source_about") == a.get("about")]
+    for a, b in swapped:
+        if a in out["coarser"]:
+            out["coarser"].remove(a)
+            out["conflict"].append({"claim": a["claim"], "source": b["source"], "about": a["about"], "swapped": True})
     return out
 
 
@@ -550,6 +575,12 @@ def _comparisons(text: str) -> list[Comparison]:
         subject = _side(text[clause_start + 1:vm.start()])
         # the object with its abbreviation in parentheses: "multilingual BERT (mBERT)"
         obj = re.match(r"\s*(?:the\s+)?([^,.;()]{0,60}(?:\([^()]{1,30}\))?)", text[vm.end():])
+        if obj:
+            # "outperforming the previous best approach by more than 4 BLEU": the margin ("by" and a
+            # number) says how much, not what is compared; its unit would sit on both sides
+            margin = _MARGIN.search(obj.group(1))
+            if margin:
+                obj = re.match(r"\s*(?:the\s+)?(" + re.escape(obj.group(1)[:margin.start()]) + ")", text[vm.end():])
         if obj and re.match(_SCOPE_PREP + r"\b", obj.group(1), re.I):
             obj = None  # "lags behind on high-resource languages": where, not behind what
         sign = -1 if verb in ("underperform", "lag behind", "trail") or verb.startswith(("lag", "fall", "fell")) else 1
@@ -763,11 +794,28 @@ _BREADTH_WORDS = frozenset("wide broad range variety various diverse many multip
                            "different".split())
 
 
+def acronym_expansions(claim: Analysed, sent: Analysed) -> dict[str, set[str]]:
+    """Acronyms of the claim that the sentence writes out: "NLP" for "natural language processing" (the
+    initials of consecutive words, at least two letters); stem of the acronym -> stems of the words."""
+    out: dict[str, set[str]] = {}
+    words = re.findall(r"[A-Za-z]+", sent.text)
+    for acr in set(re.findall(r"\b([A-Z]{2,6})s?\b", claim.text)):
+        n = len(acr)
+        for i in range(len(words) - n + 1):
+            run = words[i:i + n]
+            if "".join(w[0] for w in run).upper() == acr and not any(w.isupper() for w in run):
+                out[stem(acr.lower())] = {stem(w.lower()) for w in run}
+                break
+    return out
+
+
 def dropped_qualifiers(claim: Analysed, sent: Analysed, clause_text: str) -> list[str]:
     """The sentence's scope qualifiers (in the clause that matches the claim) that the claim leaves out:
     a polar adjective it does not state, or fewer than half of the qualifier's other words; unless the
     claim names a member of the qualified set (a dataset or language inside the span)."""
-    claim_stems = set(claim.stems)
+    # an acronym states the words it abbreviates ("on eleven NLP tasks" keeps "on eleven natural
+    # language processing tasks")
+    claim_stems = set(claim.stems).union(*acronym_expansions(claim, sent).values())
     out = []
     for q in sent.qualifiers:
         if q.text not in clause_text:
@@ -871,6 +919,18 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
             word_of_stem.setdefault(stem(part), part)
     last = claim.stems[-1] if claim.text.rstrip()[-1:].isalnum() else None  # a word cut off mid-way
     missing, ctx = [], []
+    sent_heads: list[set] = []
+    acr: list[dict] = []
+
+    def acronyms() -> dict:
+        if not acr:
+            acr.append(acronym_expansions(claim, sent))
+        return acr[0]
+
+    def heads_of_sentence() -> set:
+        if not sent_heads:
+            sent_heads.append({h for x in set(sent.words) if _positive_form(x) for h in lexicon.cluster_heads(x)})
+        return sent_heads[0]
     for s in stems:
         if s in pool or (s == last and _prefix_hit(s, pool)):
             continue
@@ -880,6 +940,12 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
         w = word_of_stem.get(s, s)
         if any(stem(x) in pool for x in lexicon.synonyms(w)) or any(stem(x) in pool for x in lexicon.derived_forms(w)):
             continue  # a synonym, or the same word in another part of speech ("tolerant" / "tolerate")
+        if _positive_form(w) and (any(stem(x) in pool for x in lexicon.cluster_heads(w)) or w in heads_of_sentence()):
+            # a shade of the same adjective: "costly" / "expensive" (WordNet satellite and head); only
+            # words in their plain form: a comparative ("larger") is the comparison rules' to align
+            continue
+        if s in acronyms():
+            continue  # "NLP" written out: "natural language processing"
         d = _direction_of(w)
         if d and any(_direction_of(x) == d for x in sent.words):
             continue  # effect verbs of the same direction: "improves ... over" / "outperforms"
@@ -893,6 +959,13 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
     n = max(1, len(stems) - len(ctx))
     opposite_content = {stem(a) for a, _ in opposite} & set(missing)
     return Coverage(1 - len(missing) / n, 1 - (len(missing) - len(opposite_content)) / n, missing, opposite, ctx)
+
+
+def _positive_form(word: str) -> bool:
+    """Not an inflected comparative or superlative ("larger", "best"): WordNet reads it as itself."""
+    w = word.lower()
+    return w not in _IRREGULAR and not (w.endswith(("er", "est")) and any(
+        b != w and w.startswith(b[:-1]) for b in lexicon.base_forms(w)))
 
 
 _ABILITY = frozenset({stem("able"), stem("capable")})
@@ -1014,9 +1087,18 @@ def claim_subject(claim: Analysed) -> frozenset:
     am = _SENTENCE_ATTRIBUTION.search(text)
     if am and am.start() < 40:
         text = text[am.end():]  # "Prior work has shown that X ...": the subject is X's
+    rest = _after_intro(text)
+    return (_subject_of(rest, clause=True) if rest != text else frozenset()) or _subject_of(text)
+
+
+def _subject_of(text: str, clause: bool = False) -> frozenset:
+    """`clause`: only a verb with words after it (the rest of "..., an absolute gain of 1.5 points" has
+    none: "points" ends it as a noun)."""
     toks = re.findall(r"[A-Za-z][\w'-]*", text)
     for i, t in enumerate(toks):
         lw = t.lower()
+        if clause and i == len(toks) - 1:
+            break
         if lw in _AUX or (re.search(r"(?:[^s]s|ed)$", lw) and lexicon.is_verb_form(lw) and i > 0
                           and not _participle_adjective(lw, toks[i + 1:i + 2])
                           and not _plural_before_verb(lw, toks[i + 1:i + 2])) \
@@ -1027,6 +1109,23 @@ def claim_subject(claim: Analysed) -> frozenset:
             # "The paper / the study / the authors": the cited paper itself, which every sentence is about
             return frozenset() if subj and subj <= _SELF_SUBJECT else subj
     return frozenset()
+
+
+# an introductory phrase set off by a comma ("Compared with recurrent models, the Transformer is ...",
+# "Thanks to soft matching ..., the OT objective allows ...", "In a case study ..., the new knowledge ..."):
+# a preposition (or "compared with") opens it, and what follows the comma is the clause whose subject
+# it is. A participle that describes the subject ("Trained on X, XLM-R ...") is not skipped: its words
+# are about the subject. Used only when the rest has a finite verb of its own ("On SQuAD v1.1 BERT
+# reaches 93.2, an absolute gain of 1.5 points" is one clause, not an introduction)
+_INTRO = re.compile(r"\s*(?:(?:in|on|for|at|across|over|under|with|without|after|before|during|despite|unlike|"
+                    r"among|between|by|through|via|from|beyond|within|thanks\s+to|due\s+to|because\s+of|"
+                    r"relative\s+to|contrary\s+to|compared\s+(?:with|to)|in\s+contrast\s+to)\s"
+                    r"[^,;:]{1,120}?),\s+(?=\S)", re.I)
+
+
+def _after_intro(text: str) -> str:
+    m = _INTRO.match(text)
+    return text[m.end():] if m else text
 
 
 _SUBJECT_SKIP = frozenset("never always often rarely seldom sometimes usually still also even only not hardly "
@@ -1082,8 +1181,9 @@ def subject_stated(claim: Analysed, subject: frozenset, sent: Analysed, ctx_stem
     if not heads:
         return True
     # the head of "the analysis of cross-lingual consistency" is "analysis", before the preposition
+    intro = _after_intro(claim.text)
     pm = re.match(r"\s*((?:[A-Za-z][\w'-]*\s+){1,6}?)(?:of|for|in|on|at|from|with|between|across|over|to|by|under|"
-                  r"within|among|through|via|during)\s", claim.text)
+                  r"within|among|through|via|during)\s", intro if _subject_of(intro, clause=True) else claim.text)
     pre = [x for x in content_stems(pm.group(1)) if x in heads] if pm else []
     head = pre[-1] if pre else heads[-1]
     return head in pool or (head in _GENERIC_HEADS and bool(_GENERIC_HEADS & set(sent.stems)))
@@ -1402,6 +1502,16 @@ def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return text
 
 
+def _in_chosen_place(claim: Analysed, name: str) -> bool:
+    """The name stands in the claim's clause right before a rejected alternative ("on the reading
+    comprehension benchmark XQuAD rather than MLQA", "inserted in Spanish rather than English")."""
+    for a, _ in _alternative_spans(claim.text):
+        start = max(claim.text.rfind(", ", 0, a), claim.text.rfind("; ", 0, a), a - 60, 0)
+        if any(e.text == name and start <= e.start < a for e in claim.entities):
+            return True
+    return False
+
+
 def rejected_alternative(claim: Analysed, sent: Analysed, subject: frozenset) -> Optional[str]:
     """The claim rejects what the sentence affirms ("X is a fine-tuning method rather than a pre-training
     task" against "we propose a pre-training task named X"), or the sentence rejects what the claim
@@ -1614,6 +1724,9 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         gone = {stem(a) for a, _ in cov.opposites}
         cov = Coverage(cov.share_with_opposites, cov.share_with_opposites, [m for m in cov.missing if m not in gone],
                        [], cov.from_context)
+    # a hedged negation ("may not reach", "might not transfer") says only that it possibly fails: a
+    # source stating it, or stating it with an opposite word, does not contradict a possibility
+    hedged_negation = claim_clause.negated and bool(claim_clause.hedge) and bool(_MODAL.search(claim_clause.text))
     quant = quantifier_relation(claim.quantifier, clause.quantifier)
     comparison, comparison_notes = compare_comparisons(claim, sent)
     # the subject must be in the clause that states the rest ("lexical overlap plays a negligible role,
@@ -1733,7 +1846,12 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
                            + ", ".join(f"{m['claim']} vs {m['source']}" for m in unanchored))
     numbers_ok = not nums["conflict"] and not nums["missing"] and not nums["coarser"]
     about_it = related and entities_ok and not hedged and not subject_missing and not nums["conflict"]
-    if alternative and about_it:
+    # the claim's own choice in "evaluated on XQuAD rather than MLQA" is what it puts in the place of the
+    # source's: a name there is not expected in the sentence
+    chosen_only = bool(alternative) and alternative.startswith("the claim rejects") \
+        and all(_in_chosen_place(claim, name) for name in ent_missing)
+    if alternative and (about_it or (chosen_only and related and not hedged and not subject_missing
+                                     and not nums["conflict"])):
         return verdict("contradict", alternative)
     if equality and equality[0] == "contradict" and about_it:
         return verdict("contradict", f"one side says equal, the other says different: {equality[1]}")
@@ -1746,14 +1864,15 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         if present and nli is None:
             return verdict("contradict", "the claim says it is absent (\"without\"), the source states it: "
                            + ", ".join(present))
-        if polarity_conflict and nli is None:
+        if polarity_conflict and nli is None and not hedged_negation:
             return verdict("contradict", "the same statement with the opposite polarity (negation)")
         if comparison == "conflict":
             return verdict("contradict", "a reversed comparison: " + "; ".join(comparison_notes))
         if quant == "conflict":
             return verdict("contradict", f"the claim says \"{_QUANT_NAMES.get(claim.quantifier, 'it holds')}\" where the "
                            f"source says \"{_QUANT_NAMES.get(clause.quantifier, 'it holds')}\"")
-    if stated_reversed and entities_ok and not hedged and not nums["conflict"] and not polarity_conflict:
+    if stated_reversed and entities_ok and not hedged and not nums["conflict"] and not polarity_conflict \
+            and not hedged_negation:
         if nli is not None:
             return verdict("contradict", "nli contradiction")
         pairs = ", ".join(f'"{a}" vs "{b}"' for a, b in cov.opposites)
@@ -1777,8 +1896,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         why.append("not mentioned: " + ", ".join(ent_missing))
     if hedged:
         why.append(f'the source only hedges or attributes it ("{hedged}")')
-    if polarity_conflict and stated and nli is not None:
-        why.append("negation differs")
+    if polarity_conflict and stated and (nli is not None or hedged_negation):
+        why.append("negation differs" + (" (the claim only says it may not hold)" if hedged_negation else ""))
     if cov.opposites and stated:
         why.append("opposite words: " + ", ".join(f"{a}/{b}" for a, b in cov.opposites))
     if only_unstated:

@@ -159,6 +159,9 @@ def content_stems(text: str) -> list[str]:
     """Stems of the content words (no stop words, no pure numbers), in order, hyphenated parts split too."""
     out: list[str] = []
     for w in words(text):
+        # a possessive is the noun itself: "LaBSE's accuracy" names LaBSE ("labse'" matched nothing)
+        if w.lower().endswith("'s"):
+            w = w[:-2]
         for p in w.split("-"):
             lw = p.lower()
             if lw in STOPWORDS or len(lw) < 2 or lw.isdigit():
