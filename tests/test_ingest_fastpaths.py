@@ -7,6 +7,7 @@ compare both on seeded random text so that a later edit cannot change results si
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import unicodedata
@@ -105,4 +106,20 @@ def test_json_fast_paths_equal_the_encoder():
               {1: 2, 2.5: "k", None: 1, True: 0}]
     values += [F.extract_fields(t).extraction for t in _texts(300)]
     for v in values:
-        assert _json(v) == _ENCODER.encode(v)
+        assert _json(v) == _ENCODER.encode(v) == json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_number_patterns_searched_from_the_first_digit_find_the_same_matches():
+    # extract_fields starts the two patterns that begin with a number one character before the first
+    # digit (a sign); their lookbehinds still see the text before that position
+    rng = random.Random(7)
+    alphabet = "12.+-\u2212 (~\u2248[x%pa\n"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(20000)] + _texts(1500)
+    for t in texts:
+        digit = F._DIGIT.search(t)
+        if digit is None:
+            continue
+        start = max(0, digit.start() - 1)
+        for rx in (F._Q_RANGE, F._Q_UNIT):
+            assert [m.groups() + m.span() for m in rx.finditer(t, start)] == \
+                   [m.groups() + m.span() for m in rx.finditer(t)], (rx.pattern[:30], t)

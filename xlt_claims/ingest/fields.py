@@ -395,13 +395,14 @@ def extract_fields(text: str) -> ClaimFields:
     inferred = [DATASET_TASK[d] for d in ds_names if d in DATASET_TASK]
     f.tasks = _uniq(tasks + inferred)
     methods = _gaz(_METHOD_RX, _METHOD_G, text)
-    known_spans = [(a, b) for _, _, a, b in models + datasets + methods]
     unknown_methods = []
-    for m in (_UNKNOWN_METHOD.finditer(text) if _any_in(low, _UNKNOWN_METHOD_KEYS) else ()):
-        name = m.group(1)
-        if name in ds_names or name.lower() in model_set or any(s <= m.start(1) < e for s, e in known_spans):
-            continue
-        unknown_methods.append((name, name, m.start(1), m.end(1)))
+    if _any_in(low, _UNKNOWN_METHOD_KEYS):
+        known_spans = [(a, b) for _, _, a, b in models + datasets + methods]
+        for m in _UNKNOWN_METHOD.finditer(text):
+            name = m.group(1)
+            if name in ds_names or name.lower() in model_set or any(s <= m.start(1) < e for s, e in known_spans):
+                continue
+            unknown_methods.append((name, name, m.start(1), m.end(1)))
     method_names = _uniq([x[0] for x in methods] + [x[0] for x in unknown_methods])
     f.model = ", ".join(_uniq(model_names)) or None
     f.method = ", ".join(method_names) or None
@@ -423,8 +424,12 @@ def extract_fields(text: str) -> ClaimFields:
     def _free(a: int, b: int) -> bool:
         return len(taken) < MAX_QUANTITIES and all(b <= s or a >= e for s, e in taken)
 
-    has_digit = _DIGIT.search(text) is not None
-    for m in (_Q_RANGE.finditer(text) if has_digit else ()):
+    digit = _DIGIT.search(text)
+    has_digit = digit is not None
+    # a number starts at its first digit or at a sign just before it: the two patterns that begin
+    # with a number search from there (a lookbehind still sees the text before that position)
+    num_from = max(0, digit.start() - 1) if has_digit else 0
+    for m in (_Q_RANGE.finditer(text, num_from) if has_digit else ()):
         lo, hi = _num(m.group(1)), _num(m.group(2))
         if lo is None or hi is None or hi <= lo or not _free(m.start(), m.end()):
             continue
@@ -442,11 +447,11 @@ def extract_fields(text: str) -> ClaimFields:
         quantities.append({"value": round(b - a, 6), "from": a, "to": b, "unit": unit, "metric": metric,
                            "form": "change", "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))
-    for m in (_Q_UNIT.finditer(text) if has_digit else ()):
-        if not _free(m.start(), m.end()) or _num(m.group(1)) is None:
+    for m in (_Q_UNIT.finditer(text, num_from) if has_digit else ()):
+        if not _free(m.start(), m.end()) or (value := _num(m.group(1))) is None:
             continue
         unit, metric = _canon_unit(m.group(2))
-        quantities.append({"value": _num(m.group(1)), "unit": unit, "metric": metric,
+        quantities.append({"value": value, "unit": unit, "metric": metric,
                            "form": "signed" if m.group(1)[0] in "+-\u2212" else "amount",
                            "span": [m.start(), m.end()], "text": m.group(0)})
         taken.append((m.start(), m.end()))

@@ -62,7 +62,8 @@ BATCH_SECONDS = 0.25  # ... and at most this long since its first write (progres
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps(**kw) builds one per call
+# json.dumps(**kw) builds an encoder per call; ingest's values are never circular (no id bookkeeping)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 _JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*\Z')  # strings the encoder writes unchanged
 
 
@@ -90,7 +91,7 @@ class PreparedClaim:
     fields: Optional[ClaimFields]  # None once `values` holds them
     truncation: Truncation
     id_hash: str  # full sha256 hex; the id is its shortest free prefix (>= 6 chars)
-    json_cols: dict[str, Optional[str]] = field(default_factory=dict)  # datasets, languages, tasks, extraction
+    json_cols: dict[str, Optional[str]] = field(default_factory=dict)  # datasets, languages, tasks, extraction, truncation
     values: dict[str, Any] = field(default_factory=dict)  # the claim row's columns (CLAIM_VALUE_COLUMNS)
     flag_message: Optional[str] = None
 
@@ -319,7 +320,8 @@ def prepare_parsed(rep: ParsedReport) -> PreparedReport:
     # what the writer does not need stays here (less to pickle back from parser processes)
     rep.sections, rep.full_text, rep.claims = [], "", []
     for pc in out:
-        pc.fields = None  # everything is in `values` now
+        pc.fields = None  # everything is in `values` now, the JSON columns included
+        pc.json_cols = {"truncation": pc.json_cols["truncation"]}  # a flag's detail
     return PreparedReport(rep, out)
 
 
