@@ -150,3 +150,18 @@ def test_numbers_attach_to_the_dataset_not_the_baseline():
     assert [q.anchor for q in s.quantities] == ["tatoeba", "xnli", "marc"]
     assert compare_numbers(c, s)["agree"] and not compare_numbers(c, s)["conflict"]
     assert analyse("On PAWS-X, accuracy improves by 2.1 points.").quantities[0].anchor == "pawsx"
+
+
+def test_a_unit_named_before_the_number():
+    from xlt_claims.evidence.text import extract_quantities
+    q = extract_quantities("our model establishes a new state-of-the-art BLEU score of 41.8 after training")
+    assert q[0].unit == "bleu"
+    assert extract_quantities("it reaches a test F1 of 93.2")[0].unit == "f1"
+    assert extract_quantities("it reaches 93.2 on the test set")[0].unit == ""
+
+
+def test_a_name_made_a_modifier_names_the_same_thing():
+    from xlt_claims.evidence.text import extract_entities
+    assert [e.key for e in extract_entities("The OT-based method is benchmarked on XNLI.")] == ["ot", "xnli"]
+    assert [e.key for e in extract_entities("mBERT-style models transfer well.")] == ["mbert"]
+    assert [e.key for e in extract_entities("PAWS-X is a dataset.")] == ["pawsx"]

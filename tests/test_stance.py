@@ -764,3 +764,41 @@ def test_two_figures_swapped_between_two_names_contradict():
     assert len(nums["conflict"]) == 2 and not nums["coarser"], nums
     assert not compare_numbers(analyse("XLM-R improves XNLI accuracy by 15.7% for Swahili and by 11.4% for Urdu "
                                        "over earlier XLM models."), analyse(src))["conflict"]
+
+
+def test_a_rejected_alternative_about_the_named_subject_is_on_topic_at_low_similarity():
+    src = ("In this paper, we aim to improve zero-shot transfer by proposing a pre-training task named "
+           "Word-Exchange Aligning Model (WEAM), which uses statistical alignment information.")
+    claim = "WEAM is a fine-tuning objective applied to downstream tasks rather than a pre-training task."
+    st = stance_of(claim, src, sim=0.3)
+    assert st.stance == "contradict" and "rejects" in st.reasons["rule"], st.reasons["rule"]
+    # without the named subject in the sentence it stays off topic
+    st = stance_of(claim, "We propose a pre-training task that uses statistical alignment information.", sim=0.3)
+    assert st.stance == "neutral"
+
+
+def test_a_figure_before_a_comparative_is_compared_with_the_same_measure():
+    src = ("We show that it is possible to reduce the size of a BERT model by 40% while retaining 97% of its "
+           "language understanding capabilities and being 60% faster.")
+    ctx = "DistilBERT, a distilled version of BERT: smaller, faster, cheaper and lighter"
+    st = stance_of("DistilBERT retains 97% of BERT's language understanding capabilities while being 40% faster.",
+                   src, context=ctx)
+    assert st.stance == "contradict" and "40% vs 60%" in st.reasons["rule"], st.reasons["rule"]
+    st = stance_of("DistilBERT retains 97% of BERT's language understanding capabilities while being 60% faster.",
+                   src, context=ctx)
+    assert st.stance == "support", st.reasons["rule"]
+
+
+def test_a_verb_compared_by_degree_is_a_comparison():
+    claim = "Script transliteration helps more than vocabulary augmentation for named entity recognition."
+    st = stance_of(claim, "Our evaluations on named entity recognition show that vocabulary augmentation and "
+                          "script transliteration help.")
+    assert st.stance == "neutral" and "comparison" in st.reasons["rule"], st.reasons["rule"]
+    src = "For named entity recognition, script transliteration helps more than vocabulary augmentation."
+    assert stance_of(claim, src, sim=0.9).stance == "support"
+    st = stance_of("Vocabulary augmentation helps more than script transliteration for named entity recognition.",
+                   src, sim=0.9)
+    assert st.stance == "contradict" and "reversed comparison" in st.reasons["rule"]
+    # "more than" before a number is a bound, not a comparison
+    from xlt_claims.evidence.stance import _comparisons
+    assert not _comparisons("XLM-R is trained on more than two terabytes of data.")

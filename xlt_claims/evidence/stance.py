@@ -337,6 +337,15 @@ def _compatible(a: Quantity, b: Quantity) -> bool:
     return ua in _SCORE_UNITS and ub in _SCORE_UNITS and "bleu" not in (ua, ub)
 
 
+def _comparative_after(text: str, q: Quantity) -> Optional[str]:
+    """The comparative adjective right after a figure ("60% faster", "2x smaller"), else None."""
+    m = re.match(r"\s*([a-z]+er)\b", text[q.end:], re.I)
+    if not m:
+        return None
+    w = m.group(1).lower()
+    return w if w in _IRREGULAR or any(b != w and w.startswith(b[:-1]) for b in lexicon.base_forms(w)) else None
+
+
 def number_relation(cq: Quantity, sq: Quantity) -> str:
     """How a claimed number relates to a comparable source number: "agree" (within the claim's written
     precision: a claimed 2 covers 2.4, a claimed 1.6 does not cover 2), "coarser" (the source rounds more
@@ -434,6 +443,22 @@ def compare_numbers(claim: Analysed, sent: Analysed) -> dict[str, Any]:
             if rel in ("agree", "conflict"):
                 out[rel].append({"delta": True, "claim": cq.text, "source": gap.text, "about": None})
                 continue
+        # a figure before a comparative measures what the comparative says: "60% faster" is compared
+        # with the source's "... % faster", never with its "97% of its capabilities"
+        cw = _comparative_after(claim.text, cq)
+        same = [sq for sq in cands if cw and _comparative_after(sent.text, sq) == cw]
+        if same:
+            rels = [(number_relation(cq, sq), sq) for sq in same]
+            hit = next((sq for r, sq in rels if r == "agree"), None) or next((sq for r, sq in rels if r == "coarser"), None)
+            if hit is not None:
+                out["agree" if number_relation(cq, hit) == "agree" else "coarser"].append(
+                    {"delta": cq.delta, "claim": cq.text, "source": hit.text, "about": cw})
+            elif len({(abs(sq.value), sq.unit) for sq in same}) == 1:
+                # the same measure: a differing value contradicts whatever else agrees
+                out["conflict"].append({"claim": cq.text, "source": same[0].text, "about": cw, "measure": True})
+            else:
+                out["missing"].append({"claim": cq.text})
+            continue
         pool = [sq for sq in cands if sq.anchor == cq.anchor] if cq.anchor else cands
         claim_keys = {e.key for e in claim.entities}
         if cq.anchor and not pool:
@@ -532,6 +557,17 @@ def _comparisons(text: str) -> list[Comparison]:
         head = low_text[:m.start()]
         clause_start = max(head.rfind(", "), head.rfind("; "), head.rfind(". "))
         clause = head[clause_start + 1:]
+        dm = re.search(r"\b(more|less)\s*$", clause, re.I)
+        if dm and not re.match(r"\s*(?:[\d.,]+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|half|twice|"
+                                r"double|hundred|thousand)\b", low_text[m.end():], re.I):
+            # a verb compared by degree: "transliteration helps more than augmentation", "matters less
+            # than": a comparison of its own (not a bound: "more than 9 BLEU", "more than two")
+            rest_d = re.match(r"\s*(?:the\s+)?((?:(?!\s(?:for|on|in|across|at|when|with)\s)[^,.;()]){0,60})",
+                              low_text[m.end():])  # the other side, without the scope that follows it
+            out.append(Comparison("comparative", dm.group(0).strip(), "much", 1 if dm.group(1).lower() == "more" else -1,
+                                  _side(clause[:dm.start()]), _side(rest_d.group(1)),
+                                  _first_entity(clause[:dm.start()]), _first_entity(rest_d.group(1))))
+            continue
         found = list(_COMPARATIVE.finditer(clause))
         if not found:
             continue
@@ -1813,6 +1849,12 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     if not related and (member or any(m.get("count") for m in nums["conflict"])) and count_entities_ok \
             and cov.share >= COVERAGE_COUNT and not subject_missing:
         related = True
+    # a claim that rejects what the sentence affirms about the same named subject ("WEAM is a fine-tuning
+    # objective ... rather than a pre-training task" against "proposing a pre-training task named WEAM")
+    # is on its topic whatever the similarity, which the claim's own choice dilutes (as a count conflict)
+    if not related and alternative and alternative.startswith("the claim rejects") and lexical \
+            and cov.share >= COVERAGE_COUNT and not subject_missing:
+        related = True
     if not related:
         extra = "; not mentioned: " + ", ".join(ent_missing) if ent_missing else ""
         return verdict("neutral", f"not on the claim's topic (similarity {sim:.2f} < {thresholds.related:.2f}, "
@@ -1826,7 +1868,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     # the same name ("93.2 ... a 5.1-point improvement" for SQuAD v1.1, where the source says 1.5)
     agreed_about = {a.get("about") for a in nums["agree"]} - {None}
     if value_conflict and entities_ok and not hedged \
-            and (not nums["agree"] or all(m.get("about") in agreed_about for m in value_conflict)):
+            and (not nums["agree"] or all(m.get("about") in agreed_about or m.get("measure") for m in value_conflict)):
         return verdict("contradict", "a different value for the same quantity: "
                        + ", ".join(f"{m['claim']} vs {m['source']}" + (f" ({m['about']})" if m.get("about") else "")
                                    for m in value_conflict))

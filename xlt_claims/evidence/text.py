@@ -207,6 +207,7 @@ _EFFECT_BEFORE = re.compile(r"\b(?:improv|increas|gain|boost|outperform|rais|dro
                             r"surpass|exceed)\w*\b[^.;:]{0,60}$", re.I)
 _BOUND_MIN = re.compile(r"(?:\bover|\bmore\s+than|\babove|\bat\s+least|\bexceeding)\s*$", re.I)
 _BOUND_MAX = re.compile(r"(?:\bup\s+to|\bat\s+most|\bless\s+than|\bunder|\bbelow|\bwithin)\s*$", re.I)
+_UNIT_BEFORE = re.compile(r"\b(BLEU|F1)\s+(?:scores?\s+)?(?:of|is|was|=|:)\s*$", re.I)
 # determiner-like words skipped between a count and its noun ("two such adaptations")
 _COUNT_SKIP = frozenset("such other more additional main different distinct separate".split())
 
@@ -284,6 +285,11 @@ def extract_quantities(text: str) -> list[Quantity]:
         if text[m.start() - 1:m.start()] == "[" or re.match(r"\s*\]", text[m.end():]):
             continue  # citation [12]
         unit = (m.group("unit") or "").strip()
+        if not unit:
+            # the unit named before the number: "a BLEU score of 41.8", "a test F1 of 93.2"
+            ub = _UNIT_BEFORE.search(text[max(0, m.start() - 30):m.start()])
+            if ub and m.group("sign") is None:
+                unit = ub.group(1)
         if not unit and "." not in raw and 1900 <= v <= 2100:
             continue  # a year
         if re.match(r"[eE][-+]?\d", text[m.end("num"):m.end("num") + 3]):
@@ -450,6 +456,8 @@ def extract_entities(text: str) -> list[Entity]:
     starts = _sentence_starts(text)
     for m in _ENT_TOKEN.finditer(text):
         tok = m.group(1).strip("-")
+        # "OT-based", "mBERT-style": a lower-case suffix that makes a name a modifier names the same thing
+        tok = re.sub(r"-(?:based|style|like|driven|specific|only|enhanced|powered|inspired)$", "", tok)
         core = re.sub(r"[^A-Za-z]", "", tok)
         if len(core) < 2 or tok.upper() in GENERIC_ACRONYMS or core.upper() in GENERIC_ACRONYMS:
             continue
