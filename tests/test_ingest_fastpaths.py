@@ -16,7 +16,7 @@ import pytest
 
 from xlt_claims.ingest import fields as F
 from xlt_claims.ingest.ingest import _ENCODER, _json
-from xlt_claims.ingest.text import _QUOTES, normalize_text
+from xlt_claims.ingest.text import _QUOTES, WORD, normalize_text, words
 from xlt_claims.ingest.truncation import _LAST_TOKEN_REV
 
 _LAST_TOKEN = re.compile(r"([^\W\d_]+)[^\w]*$", re.UNICODE)  # the plain (quadratic) definition
@@ -89,6 +89,15 @@ def test_normalize_text_equals_its_regex_definition():
 
     for t in texts:
         assert normalize_text(t) == reference(t), repr(t)
+
+
+def test_words_equal_the_unicode_word_pattern():
+    rng = random.Random(9)
+    alphabet = "aZ9_-' \n\u00e9\u0130\u017f\u212a\u00b2\u0301\u3042"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)] + _texts(500)
+    texts += ["".join(rng.choice("aZq9_- .,") for _ in range(rng.randint(0, 14))) for _ in range(5000)]  # ASCII
+    for t in texts:
+        assert words(t) == WORD.findall(t.lower()), repr(t)
 
 
 def test_last_token_read_from_the_end_equals_the_forward_search():

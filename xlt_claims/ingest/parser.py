@@ -144,7 +144,6 @@ _LOOSE_ROW = re.compile(
     r"|(?:\S\s{2,}(?:\d*\.\d+|[01])\s*$)"
 )
 _NUM = re.compile(r"^[+]?(\d+(?:\.\d*)?|\.\d+)\s*(%?)$")
-_DECIMAL_COMMA = re.compile(r"\d+,\d+")  # "0,85": a confidence written with a decimal comma
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"], 1)}
@@ -649,7 +648,7 @@ def _parse_claims(lines: list[str], heads: dict[int, str], by_name: dict[str, Se
         if "confidence" in cols:
             raw = cells[cols["confidence"]].strip()
             if raw.lower() not in _NONE_MARKS:
-                m = _NUM.match(raw.replace(",", ".") if _DECIMAL_COMMA.fullmatch(raw) else raw)
+                m = _NUM.match(raw.replace(",", ".") if re.fullmatch(r"\d+,\d+", raw) else raw)
                 if not m:
                     if re.fullmatch(r"-\s*\d+(?:\.\d+)?", raw):
                         raise ParseError(path, i + 1, f"confidence {raw} outside [0, 1]")
