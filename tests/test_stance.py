@@ -802,3 +802,26 @@ def test_a_verb_compared_by_degree_is_a_comparison():
     # "more than" before a number is a bound, not a comparison
     from xlt_claims.evidence.stance import _comparisons
     assert not _comparisons("XLM-R is trained on more than two terabytes of data.")
+
+
+def test_the_side_after_than_ends_at_a_coordinated_verb():
+    src = ("Embeddings refined by CLIME capture more nuanced word semantics and have higher test accuracy than the "
+           "original embeddings.")
+    st = stance_of("Embeddings refined by CLIME reach higher test accuracy than the original embeddings and capture "
+                   "more nuanced word semantics.", src, sim=0.95)
+    assert st.stance == "support", st.reasons["rule"]
+    from xlt_claims.evidence.stance import _before_coordinated_verb
+    assert _before_coordinated_verb("recurrent and convolutional models") == "recurrent and convolutional models"
+
+
+def test_an_introductory_unlike_is_stated_by_a_contrast():
+    src = ("While most prior work investigated distillation for building task-specific models, we use knowledge "
+           "distillation during the pre-training phase.")
+    claim = ("Unlike most prior work on task-specific distillation, DistilBERT applies knowledge distillation during "
+             "the pre-training phase.")
+    ctx = "DistilBERT, a distilled version of BERT"
+    assert stance_of(claim, src, context=ctx).stance == "support"
+    # without a contrast in the sentence "unlike" is not stated
+    st = stance_of(claim, "Most prior work investigated distillation for task-specific models, and we use knowledge "
+                          "distillation during the pre-training phase.", context=ctx)
+    assert st.stance != "support"

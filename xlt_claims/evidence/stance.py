@@ -582,14 +582,14 @@ def _comparisons(text: str) -> list[Comparison]:
             if b2 is None:
                 continue
             out.append(Comparison("comparative", w2, b2, s2, _side(clause[:found[0].start()]),
-                                  _side(rest_m.group(1) if rest_m else ""), None, None))
+                                  _side(_before_coordinated_verb(rest_m.group(1)) if rest_m else ""), None, None))
         word, base, sign = _comparative_word(cm)
         if base is None:
             continue
         between = clause[cm.end():]
         rest = re.match(r"\s*(?:that\s+(?:of|for|on|in)\s+|for\s+|on\s+|in\s+|with\s+|the\s+)*([^,.;()]{0,60})",
                         low_text[m.end():])
-        low = _side(rest.group(1) if rest else "")
+        low = _side(_before_coordinated_verb(rest.group(1)) if rest else "")
         between_side = re.search(r"\b" + _SCOPE_PREP + r"\s+(.*)$", between, re.I)
         high = _side(between_side.group(1)) if between_side else _side(clause[:cm.start()])
         common = high & low
@@ -662,6 +662,16 @@ def _comparisons(text: str) -> list[Comparison]:
             top = _side(text[:sm.start()])
         out.append(Comparison("superlative", word, base, sign, top, frozenset()))
     return out
+
+
+def _before_coordinated_verb(side: str) -> str:
+    """The compared side after "than" ends where "and" opens a new predicate: "than the original
+    embeddings and capture more nuanced word semantics" compares with the original embeddings."""
+    for m in re.finditer(r"\s+(?:and|or)\s+([a-z]+)\b", side):
+        w = m.group(1)
+        if w not in STOPWORDS and not w.endswith(("ing", "ed", "s")) and lexicon.is_verb(w):
+            return side[:m.start()]
+    return side
 
 
 def _first_entity(text: str) -> Optional[str]:
@@ -982,6 +992,8 @@ def coverage(claim: Analysed, sent: Analysed, context_entity_stems: set[str] = f
             continue
         if s in acronyms():
             continue  # "NLP" written out: "natural language processing"
+        if s == _UNLIKE and re.match(r"\s*unlike\b[^,;]{1,120},", claim.text, re.I) and _CONTRAST.search(sent.text):
+            continue  # "Unlike most prior work, X ..." is a contrast: "While most prior work ..., we ..." states it
         d = _direction_of(w)
         if d and any(_direction_of(x) == d for x in sent.words):
             continue  # effect verbs of the same direction: "improves ... over" / "outperforms"
@@ -1004,6 +1016,10 @@ def _positive_form(word: str) -> bool:
         b != w and w.startswith(b[:-1]) for b in lexicon.base_forms(w)))
 
 
+_UNLIKE = stem("unlike")
+# connectives that set two things against each other
+_CONTRAST = re.compile(r"\b(?:while|whereas|unlike|in\s+contrast|instead|rather\s+than|as\s+opposed\s+to|contrary\s+to)\b",
+                       re.I)
 _ABILITY = frozenset({stem("able"), stem("capable")})
 _FUNCTION_WORDS = frozenset("a an the of to in on for with by as at from and or but is are was were be been this "
                             "that these those it its their our we they which who".split())
