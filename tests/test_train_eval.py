@@ -72,3 +72,43 @@ def test_bf16_evaluation_scores_equal_a_fresh_cast_per_batch():
     ref_l = torch.stack(ref)
     assert preds == ref_l.argmax(-1).tolist()
     assert scores == (ref_l[:, 1] - ref_l[:, 0]).tolist()  # bitwise, not approximately
+
+
+def test_an_example_is_tokenized_alike_whatever_list_it_is_in():
+    """A single text evaluated in one pass beside pairs gets no empty second segment (before, any pair
+    in the list gave every single text a trailing [SEP] and different logits)."""
+    from xlt_claims.experiments.featurize import featurize_cls
+    from xlt_claims.experiments.types import Example
+
+    task, _, setup = build()
+    tok = setup.tokenizer
+    single = Example(id="s", text="red apple", label=0)
+    pair = Example(id="p", text="red apple", text_pair="blue sky", label=1)
+    alone = featurize_cls(tok, [single], "", 64)[0]
+    mixed = featurize_cls(tok, [pair, single], "", 64)
+    assert mixed[1]["input_ids"] == alone["input_ids"] and mixed[1]["example_index"] == 1
+    assert mixed[0]["input_ids"] == featurize_cls(tok, [pair], "", 64)[0]["input_ids"]
+    assert len(mixed[0]["input_ids"]) > len(alone["input_ids"])
+
+
+def test_one_evaluation_pass_over_all_sets_equals_a_pass_per_set():
+    """evaluate_sets: every test language and pair in one pass gives each set the metrics and predictions
+    of its own pass (fp32: batch shapes change the rounding only)."""
+    from xlt_claims.experiments.train import evaluate_sets
+    from xlt_claims.experiments.types import Example
+
+    task, model, setup = build()
+    items = list(task.test["en"])
+    _, s0 = predict(model, items, setup)
+    with torch.no_grad():
+        model.head.classifier.bias[1] -= sorted(s0)[len(s0) // 2]
+    singles = [Example(id=e.id + "-s", text=e.text, label=e.label, lang="xx") for e in items[:25]]
+    sets = {("test", "en"): items, ("test", "xx"): singles, ("pairs", "en-en"): list(task.dev)}
+    one = evaluate_sets(model, sets, setup)
+    apart = evaluate_sets(model, sets, setup, one_pass=False)
+    assert list(one) == list(sets)
+    for k in sets:
+        assert one[k][1] == apart[k][1]
+        assert one[k][0]["accuracy"] == apart[k][0]["accuracy"] and one[k][0]["n"] == len(sets[k])
+        assert one[k][0]["auc"] == pytest.approx(apart[k][0]["auc"], abs=1e-6)
+    assert len(set(one[("test", "en")][1])) == 2

@@ -19,24 +19,32 @@ def featurize_cls(tokenizer, examples: Sequence[Example], prefix: str, max_lengt
     goes to pair_input_ids, each with the encoder's prefix and truncated on its own."""
     if not examples:
         return []
-    texts = [prefix + e.text for e in examples]
-    pairs = [e.text_pair or "" for e in examples] if any(e.text_pair is not None for e in examples) else None
-    second = None
-    if bi_pairs and pairs is not None:
-        second = tokenizer([prefix + t for t in pairs], truncation=True, max_length=max_length)["input_ids"]
-        pairs = None
-    enc = tokenizer(texts, pairs, truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "attention_mask") if k in enc]
-    if second is None and "token_type_ids" in enc:
-        keys.append("token_type_ids")
-    feats = []
-    for i, e in enumerate(examples):
-        f = {k: enc[k][i] for k in keys}
-        if second is not None:
-            f["pair_input_ids"] = second[i]
-        f["label"] = -100 if e.label is None else int(e.label)
-        f["example_index"] = i
-        feats.append(f)
+    # An example's tokens depend on it alone: single texts and pairs are tokenized apart, so a single
+    # text never gets an empty second segment because a pair shares its list (one evaluation pass
+    # over test languages and generalized pairs mixes them).
+    paired = [i for i, e in enumerate(examples) if e.text_pair is not None]
+    single = [i for i, e in enumerate(examples) if e.text_pair is None]
+    feats: list = [None] * len(examples)
+    for group, has_pair in ((single, False), (paired, True)):
+        if not group:
+            continue
+        texts = [prefix + examples[i].text for i in group]
+        pairs = [examples[i].text_pair for i in group] if has_pair else None
+        second = None
+        if bi_pairs and pairs is not None:
+            second = tokenizer([prefix + t for t in pairs], truncation=True, max_length=max_length)["input_ids"]
+            pairs = None
+        enc = tokenizer(texts, pairs, truncation=True, max_length=max_length)
+        keys = [k for k in ("input_ids", "attention_mask") if k in enc]
+        if second is None and "token_type_ids" in enc:
+            keys.append("token_type_ids")
+        for j, i in enumerate(group):
+            f = {k: enc[k][j] for k in keys}
+            if second is not None:
+                f["pair_input_ids"] = second[j]
+            f["label"] = -100 if examples[i].label is None else int(examples[i].label)
+            f["example_index"] = i
+            feats[i] = f
     return feats
 
 

@@ -54,7 +54,9 @@ BASE: dict[str, Any] = {
     # e5 are scored on pair classification); "auto" = the encoder's own convention (bi for e5, cross for
     # BERT/XLM-R, and cross whenever a method brings its own one-sequence head)
     "pair_encoding": "cross",
-    "reuse_text_vectors": True,  # bi-encoded pairs: encode each distinct test text once (generalized pairs reuse them)
+    # evaluate every test language and pair in one pass (full batches; bi-encoded pairs: each distinct text
+    # once, the generalized pairs reuse them); False: a pass per set, each encoding its own texts
+    "reuse_text_vectors": True,
     "classifier_dropout": 0.1,
     "text_prefix": None,  # None = the encoder's convention ("query: " for e5)
     "doc_stride": 128,  # span extraction
