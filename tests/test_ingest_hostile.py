@@ -281,7 +281,13 @@ from xlt_claims.store import open_store
 from xlt_claims.ingest import ingest_paths
 store = open_store(sys.argv[1])
 print("START", flush=True)
-ingest_paths(store, [sys.argv[2]], workers=2, progress=lambda o: print(o.status, flush=True))
+seen = []
+def progress(o):
+    print(o.status, flush=True)
+    seen.append(o)
+    if len(seen) == 3:  # hold mid-ingest until the test's signal: a fast machine finished all 200 first
+        sys.stdin.readline()
+ingest_paths(store, [sys.argv[2]], workers=2, progress=progress)
 print("DONE", flush=True)
 """
 
@@ -317,7 +323,7 @@ def _start_ingest(tmp_path, n: int = 200):
     generate_corpus(tmp_path / "corpus", n_reports=n, claims_per_report=40, seed=11)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-c", _INGEST_CHILD, str(tmp_path / "k.db"), str(tmp_path / "corpus")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout.readline().strip() == "START", proc.stderr.read()
     for _ in range(3):  # the pool is up and reports are being stored
         assert proc.stdout.readline().strip() == "new", proc.stderr.read()
