@@ -276,7 +276,11 @@ def test_quality_score_that_is_no_float_is_dropped_and_json_stays_strict(store, 
 # --- the parser processes: killed parent, Ctrl-C ------------------------------------------------
 
 _INGEST_CHILD = """
+import signal
 import sys
+# a test run started in the background of a non-interactive shell inherits SIGINT ignored, and Python
+# then installs no KeyboardInterrupt handler: restore it, as an interactive Ctrl-C has it
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from xlt_claims.store import open_store
 from xlt_claims.ingest import ingest_paths
 store = open_store(sys.argv[1])
