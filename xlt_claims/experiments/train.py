@@ -249,13 +249,13 @@ def _binary_scores(logits, num_labels: int) -> Optional[list[float]]:
     return (logits[:, 1] - logits[:, 0]).tolist() if num_labels == 2 else None
 
 
-def predict_bi(model: TaskModel, examples: Sequence[Example], setup: Setup, cache: Optional[dict] = None):
+def predict_bi(model: TaskModel, examples: Sequence[Example], setup: Setup):
     """Bi-encoded pairs: each distinct text is encoded once, then the head scores the pairs from
-    the pooled vectors. `cache` (text -> vector) carries the vectors across calls while the
-    weights stay fixed: the generalized test sets reuse the same texts in every language pair."""
+    the pooled vectors (evaluate_sets passes every test set at once, so the generalized pairs reuse
+    the standard setting's texts)."""
     head = model.head
-    cache = {} if cache is None else cache
-    todo = sorted({t for e in examples for t in (e.text, e.text_pair or "")} - cache.keys())
+    cache: dict = {}
+    todo = sorted({t for e in examples for t in (e.text, e.text_pair or "")})
     ids = setup.tokenizer([setup.text_prefix + t for t in todo], truncation=True, max_length=setup.max_len)["input_ids"] if todo else []
     with torch.no_grad(), setup.autocast():
         for idx in setup.eval_batches([len(x) for x in ids]):
@@ -269,13 +269,12 @@ def predict_bi(model: TaskModel, examples: Sequence[Example], setup: Setup, cach
     return logits.argmax(-1).tolist(), _binary_scores(logits, setup.num_labels)
 
 
-def predict(model: TaskModel, examples: Sequence[Example], setup: Setup, cache: Optional[dict] = None):
+def predict(model: TaskModel, examples: Sequence[Example], setup: Setup):
     """(predictions, label-1 scores or None): labels for classification, answer strings for spans.
-    Batches are sorted by length (little padding); the model is back in train mode afterwards.
-    `cache`: bi-encoded pairs only, see predict_bi."""
+    Batches are sorted by length (little padding); the model is back in train mode afterwards."""
     model.eval()
     if setup.bi_pairs:
-        return predict_bi(model, examples, setup, cache)
+        return predict_bi(model, examples, setup)
     feats = setup.featurize(examples, train=False)
     out_logits: list[Any] = [None] * len(feats)
     with torch.no_grad(), setup.autocast():
@@ -298,17 +297,17 @@ def predict(model: TaskModel, examples: Sequence[Example], setup: Setup, cache: 
     return logits.argmax(-1).tolist(), _binary_scores(logits, setup.num_labels)
 
 
-def evaluate(model: TaskModel, examples: Sequence[Example], setup: Setup, cache: Optional[dict] = None):
+def evaluate(model: TaskModel, examples: Sequence[Example], setup: Setup):
     """(metrics, predictions) of the model on one set of examples."""
-    preds, scores = predict(model, examples, setup, cache)
+    preds, scores = predict(model, examples, setup)
     return score_predictions(examples, preds, scores, setup.span, setup.num_labels), preds
 
 
 def evaluate_sets(model: TaskModel, sets: dict[Any, Sequence[Example]], setup: Setup,
                   one_pass: bool = True) -> dict[Any, tuple[dict, list]]:
     """{key: (metrics, predictions)} of every set, predicted in ONE pass over all their items: batches
-    are then full and of similar lengths (a single 100-item language makes a few small, ragged ones),
-    which halved the test evaluation of a logt-cls run. Predictions equal per-set passes up to bf16
+    are then full and of similar lengths (a single 100-item language makes a few small, ragged ones):
+    0.83x the evaluation time of a logt-cls run (docs/performance.md). Predictions equal per-set passes up to bf16
     rounding (batch shapes differ: 2 of 3,300 predictions moved in one comparison), like any choice
     of evaluation batches (eval_batch_tokens); bi-encoded pairs still encode each distinct text once.
     one_pass=False: a pass per set, each encoding its own texts (the comparison of bench_bi_eval)."""
