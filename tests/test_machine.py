@@ -220,3 +220,26 @@ def test_run_work_counts_evaluated_tokens_from_the_evaluated_texts_own_script():
     assert work["length"] == 14.0 and work["eval_length"] > 20  # 14 for the English half, 36 for the Japanese
     rate = {"load_s": 0.0, "train_s_per_token": 0.0, "eval_s_per_token": 1.0}
     assert estimate_run_s(work, rate) == work["eval_examples"] * work["eval_length"]
+
+
+def test_estimate_of_a_run_with_frozen_layers_counts_only_what_is_computed():
+    """freeze_layers = K: the trainable (1 - K/12) of each training token, each distinct training text's
+    frozen part once at the evaluation rate, later dev evaluations without their frozen part."""
+    from xlt_claims.experiments.calibrate import run_work
+    from xlt_claims.experiments.types import Example, TaskData
+    from xlt_claims.reproduce.machine import estimate_run_s
+
+    en = [Example(id=str(i), text="x" * 40, label=0) for i in range(64)]
+    task = TaskData(name="t", task_type="classification", labels=[0, 1], train=en, dev=en[:20], test={"en": en[:10]})
+    over = {"max_steps": 4, "eval_every": 2, "batch_size": 32, "max_train_examples": None, "max_dev_examples": None}
+    plain = run_work(task, "quick", over)
+    frozen = run_work(task, "quick", {**over, "freeze_layers": 6})
+    assert "frozen_fraction" not in plain and frozen["frozen_fraction"] == 0.5
+    assert frozen["distinct_train"] == 64 and frozen["repeated_dev"] == 20  # 2 dev evaluations, the 2nd cached
+    train_only = {"load_s": 0.0, "train_s_per_token": 1.0, "eval_s_per_token": 0.0}
+    assert estimate_run_s(frozen, train_only) == pytest.approx(estimate_run_s(plain, train_only) / 2)
+    eval_only = {"load_s": 0.0, "train_s_per_token": 0.0, "eval_s_per_token": 1.0}
+    t = plain["length"]
+    # frozen part of 64 distinct training texts, once; minus half of the second dev pass
+    assert estimate_run_s(frozen, eval_only) == pytest.approx(
+        estimate_run_s(plain, eval_only) + 64 * t * 0.5 - 20 * plain["eval_length"] * 0.5)

@@ -279,8 +279,18 @@ def run_work(task, profile: str, overrides: Optional[dict[str, Any]] = None) -> 
     weight = sum(n for n, items in evaluated if items)
     eval_length = (sum(n * typical_tokens(items, max_len) for n, items in evaluated if items) / weight
                    if weight else length)
-    return {"steps": steps, "batch": bs, "length": length, "eval_length": round(eval_length, 1),
+    work = {"steps": steps, "batch": bs, "length": length, "eval_length": round(eval_length, 1),
             "eval_examples": n_dev * n_evals + n_test + n_pairs, "profile": profile}
+    k = int(cfg.get("freeze_layers") or 0)
+    if k:  # frozen bottom layers: see machine.estimate_run_s for how the estimate reads these
+        work.update(frozen_fraction=round(min(1.0, k / ESTIMATE_LAYERS), 4),
+                    distinct_train=min(steps * bs, n_train), repeated_dev=n_dev * max(0, n_evals - 1))
+    return work
+
+
+# The estimate's frozen share is K over the calibration encoder's layers (multilingual-e5-small: 12; mBERT and
+# XLM-R base have 12 too); a deeper model's K / L would be smaller, so its estimate errs long.
+ESTIMATE_LAYERS = 12
 
 
 # characters per subword token by script (e5 / XLM-R SentencePiece, measured on the LOGT and PAWS-X test

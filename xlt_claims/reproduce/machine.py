@@ -445,8 +445,20 @@ def machine_settings(precision: Optional[str] = "auto", threads: Any = "auto", *
 
 def estimate_run_s(work: dict[str, Any], rate: dict[str, Any], cost_factor: float = 1.0) -> float:
     """Seconds one run takes at a calibrated rate: the encoder load, training tokens (x the method's
-    declared cost factor) and evaluated tokens."""
+    declared cost factor) and evaluated tokens.
+
+    With frozen bottom layers (`freeze_layers` = K, the share f = K / L in work["frozen_fraction"]) a
+    training token costs (1 - f) of a calibrated training token, and each distinct training text's frozen
+    part is computed once at the evaluation rate (a forward without backward); a dev text is
+    evaluated in full the first time and at (1 - f) afterwards (its frozen states are kept); test texts
+    are read once, in full."""
+    f = float(work.get("frozen_fraction") or 0.0)
     train_tokens = work["steps"] * work["batch"] * work["length"]
-    eval_tokens = work["eval_examples"] * work.get("eval_length", work["length"])
-    return (rate["load_s"] + train_tokens * rate["train_s_per_token"] * cost_factor
-            + eval_tokens * rate["eval_s_per_token"])
+    eval_length = work.get("eval_length", work["length"])
+    eval_tokens = work["eval_examples"] * eval_length
+    train_s = train_tokens * rate["train_s_per_token"] * cost_factor * (1.0 - f)
+    eval_s = eval_tokens * rate["eval_s_per_token"]
+    if f:
+        train_s += work["distinct_train"] * work["length"] * rate["eval_s_per_token"] * f
+        eval_s -= work["repeated_dev"] * eval_length * rate["eval_s_per_token"] * f
+    return rate["load_s"] + train_s + eval_s
