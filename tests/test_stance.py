@@ -825,3 +825,113 @@ def test_an_introductory_unlike_is_stated_by_a_contrast():
     st = stance_of(claim, "Most prior work investigated distillation for task-specific models, and we use knowledge "
                           "distillation during the pre-training phase.", context=ctx)
     assert st.stance != "support"
+
+
+# --- step 14: directional verbs, swapped roles, settled against open ------------------------------------
+
+def test_a_verb_lowering_what_the_source_improves_is_not_supported():
+    # "lowers" is a down verb WordNet does not oppose to "improve"; without it in _DOWN the claim was supported
+    src = "The results show that WEAM can significantly improve the zero-shot cross-lingual performance."
+    st = stance_of("WEAM lowers zero-shot cross-lingual performance.", src, sim=0.8)
+    assert st.stance == "contradict", st.reasons["rule"]
+    assert stance_of("WEAM improves zero-shot cross-lingual performance.", src, sim=0.8).stance == "support"
+    from xlt_claims.evidence.stance import _direction_of, opposes
+    for down in ("lowers", "weakens", "impairs", "hinders", "hampers", "undermines"):
+        assert _direction_of(down) == "down" and opposes(down, "improves"), down
+    assert _direction_of("strengthens") == "up"
+    # the comparative adjective stays a comparison, not a verb
+    assert _direction_of("lower") is None
+
+
+def test_two_names_with_swapped_roles_contradict():
+    src = ("We evaluate WEAM on the multilingual machine reading comprehension task MLQA and the natural "
+           "language inference task XNLI.")
+    swapped = "WEAM is evaluated on MLQA as the natural language inference task and XNLI as the reading comprehension task."
+    st = stance_of(swapped, src, sim=0.8)
+    assert st.stance == "contradict" and "swapped roles" in st.reasons["rule"], st.reasons["rule"]
+    right = "WEAM is evaluated on XNLI as the natural language inference task and MLQA as the reading comprehension task."
+    st = stance_of(right, src, sim=0.8)
+    assert st.stance != "contradict" and not st.reasons["swapped_roles"], st.reasons["rule"]
+    # both names in one segment: no roles to read ("XLM-R outperforms mBERT")
+    from xlt_claims.evidence.stance import swapped_roles
+    assert swapped_roles(analyse("XLM-R outperforms mBERT on XNLI."), analyse("mBERT trails XLM-R on XNLI.")) is None
+
+
+def test_a_claim_calling_settled_what_the_source_leaves_open():
+    src = ("Our evaluations uphold the viability of these approaches while raising new questions around how to "
+           "optimally adapt multilingual models to low-resource settings.")
+    st = stance_of("The study conclusively settles how to optimally adapt multilingual models to low-resource "
+                   "settings.", src, sim=0.75)
+    assert st.stance == "contradict" and "leaves it open" in st.reasons["rule"], st.reasons["rule"]
+    # stating as answered what the source leaves open is not support
+    st = stance_of("The study shows how to optimally adapt multilingual models to low-resource settings.", src, sim=0.75)
+    assert st.stance == "neutral" and "leaves it open" in st.reasons["rule"], st.reasons["rule"]
+    # saying it is open is support
+    assert stance_of("The study leaves open how multilingual models should optimally be adapted to low-resource "
+                     "settings.", src, sim=0.75).stance == "support"
+    # a word of certainty the sentence does not have is not stated
+    st = stance_of("Robust training conclusively improves zero-shot cross-lingual transfer on text classification.",
+                   "Robust training improves zero-shot cross-lingual transfer on text classification.", sim=0.9)
+    assert st.stance == "neutral" and "conclusively" in st.reasons["rule"], st.reasons["rule"]
+
+
+def test_a_phase_placed_before_where_the_source_places_it_during_contradicts():
+    src = ("When fine-tuning the encoder on the downstream task, we train the encoder to tolerate noise in the "
+           "contextual embedding space.")
+    st = stance_of("The encoder is trained to tolerate noise in the contextual embedding space during pre-training, "
+                   "before the encoder is fine-tuned on the downstream task.", src, sim=0.7)
+    assert st.stance == "contradict" and "different order" in st.reasons["rule"], st.reasons["rule"]
+    st = stance_of("The encoder is trained to tolerate noise in the contextual embedding space while fine-tuning "
+                   "the encoder on the downstream task.", src, sim=0.8)
+    assert st.stance == "support", st.reasons["rule"]
+    from xlt_claims.evidence.stance import phase_relations
+    assert phase_relations("applied only after pre-training has finished") == {("after", "pre-train")}
+    assert phase_relations("before the encoder is fine-tuned") == {("before", "fine-tun")}
+    # not phases: a hyphenated adjective, a non-gerund after "in"
+    assert not phase_relations("before cross-lingual transfer in existing models")
+
+
+def test_ordinals_that_put_the_stated_part_elsewhere_contradict():
+    src = "First, CLIME ranks words by their salience to the downstream task."
+    st = stance_of("CLIME first updates the embeddings and only afterwards ranks words by their salience to the "
+                   "downstream task.", src, sim=0.78)
+    assert st.stance == "contradict" and "different order" in st.reasons["rule"], st.reasons["rule"]
+    st = stance_of("CLIME first ranks words by their salience to the downstream task and then updates the "
+                   "embeddings.", src, sim=0.78)
+    assert st.stance != "contradict" and not st.reasons["order"], st.reasons["rule"]
+
+
+def test_a_comparative_adverb_compares_on_its_adjectives_scale():
+    src = "CLIME often improves accuracy faster than an active learning baseline."
+    st = stance_of("CLIME often improves accuracy more quickly than an active learning baseline does.", src, sim=0.9)
+    assert st.stance == "support", st.reasons["rule"]
+    st = stance_of("CLIME often improves accuracy more slowly than an active learning baseline does.", src, sim=0.9)
+    assert st.stance == "contradict" and "reversed comparison" in st.reasons["rule"], st.reasons["rule"]
+
+
+def test_comparatives_without_than_agree_when_the_claims_side_is_in_the_sentence():
+    src = "For contextualized embeddings, alignment becomes more complex as we additionally take context into account."
+    st = stance_of("Alignment gets more complex for contextualized embeddings because context must be taken into "
+                   "account.", src, sim=0.9)
+    assert st.stance == "support", st.reasons["rule"]
+    # the claim's side not in the sentence: still unstated
+    st = stance_of("Alignment gets more complex for static word vectors of rare languages.", src, sim=0.9)
+    assert st.stance != "support", st.reasons["rule"]
+
+
+def test_a_counted_list_read_as_written_names_a_member_the_source_lacks():
+    src = "We evaluate CLIME on health-related text in four low-resource languages: Ilocano, Sinhalese, Tigrinya, and Uyghur."
+    st = stance_of("CLIME is evaluated on four low-resource languages: Ilocano, Sinhalese, Tigrinya and Swahili.", src)
+    assert st.stance == "contradict" and "complete list" in st.reasons["rule"], st.reasons["rule"]
+    assert stance_of("CLIME is evaluated on four low-resource languages: Ilocano, Sinhalese, Tigrinya and Uyghur.",
+                     src).stance == "support"
+    from xlt_claims.evidence.stance import list_item_conflict
+    src2 = "We study two such adaptations: vocabulary augmentation and script transliteration."
+    assert list_item_conflict(analyse("The two adaptations studied are vocabulary pruning and back-translation."),
+                              analyse(src2))
+    # a member sharing a word with the member it replaces may be a paraphrase: not judged
+    assert not list_item_conflict(analyse("The two adaptations studied are vocabulary expansion and script "
+                                          "transliteration."), analyse(src2))
+    # a list longer than the count is no complete list
+    assert not list_item_conflict(analyse("The two adaptations are pruning and back-translation."),
+                                  analyse("We study two adaptations such as augmentation, pruning and transliteration."))

@@ -63,10 +63,15 @@ _MODIFIER_NEG = re.compile(r"\bwith\s+no\b", re.I)  # "no" is counted by _NEGATO
 _NOT_ONLY = re.compile(r"\bnot\s+only\b|\bor\s+not\b|\bwhether\s+or\s+not\b", re.I)  # no negation
 _BELIEF_NEG = re.compile(r"\b(?:contradicts?|refutes?|challenges?|disproves?|disputes?|questions?|rejects?)\s+the\s+"
                          r"(?:\w+\s+){0,2}(?:belief|assumption|view|hypothesis|idea|claim|notion|intuition)\s+that\b", re.I)
+# Effect verbs grouped by the direction they move what they act on (step 14 adds verbs WordNet does not
+# oppose to "improve": "lowers" / "weakens" / "impairs" / "hinders" against "improves" / "strengthens").
+# "lower" alone is left out: it is the comparative adjective ("lower accuracy"), which the comparison
+# rules read; the verb is "lowers" / "lowered" / "lowering".
 _UP = re.compile(r"\b(?:improv\w*|increas\w*|outperform\w*|gain\w*|boost\w*|enhanc\w*|rais\w*|"
-                 r"benefit\w*|surpass\w*|exceed\w*|helps?)\b", re.I)
+                 r"benefit\w*|surpass\w*|exceed\w*|helps?|strengthen\w*|amplif\w*|accelerat\w*)\b", re.I)
 _DOWN = re.compile(r"\b(?:decreas\w*|degrad\w*|hurts?|harm\w*|drops?|dropped|reduc\w*|declin\w*|"
-                   r"underperform\w*|deteriorat\w*|diminish\w*|worsen\w*|los(?:e|es|t|ing))\b", re.I)
+                   r"underperform\w*|deteriorat\w*|diminish\w*|worsen\w*|los(?:e|es|t|ing)|"
+                   r"lowers|lowered|lowering|weaken\w*|impair\w*|hinder\w*|hamper\w*|undermin\w*)\b", re.I)
 
 # --- hedges, attributions, quantifiers ---------------------------------------------------------------
 _HEDGE = re.compile(r"\b(?:may|might|could|possibly|perhaps|likely|unlikely|presumably|potentially|arguably|"
@@ -718,13 +723,24 @@ def numeric_order(cc: Comparison, sent: Analysed) -> Optional[str]:
     return "agree" if (abs(a.value) > abs(b.value)) == claims_higher else "conflict"
 
 
+def _adjective_of_adverb(word: str) -> str:
+    """The adjective an -ly adverb is formed from ("quickly" -> "quick", "easily" -> "easy"), so that
+    "more quickly" compares on the scale of "faster" (step 14); other words unchanged."""
+    if not word.endswith("ly") or len(word) < 6:
+        return word
+    for adj in (word[:-2], word[:-3] + "y" if word.endswith("ily") else None, word[:-2] + "e"):
+        if adj and lexicon.is_adjective(adj):
+            return adj
+    return word
+
+
 def _comparative_word(cm: re.Match) -> tuple[str, Optional[str], int]:
     word = cm.group(0)
     if cm.group(1):  # "more significant", "less nuanced"
         adj = cm.group(2).lower()
         if adj in ("than", "of", "and", "the"):
             return word, None, 0
-        return word, adj, 1 if cm.group(1).lower() == "more" else -1
+        return word, _adjective_of_adverb(adj), 1 if cm.group(1).lower() == "more" else -1
     w = word.lower()
     if w in _IRREGULAR:
         base, sign = _IRREGULAR[w]
@@ -768,6 +784,12 @@ def compare_comparisons(claim: Analysed, sent: Analysed) -> tuple[str, list[str]
             # agreement needs most of the claim's other side: "outperforms the state of the art on QA"
             # is not "outperforms the state of the art on NER"
             agree = bool(c_high & s_high) and (not c_low or not s_low or 5 * len(c_low & s_low) >= 3 * len(c_low))
+            if not agree and o == 1 and not c_low and not s_low and not (c_high & s_low) and c_high \
+                    and 5 * len(c_high & set(sent.stems)) >= 3 * len(c_high):
+                # two comparatives without "than" read their favoured side differently ("gets more complex
+                # for contextualized embeddings" / "for contextualized embeddings, alignment becomes more
+                # complex"): the same ordering with most of the claim's side in the sentence agrees (step 14)
+                agree = True
             clash = bool(c_high & s_low) or bool(c_low & s_high and (not s_low or not c_low & s_low))
             # a claim that does not say what it is compared with ("X lags behind on Y") reverses no
             # comparison with a named other side ("X outperforms Z")
@@ -1536,7 +1558,59 @@ def list_member_conflict(claim: Analysed, sent: Analysed) -> Optional[str]:
 
 def list_names(claim: Analysed) -> set[str]:
     """Names the claim lists after one of its counts (a count conflict does not need them in the sentence)."""
-    return {n for _, names in _counted_members(claim) for n in names}
+    return {n for _, names in _counted_members(claim) for n in names} | \
+        {k for _, items in _counted_items(claim) for k, _ in items}
+
+
+# step 14: the members of a counted list read as written, not only as extracted names (rare language names,
+# lower-case method phrases): "four low-resource languages: Ilocano, Sinhalese, Tigrinya, and Uyghur", "the
+# two adaptations studied are vocabulary pruning and back-translation"; the list ends with the member after
+# its "and" / "or".
+_ITEM_LIST_INTRO = re.compile(r"^(?:[^.;:(,]{0,40}?\s(?:are|were)\s|[^.;]{0,40}?(?::|\(|,|\bsuch\s+as\b|"
+                              r"\bincluding\b|\bnamely\b))\s*", re.I)
+
+
+def _list_items(span: str) -> Optional[list[str]]:
+    m = re.search(r"(?:,\s*)?\s\b(?:and|or)\s+", span)
+    if not m:
+        return None
+    head = [p for p in re.split(r",\s*", span[:m.start()])]
+    last = re.split(r",|\s(?:to|which|that|for|in|on|with|as|from)\s", span[m.end():])[0]
+    items = [re.sub(r"^(?:the|a|an|both|either)\s+", "", p.strip(), flags=re.I) for p in head + [last]]
+    if any(not it or len(it.split()) > 4 for it in items):
+        return None
+    return items
+
+
+def _counted_items(a: Analysed) -> list[tuple[Any, list[tuple[str, frozenset]]]]:
+    out = []
+    for q in a.quantities:
+        if not q.is_count or not q.noun:
+            continue
+        m = _ITEM_LIST_INTRO.match(a.text[q.end:])
+        if not m:
+            continue
+        start = q.end + m.end()
+        items = _list_items(re.match(r"[^.;()]{0,160}", a.text[start:]).group(0))
+        if items and len(items) >= 2:
+            out.append((q, [(squash_key(it), frozenset(content_stems(it))) for it in items]))
+    return out
+
+
+def list_item_conflict(claim: Analysed, sent: Analysed) -> Optional[str]:
+    """The sentence lists exactly as many members as it counts; the claim counts the same noun and lists a
+    member that the sentence's list lacks and that shares no word with the sentence's members the claim
+    leaves out ("label smoothing" may be a careless "randomized smoothing": not judged)."""
+    for cq, citems in _counted_items(claim):
+        for sq, sitems in _counted_items(sent):
+            if sq.noun != cq.noun or len(sitems) != int(sq.value) or cq.value != sq.value:
+                continue
+            skeys = {k for k, _ in sitems}
+            unmatched = [st for k, st in sitems if k not in {ck for ck, _ in citems}]
+            extra = [k for k, st in citems if k not in skeys and st and not any(st & u for u in unmatched)]
+            if extra:
+                return f"the source's complete list of {int(sq.value)} does not have: {', '.join(extra)}"
+    return None
 
 
 # --- a rejected alternative ("A rather than B", "A instead of B", "A, not B") ------------------------------
@@ -1603,6 +1677,179 @@ def rejected_alternative(claim: Analysed, sent: Analysed, subject: frozenset) ->
 
 
 # --- equal against different ("on par with" vs "a considerable gap to") ----------------------------------
+# --- swapped roles (step 14) ----------------------------------------------------------------------------
+# "MLQA serves as the inference task and XNLI as the reading comprehension task" against "the reading
+# comprehension task MLQA and the inference task XNLI": two names of the claim, each in a segment of its
+# own in both texts (segments end at commas, semicolons, colons, parentheses and coordinating words), and
+# the words that describe one name in the claim describe the other in the sentence more than its own,
+# and vice versa.
+_ROLE_SEGMENT = re.compile(r"[,;:()]|\s(?:and|but|while|whereas|or|respectively)\s", re.I)
+
+
+def _role_segments(a: Analysed, keys: tuple[str, str]) -> Optional[dict[str, set[str]]]:
+    """Each key's describing stems (its segment's content words, names left out), or None when a key is
+    in no segment, in two segments, or shares its segment with the other key."""
+    bounds, pos = [], 0
+    for m in _ROLE_SEGMENT.finditer(a.text):
+        bounds.append((pos, m.start()))
+        pos = m.end()
+    bounds.append((pos, len(a.text)))
+    name_stems = {s for e in a.entities for s in content_stems(e.text)}
+    found: dict[str, set[int]] = {k: set() for k in keys}
+    for e in a.entities:
+        for k in keys:
+            if e.key == k or k in e.aliases or (k.endswith("s") and e.key == k[:-1]):
+                found[k].update(i for i, (b0, b1) in enumerate(bounds) if b0 <= e.start < b1)
+    if any(len(v) != 1 for v in found.values()) or found[keys[0]] == found[keys[1]]:
+        return None
+    out = {}
+    for k in keys:
+        b0, b1 = bounds[next(iter(found[k]))]
+        out[k] = set(content_stems(a.text[b0:b1])) - name_stems
+    return out
+
+
+def swapped_roles(claim: Analysed, sent: Analysed) -> Optional[str]:
+    keys = [e.key for e in claim.entities if any(e.key == s.key for s in sent.entities)]
+    for i, ka in enumerate(keys):
+        for kb in keys[i + 1:]:
+            if ka == kb:
+                continue
+            c, s = _role_segments(claim, (ka, kb)), _role_segments(sent, (ka, kb))
+            if c is None or s is None:
+                continue
+            # only the words that tell the two apart on each side
+            ca, cb = c[ka] - c[kb], c[kb] - c[ka]
+            sa, sb = s[ka] - s[kb], s[kb] - s[ka]
+            # each name's description is found more on the other name than on its own (a predicate both
+            # share, "evaluated on MLQA ... and XNLI", may sit in the first name's segment on both sides)
+            if len(ca & sb) > len(ca & sa) and len(cb & sa) > len(cb & sb):
+                name = {e.key: e.text for e in claim.entities}
+                return (f"swapped roles: the claim says of {name[ka]} what the source says of {name[kb]} "
+                        f"({', '.join(sorted(ca & sb))}) and the reverse ({', '.join(sorted(cb & sa))})")
+    return None
+
+
+# --- settled against open (step 14) -------------------------------------------------------------------
+# A claim that calls a question settled ("conclusively settles how to adapt X", "definitively shows")
+# says more than any sentence without such a word; against a sentence that leaves the same question open
+# ("raising new questions around how to adapt X", "it remains unclear whether ..."), it is contradicted.
+_CERTAINTY = re.compile(r"\b(?:conclusively|definitively|decisively|unequivocally|undoubtedly|indisputably|"
+                        r"irrefutably|beyond\s+(?:any\s+)?doubt|settles?|settled|settling)\b", re.I)
+_OPEN_QUESTION = re.compile(r"\b(?:rais(?:e|es|ed|ing)\s+(?:\w+\s+)?questions?|open\s+(?:questions?|problems?|issues?)|"
+                            r"(?:leav(?:e|es|ing)|left)\s+(?:\w+\s+)?open|unresolved|unanswered|"
+                            r"remains?\s+(?:\w+\s+)?(?:unclear|unknown|open|unresolved|unanswered|an\s+open\s+\w+)|"
+                            r"(?:is|are)\s+(?:still\s+)?(?:unclear|unknown|not\s+(?:yet\s+)?(?:clear|known|understood)))\b",
+                            re.I)
+
+
+def certainty_unstated(claim: Analysed, sent: Analysed) -> Optional[str]:
+    """The claim's word of certainty when the sentence has none."""
+    m = _CERTAINTY.search(claim.text)
+    return m.group(0) if m and not _CERTAINTY.search(sent.text) else None
+
+
+def left_open(claim: Analysed, sent: Analysed) -> Optional[str]:
+    """The sentence's open-question phrase when half or more of the claim's content words are in the
+    question it leaves open and the claim does not call it open: "shows how to adapt X" is not stated
+    by "raising new questions around how to adapt X"."""
+    o = _OPEN_QUESTION.search(sent.text)
+    if not o or _OPEN_QUESTION.search(claim.text):
+        return None
+    stems_ = set(claim.stems)
+    asked = stems_ & set(content_stems(sent.text[o.end():])) - set(content_stems(sent.text[:o.start()]))
+    return o.group(0) if stems_ and len(asked) >= max(2, len(stems_) / 2) else None
+
+
+def settled_against_open(claim: Analysed, sent: Analysed) -> Optional[str]:
+    """The claim calls settled what the sentence leaves open: the claim's words after its word of
+    certainty are, two thirds of them and at least two, in the sentence after its open-question phrase."""
+    m, o = _CERTAINTY.search(claim.text), _OPEN_QUESTION.search(sent.text)
+    if not m or not o or _CERTAINTY.search(sent.text):
+        return None
+    asked = set(content_stems(claim.text[m.end():]))
+    left_open = set(content_stems(sent.text[o.end():]))
+    if len(asked) >= 2 and len(asked & left_open) >= max(2, 2 * len(asked) / 3):
+        return f'the claim says "{m.group(0)}" where the source leaves it open ("{o.group(0)}")'
+    return None
+
+
+# --- order (step 14) ---------------------------------------------------------------------------------
+# Two ways a text orders events. (1) A phase named by a gerund or a hyphenated process noun after a
+# temporal preposition: "during pre-training", "when fine-tuning the encoder", "before any fine-tuning",
+# "before the encoder is fine-tuned", "after pre-training has finished". The same phase placed "before"
+# in one text and "during" or "after" in the other is a different order. (2) Ordinal adverbs: a claim
+# "X first updates A and only afterwards ranks B" against a sentence "First, X ranks B" (or "Finally,
+# X updates A"): the part of the claim that the sentence states is placed first in one and later in the
+# other.
+_PHASE_REL = {"during": "during", "when": "during", "while": "during", "in": "during", "throughout": "during",
+              "before": "before", "prior to": "before", "until": "before",
+              "after": "after", "once": "after", "following": "after"}
+_PHASE = re.compile(r"\b(during|when|while|throughout|before|prior\s+to|until|after|once|following|in)\s+"
+                    r"(?:(?:the|a|an|any|its|their|our|this|each)\s+)?(?:[a-z]+\s+){0,1}?"
+                    r"(?:([a-z]+-[a-z]+ing)|([a-z]{3,}ing))\b"
+                    r"|\b(before|prior\s+to|until|after|once)\s+(?:the\s+|a\s+|an\s+|its\s+)?(?:[\w-]+\s+){1,2}?"
+                    r"(?:is|are|was|were|has\s+been|have\s+been|had\s+been)\s+([a-z-]+ed)\b", re.I)
+_NOT_PHASE = frozenset(stem(w) for w in "during thing string nothing something anything everything bring being having "
+                                      "doing going".split())
+
+
+def phase_relations(text: str) -> set[tuple[str, str]]:
+    """(relation, phase stem) pairs: ("during", "pre-train"), ("before", "fine-tun")."""
+    out = set()
+    for m in _PHASE.finditer(text):
+        rel = m.group(1) or m.group(4)
+        word = m.group(2) or m.group(3) or m.group(5)
+        rel = _PHASE_REL[re.sub(r"\s+", " ", rel.lower())]
+        if m.group(1) and m.group(1).lower() == "in" and not m.group(2):
+            continue  # "in pre-training" is a phase, "in existing models" is not: only hyphenated gerunds after "in"
+        key = stem(word.lower())
+        if key in _NOT_PHASE or (m.group(3) and lexicon.wordnet_status()["available"] and not _is_verb(word)):
+            continue
+        out.add((rel, key))
+    return out
+
+
+def _is_verb(gerund: str) -> bool:
+    """A gerund of an English verb ("fine-tuning" is hyphenated and taken as is)."""
+    base = gerund.lower()[:-3]
+    return any(lexicon.is_verb(b) for b in (base, base + "e", base[:-1] if len(base) > 2 and base[-1] == base[-2] else base))
+
+
+_ORDINAL = re.compile(r"\b(first|firstly|initially|then|afterwards|afterward|subsequently|later|next|finally|lastly)\b", re.I)
+_ORDINAL_RANK = {"first": 0, "firstly": 0, "initially": 0, "finally": 2, "lastly": 2}
+
+
+def order_conflict(claim: Analysed, sent: Analysed) -> Optional[str]:
+    cp, sp = phase_relations(claim.text), phase_relations(sent.text)
+    for rel, key in sorted(cp):
+        other = {r for r, k in sp if k == key}
+        if other and rel not in other and (rel == "before" or "before" in other):
+            r2 = sorted(other)[0]
+            return f'a different order: the claim says "{rel} {key}", the source "{r2} {key}"'
+    # ordinals: the claim orders two or more parts; the sentence opens with an ordinal
+    marks = list(_ORDINAL.finditer(claim.text))
+    so = re.match(r"\s*(first|firstly|initially|then|afterwards|subsequently|next|finally|lastly)\b", sent.text, re.I)
+    if len(marks) < 2 or not so:
+        return None
+    parts = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(claim.text)
+        parts.append((_ORDINAL_RANK.get(m.group(1).lower(), 1), set(content_stems(claim.text[m.end():end]))))
+    if len({r for r, _ in parts}) < 2:
+        return None
+    s_rank = _ORDINAL_RANK.get(so.group(1).lower(), 1)
+    s_stems = set(sent.stems)
+    scored = sorted(((len(st & s_stems) / max(1, len(st)), r) for r, st in parts if st), reverse=True)
+    if not scored or scored[0][0] < 0.6 or (len(scored) > 1 and scored[1][0] >= scored[0][0]):
+        return None
+    c_rank = scored[0][1]
+    if (c_rank == 0) != (s_rank == 0):
+        return (f'a different order: the part the source puts "{so.group(1)}" is '
+                f'{"first" if c_rank == 0 else "later"} in the claim')
+    return None
+
+
 _EQUALITY = re.compile(r"\b(?:on\s+par\s+with|comparabl[ey](?:\s+(?:to|with))?|match(?:es|ed)?(?!\s+between)|"
                        r"as\s+(?:good|well|high|strong|accurate|effective)\s+as|equal(?:s|ly)?(?:\s+to)?|"
                        r"competitive(?:ly)?(?:\s+with)?|(?:the\s+)?same\s+(?:level|performance|accuracy|quality)\s+as|"
@@ -1805,6 +2052,11 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         if not im or stem(im.group(1).lower()) not in set(claim.stems):
             hedged = None
     alternative = rejected_alternative(claim, sent, subject)
+    swapped = swapped_roles(claim, sent)
+    settled = settled_against_open(claim, sent)
+    order = order_conflict(claim, sent)
+    certainty = certainty_unstated(claim, sent)
+    still_open = left_open(claim, sent)
     equality = equality_conflict(claim, sent, ctx_stems, sim, thresholds)
     reasons: dict[str, Any] = {
         "similarity": round(float(sim), 4),
@@ -1828,6 +2080,11 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         "double_negation": double_negation,
         "rejected_alternative": alternative,
         "equality": equality[1] if equality else None,
+        "swapped_roles": swapped,
+        "settled_against_open": settled,
+        "certainty_unstated": certainty,
+        "left_open": still_open,
+        "order": order,
     }
     if nli is not None:
         reasons["nli"] = {k: round(v, 4) for k, v in nli.items()}
@@ -1859,7 +2116,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     # names the claim lists after its count ("three tasks: XNLI, XQuAD and MLQA") need not be in a
     # sentence that counts the same noun otherwise ("two tasks (XNLI and XQuAD)")
     count_entities_ok = all(squash_key(n) in listed for n in ent_missing)
-    member = list_member_conflict(claim, sent)
+    member = list_member_conflict(claim, sent) or list_item_conflict(claim, sent)
     # a short claim counting the noun the sentence counts otherwise is on its topic whatever the
     # similarity ("The OT method is evaluated on four tasks" / "We benchmark our method on two tasks")
     if not related and (member or any(m.get("count") for m in nums["conflict"])) and count_entities_ok \
@@ -1911,6 +2168,12 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
     if alternative and (about_it or (chosen_only and related and not hedged and not subject_missing
                                      and not nums["conflict"])):
         return verdict("contradict", alternative)
+    if swapped and about_it:
+        return verdict("contradict", swapped)
+    if settled and about_it:
+        return verdict("contradict", settled)
+    if order and about_it and cov.share >= COVERAGE_COUNT:
+        return verdict("contradict", order)
     if equality and equality[0] == "contradict" and about_it:
         return verdict("contradict", f"one side says equal, the other says different: {equality[1]}")
     if comparison == "conflict" and related and not hedged and comparison_core_stated(claim, sent, ctx_stems, sim,
@@ -1979,6 +2242,16 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
                                                                 for d in direction_unstated))
     if alternative:
         why.append(alternative)
+    if swapped:
+        why.append(swapped)
+    if settled:
+        why.append(settled)
+    if order:
+        why.append(order)
+    elif certainty:
+        why.append(f'the sentence does not say "{certainty}"')
+    if still_open and not settled:
+        why.append(f'the source leaves it open ("{still_open}")')
     if equality:
         why.append(f"one side says equal, the other says different: {equality[1]}")
     if comparison == "unstated":
