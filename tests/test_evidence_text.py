@@ -165,3 +165,11 @@ def test_a_name_made_a_modifier_names_the_same_thing():
     assert [e.key for e in extract_entities("The OT-based method is benchmarked on XNLI.")] == ["ot", "xnli"]
     assert [e.key for e in extract_entities("mBERT-style models transfer well.")] == ["mbert"]
     assert [e.key for e in extract_entities("PAWS-X is a dataset.")] == ["pawsx"]
+
+
+def test_the_m_of_a_model_name_is_multilingual():
+    from xlt_claims.evidence.text import TextIndex
+    assert TextIndex(["encoders such as multilingual BERT and XLM-R"]).contains("mbert")
+    assert TextIndex(["mBERT is pre-trained on Wikipedia"]).contains("multilingualbert")
+    assert not TextIndex(["multilingual BERT"]).contains("mlqa")
+    assert not TextIndex(["BERT"]).contains("mbert")

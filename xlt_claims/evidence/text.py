@@ -618,7 +618,13 @@ class TextIndex:
         if key in self.grams or (key.endswith("s") and key[:-1] in self.grams):
             return True
         alt = self.aliases.get(key)
-        return bool(alt and alt in self.grams)
+        if alt and alt in self.grams:
+            return True
+        # the "m" of a model name is "multilingual" (mBERT / M-BERT, mT5, mBART): "multilingual BERT" names
+        # mBERT and back (step 14)
+        if len(key) > 3 and key.startswith("m") and "multilingual" + key[1:] in self.grams:
+            return True
+        return key.startswith("multilingual") and len(key) > 14 and "m" + key[12:] in self.grams
 
 
 # Widely used benchmark / model / task names of (multilingual) NLP. An entity on this list that no cited
