@@ -979,3 +979,15 @@ def test_an_apposition_after_the_subject_is_not_the_subject():
     st = stance_of("MLQA, one of the WEAM evaluation benchmarks, is a multilingual machine reading comprehension task.",
                    src, sim=0.85, context="Improving Zero-Shot Cross-lingual Transfer Learning via WEAM")
     assert st.stance == "support", st.reasons["rule"]
+
+
+@needs_wordnet
+def test_main_is_on_the_importance_scale_and_parallel_opposes_monolingual():
+    src = ("We find that lexical overlap between languages plays a negligible role in the cross-lingual success of "
+           "M-BERT, while the depth of the network is an integral part of it.")
+    st = stance_of("Lexical overlap between languages is the main driver of M-BERT's cross-lingual success.", src, sim=0.83)
+    assert st.stance == "contradict" and "main" in st.reasons["rule"], st.reasons["rule"]
+    src = "M-BERT is a single language model pre-trained from monolingual corpora in 104 languages."
+    st = stance_of("M-BERT is pre-trained on parallel corpora in 104 languages.", src, sim=0.75)
+    assert st.stance == "contradict" and "parallel" in st.reasons["rule"], st.reasons["rule"]
+    assert stance_of("M-BERT is pre-trained on monolingual corpora in 104 languages.", src, sim=0.8).stance == "support"

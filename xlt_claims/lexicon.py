@@ -219,7 +219,7 @@ _SCALE_TABLE: tuple[tuple[str, str, bool], ...] = (
      "dramatic",
      "small little tiny slight negligible marginal insignificant modest minimal", True),
     # importance
-    ("major important integral crucial essential central key significant",
+    ("major important integral crucial essential central key significant main primary principal dominant",
      "minor unimportant negligible marginal peripheral insignificant", False),
     # quality of a result
     ("good remarkable impressive excellent strong competitive superior outstanding promising "
@@ -259,6 +259,8 @@ ADJECTIVE_OPPOSITES: tuple[tuple[str, str], ...] = (
     ("lower", "upper"), ("frozen", "trainable"), ("contextualized", "static"), ("contextualised", "static"),
     ("monolingual", "bilingual"), ("zero-shot", "few-shot"), ("character-level", "word-level"),
     ("sentence-level", "word-level"), ("token-level", "sentence-level"),
+    # the two kinds of text corpora of cross-lingual NLP: aligned translations vs one language alone
+    ("monolingual", "parallel"),
 )
 
 
