@@ -205,7 +205,7 @@ def test_hash_extras_name_k_only_when_set():
     assert hash_extras("quick", "logt-cls", "classification", {"freeze_layers": 6}) == {**plain, "freeze_layers": 6}
 
 
-@pytest.mark.parametrize("name,kind", [("robust-gxlt-rsda", "train"), ("fusion-aif-dynamic", "task-suite")])
+@pytest.mark.parametrize("name,kind", [("robust-gxlt-rsrp", "train"), ("fusion-aif-dynamic", "task-suite")])
 def test_planned_config_hash_carries_k_only_when_set(name, kind, monkeypatch):
     from pathlib import Path
 
@@ -225,4 +225,30 @@ def test_planned_config_hash_carries_k_only_when_set(name, kind, monkeypatch):
 
     monkeypatch.setitem(profiles.PROFILES["quick"], "freeze_layers", 6)
     by_default = k.plan(exp, Options(proxy=True), exp.model.default, "quick", [0]).units
-    assert all(u.config["freeze_layers"] == 6 and "freeze_layers" not in u.config["overrides"] for u in by_default)
+    if "freeze_layers" in exp.overrides.get("quick", {}):  # the file's own K (rs-rp: 0) wins over the profile's
+        assert all("freeze_layers" not in u.config for u in by_default)
+    else:
+        assert all(u.config["freeze_layers"] == 6 and "freeze_layers" not in u.config["overrides"] for u in by_default)
+
+
+def test_the_robust_quick_setup_freezes_six_layers_and_the_embedding_methods_do_not():
+    """_robust-quick.toml sets freeze_layers = 6 (chosen by the session-10 PAWS-X pilot, docs/performance.md):
+    every planned rs-da / baseline run carries K = 6 in its config hash; rs-rp and adv, whose methods
+    perturb the input embeddings, set K = 0 and so plan their own baselines."""
+    from pathlib import Path
+
+    from xlt_claims.reproduce import load_registry
+    from xlt_claims.reproduce.kinds import get_kind
+    from xlt_claims.reproduce.runner import Options, config_hash
+
+    reg = load_registry([Path(__file__).resolve().parent.parent / "reproductions"])
+    k = get_kind("train")
+
+    def units(name):
+        exp = reg.get(name)
+        return {u.arm: u for u in k.plan(exp, Options(proxy=True), exp.model.default, "quick", [1]).units}
+
+    rsda, rsrp = units("robust-gxlt-rsda"), units("robust-gxlt-rsrp")
+    assert rsda["baseline"].config["freeze_layers"] == 6 and rsda["rs-da"].config["freeze_layers"] == 6
+    assert "freeze_layers" not in rsrp["baseline"].config and "freeze_layers" not in rsrp["rs-rp"].config
+    assert config_hash(rsda["baseline"].config) != config_hash(rsrp["baseline"].config)
