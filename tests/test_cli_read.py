@@ -99,6 +99,27 @@ def test_event_lines_say_what_happened():
     assert _event_summary("plain text") == "plain text" and _event_summary({"a": 1, "b": {"x": 1}}) == '{"a": 1}'
 
 
+def test_show_prints_each_event_summary_indented_below_its_head_line(run, db_path):
+    """An event's summary goes on its own lines, indented under the head line and wrapped within 80
+    columns; brackets in it (a confidence interval) are printed as written, not as escaped markup."""
+    from xlt_claims.store.models import ClaimEvent
+
+    run("ingest", str(REPORTS_DIR))
+    cid = _list(run)[0]["id"]
+    with open_store(str(db_path)).session() as s:
+        s.add(ClaimEvent(claim_id=cid, cause="experiment", old_status="unverified", new_status="inconclusive",
+                         old_confidence=0.3, new_confidence=0.28,
+                         detail={"experiment": "fusion-gain-range", "outcome": "inconclusive", "proxy": True,
+                                 "effect": -0.667, "ci": [-7.1, 5.76]}))
+    out = CliRunner().invoke(app, ["show", cid, "--db", str(db_path)], catch_exceptions=False,
+                             env={"COLUMNS": "80"}).stdout
+    lines = out.splitlines()
+    head = next(i for i, l in enumerate(lines) if "\u2192 inconclusive" in l)
+    assert lines[head].rstrip().endswith("0.3\u21920.28")
+    assert lines[head + 1].startswith("    fusion-gain-range: inconclusive (proxy), effect -0.67 [-7.10,")
+    assert "\\[" not in out and max(len(l.rstrip()) for l in lines) <= 80
+
+
 def test_show_unknown_id_lists_close_ids(run):
     run("ingest", str(REPORTS_DIR))
     some = _list(run)[0]["id"]

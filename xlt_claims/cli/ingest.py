@@ -196,7 +196,7 @@ def show_cmd(
     """Show one claim with its report, references, fields, events and everything attached to it."""
     from ..ingest.read import NotFound, show_claim
     from ..verdict.display import claim_verdict_view, render_claim_verdicts
-    from ..sanitise import visible_deep
+    from ..sanitise import visible, visible_deep
 
     store = open_store_or_fail(db, read_only=True)
     vview = None
@@ -264,14 +264,22 @@ def show_cmd(
             st.add_row(f"v{s['report_version']}", str(s["row"]), str(s["line"]), _MARK[s["report_mark"]],
                        str(s["report_confidence"]), safe(s["text"]))
         console.print(st)
-    # one line per event (it wraps cleanly at any width); the old status is the line above
+    # each event: a short head line (when, cause, new status, confidence) and its summary below it,
+    # indented and wrapped at the terminal's width; the old status is the line above
+    from rich.padding import Padding
+    from rich.text import Text
+
     console.print("[bold]events[/]")
     for e in d["events"]:
         conf = "" if e["new_confidence"] is None else (
             f"{e['old_confidence']}\u2192{e['new_confidence']}" if e["old_confidence"] is not None else str(e["new_confidence"]))
         console.print(f"  {safe(e['at'][:16].replace('T', ' '))}  {safe(e['cause']):<10}  \u2192 "
-                      f"[bold]{safe(e['new_status'])}[/]  {safe(conf)}  "
-                      f"[dim]{safe(_event_summary(e.get('detail') or ''), 200)}[/]", highlight=False)
+                      f"[bold]{safe(e['new_status'])}[/]  {safe(conf)}", highlight=False)
+        summary = visible(_event_summary(e.get("detail") or "")).replace("\t", " ")  # plain Text: no markup to escape
+        if len(summary) > 200:
+            summary = summary[:199] + "\u2026"
+        if summary:
+            console.print(Padding(Text(summary, style="dim"), (0, 0, 0, 4), expand=False), highlight=False)
     skip = {"id", "claim", "fields", "report", "references", "sources", "events", "evidence"}
     if d.get("evidence") or c.get("text_verdict_detail"):
         from ..evidence.display import render_evidence
