@@ -241,6 +241,11 @@ def calibrate(model: Optional[str] = None, *, threads: Sequence[int] = (1, 2), p
 
 
 # ------------------------------------------------------------------------------ a run's recipe
+# The estimate's frozen share is K over the calibration encoder's layers (multilingual-e5-small: 12; mBERT and
+# XLM-R base have 12 too); a deeper model's K / L would be smaller, so its estimate errs long.
+ESTIMATE_LAYERS = 12
+
+
 def run_work(task, profile: str, overrides: Optional[dict[str, Any]] = None) -> Optional[dict[str, Any]]:
     """What one run of `task` under `profile` + `overrides` computes, independent of the machine: optimizer
     steps, examples per step, the typical sequence length, and the examples evaluated (dev at every
@@ -287,10 +292,6 @@ def run_work(task, profile: str, overrides: Optional[dict[str, Any]] = None) -> 
                     distinct_train=min(steps * bs, n_train), repeated_dev=n_dev * max(0, n_evals - 1))
     return work
 
-
-# The estimate's frozen share is K over the calibration encoder's layers (multilingual-e5-small: 12; mBERT and
-# XLM-R base have 12 too); a deeper model's K / L would be smaller, so its estimate errs long.
-ESTIMATE_LAYERS = 12
 
 
 # characters per subword token by script (e5 / XLM-R SentencePiece, measured on the LOGT and PAWS-X test
