@@ -293,7 +293,6 @@ def run_work(task, profile: str, overrides: Optional[dict[str, Any]] = None) -> 
     return work
 
 
-
 # characters per subword token by script (e5 / XLM-R SentencePiece, measured on the LOGT and PAWS-X test
 # sets); anything else: 3
 _CHARS_PER_TOKEN = ((0x0000, 0x058F, 4.0),  # Latin, Greek, Cyrillic, Armenian
