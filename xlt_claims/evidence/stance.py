@@ -1270,7 +1270,20 @@ def subject_stated(claim: Analysed, subject: frozenset, sent: Analysed, ctx_stem
                   r"within|among|through|via|during)\s", intro if _subject_of(intro, clause=True) else claim.text)
     pre = [x for x in content_stems(pm.group(1)) if x in heads] if pm else []
     head = pre[-1] if pre else heads[-1]
-    return head in pool or (head in _GENERIC_HEADS and bool(_GENERIC_HEADS & set(sent.stems)))
+    if head in pool or (head in _GENERIC_HEADS and bool(_GENERIC_HEADS & set(sent.stems))):
+        return True
+    # a subject opened by a gerund names an activity and its object ("Training multilingual encoders ...",
+    # "Starting from a pre-trained multilingual language model ..."): the gerund or the object's head
+    # noun stands for it (step 14)
+    g = re.match(r"\s*([A-Za-z][a-z-]*ing)\b", intro if _subject_of(intro, clause=True) else claim.text)
+    if g and lexicon.is_verb_form(g.group(1).lower()):
+        lead = []  # the subject's words in order, up to the first word outside it
+        for x in claim.stems:
+            if x not in subject:
+                break
+            lead.append(x)
+        return bool({stem(g.group(1).lower()), *(lead[-1:])} & pool)
+    return False
 
 
 def comparison_core_stated(claim: Analysed, sent: Analysed, ctx_stems: set[str], sim: float, thresholds,
