@@ -857,6 +857,22 @@ def test_two_names_with_swapped_roles_contradict():
     assert swapped_roles(analyse("XLM-R outperforms mBERT on XNLI."), analyse("mBERT trails XLM-R on XNLI.")) is None
 
 
+def test_two_contrasted_halves_paired_the_other_way_round_are_not_support():
+    """Session 10: every word of the claim is in the sentence, but its two contrasted halves pair them
+    across: never "supported" (the guard only blocks support; the sentence alone decides no contradiction)."""
+    src = ("We compare two probes: a linear probe that reads the last layer, and a nonlinear probe that "
+           "combines the lower layers.")
+    crossed = "The linear probe combines the lower layers, whereas the nonlinear probe reads the last layer."
+    st = stance_of(crossed, src, sim=0.85)
+    assert st.stance != "support" and st.reasons["crossed_pairs"], st.reasons["rule"]
+    right = "The linear probe reads the last layer, whereas the nonlinear probe combines the lower layers."
+    st = stance_of(right, src, sim=0.85)
+    assert not st.reasons["crossed_pairs"] and st.stance == "support", st.reasons["rule"]
+    # no contrast in the claim: nothing to pair
+    from xlt_claims.evidence.stance import crossed_pairs
+    assert crossed_pairs(analyse("The linear probe reads the last layer."), analyse(src)) is None
+
+
 def test_a_claim_calling_settled_what_the_source_leaves_open():
     src = ("Our evaluations uphold the viability of these approaches while raising new questions around how to "
            "optimally adapt multilingual models to low-resource settings.")

@@ -1762,6 +1762,43 @@ def swapped_roles(claim: Analysed, sent: Analysed) -> Optional[str]:
     return None
 
 
+# --- crossed pairs (session 10) --------------------------------------------------------------------------
+# "the unsupervised method relies on parallel data, whereas the supervised one uses monolingual data"
+# against "one unsupervised that relies on monolingual data, and one supervised that leverages parallel
+# data": every content word of the claim is in the sentence, but the two contrasted halves of the claim
+# pair them the other way round. Each half's own words (those the other half lacks) that sit in exactly one
+# segment of the sentence are located; when both halves have words in the same two segments, the sentence
+# pairs them across the claim's halves. Only a blocker of support: the sentence may still be about
+# something else, so it never decides a contradiction alone.
+_CLAIM_CONTRAST = re.compile(r",?\s+(?:whereas|while|whilst|but)\s+|;\s+", re.I)
+
+
+def crossed_pairs(claim: Analysed, sent: Analysed) -> Optional[str]:
+    halves = _CLAIM_CONTRAST.split(claim.text, maxsplit=1)
+    if len(halves) != 2:
+        return None
+    first, second = (set(content_stems(h)) for h in halves)
+    own = (first - second, second - first)
+    segments = [set(content_stems(t)) for t in _ROLE_SEGMENT.split(sent.text) if t and t.strip()]
+
+    def located(stems: set[str]) -> dict[int, set[str]]:
+        at: dict[int, set[str]] = {}
+        for st in stems:
+            hits = [i for i, seg in enumerate(segments) if st in seg]
+            if len(hits) == 1:
+                at.setdefault(hits[0], set()).add(st)
+        return at
+
+    a, b = located(own[0]), located(own[1])
+    both = sorted(set(a) & set(b))
+    if len(both) >= 2:
+        i, j = both[0], both[1]
+        return (f"the sentence pairs the claim's words the other way round: "
+                f"{', '.join(sorted(a[i]))} with {', '.join(sorted(b[i]))}; "
+                f"{', '.join(sorted(a[j]))} with {', '.join(sorted(b[j]))}")
+    return None
+
+
 # --- settled against open (step 14) -------------------------------------------------------------------
 # A claim that calls a question settled ("conclusively settles how to adapt X", "definitively shows")
 # says more than any sentence without such a word; against a sentence that leaves the same question open
@@ -2094,6 +2131,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
             hedged = None
     alternative = rejected_alternative(claim, sent, subject)
     swapped = swapped_roles(claim, sent)
+    crossed = crossed_pairs(claim, sent) if not swapped else None
     settled = settled_against_open(claim, sent)
     order = order_conflict(claim, sent)
     certainty = certainty_unstated(claim, sent)
@@ -2122,6 +2160,7 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         "rejected_alternative": alternative,
         "equality": equality[1] if equality else None,
         "swapped_roles": swapped,
+        "crossed_pairs": crossed,
         "settled_against_open": settled,
         "certainty_unstated": certainty,
         "left_open": still_open,
@@ -2288,6 +2327,8 @@ def judge(claim: Analysed, sent: Analysed, sim: float, thresholds, context: Opti
         why.append(alternative)
     if swapped:
         why.append(swapped)
+    if crossed:
+        why.append(crossed)
     if settled:
         why.append(settled)
     if order:
