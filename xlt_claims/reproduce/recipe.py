@@ -14,7 +14,7 @@ from ..experiments.profiles import ProfileError, resolve_profile
 
 
 def caps(profile: str, overrides: Optional[dict[str, Any]] = None) -> str:
-    """The profile's caps in words: training examples, steps, max length, test items per language."""
+    """The profile's caps in words: training examples, steps, max length, frozen layers, test items per language."""
     try:
         cfg = resolve_profile(profile, "", "classification", overrides)
     except ProfileError:
@@ -24,6 +24,8 @@ def caps(profile: str, overrides: Optional[dict[str, Any]] = None) -> str:
         parts.append(f"at most {cfg['max_train_examples']:,} English training examples")
     parts.append(f"{cfg['max_steps']} steps" if cfg.get("max_steps") else f"{cfg['epochs']} epochs")
     parts.append(f"max length {cfg['max_length']}")
+    if cfg.get("freeze_layers"):
+        parts.append(f"embeddings and the bottom {int(cfg['freeze_layers'])} layers frozen")
     if cfg.get("max_test_examples"):
         parts.append(f"at most {cfg['max_test_examples']:,} test items per language")
     return ", ".join(parts)
