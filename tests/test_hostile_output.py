@@ -208,6 +208,10 @@ def test_reporter_notes_keep_their_colour_not_the_data_markup(capsys):
 def test_sanitiser_units():
     assert visible("a\x1b[2Jb") == "a\u241b[2Jb" and visible("x\u202ey") == "x<U+202E>y"
     assert for_terminal("[/bold]") == "\\[/bold]"
+    # a backslash before "[" whose "]" comes from markup after the field (found by test_fuzz): printed as written
+    from rich.markup import render
+    assert render("\\[" + for_terminal("\\[arXiv:2104.08645v2") + "]").plain == "[\\[arXiv:2104.08645v2]"
+    assert render("[red]" + for_terminal("a\\\\[b") + "[/]").plain == "a\\\\[b"
     assert for_markdown("- item") == "\\- item" and for_markdown("1. x") == "1\\. x"
     assert for_markdown("a *b* [c](d) <i>") == "a \\*b\\* \\[c\\](d) &lt;i&gt;"
     assert json.loads(json_text(json.dumps("\u202e\x85", ensure_ascii=False))) == "\u202e\x85"

@@ -34,7 +34,6 @@ _BIDI_AND_INVISIBLE = {
 _CONTROL_RX = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
                          r"\ufeff\ufff9-\ufffb\n]")
 _BRACKET = re.compile(r"(\\*)\[")
-_TAG_BODY = re.compile(r"[a-z#/@][^\[]*?\]")  # what rich's markup parser reads as a tag after "["
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
 # what starts a block when it opens a line: list and heading markers, setext underline, ordered list
 # (">" and "*" are escaped everywhere)
@@ -69,13 +68,15 @@ def visible(value: Any, *, keep_newlines: bool = False) -> str:
 
 
 def markup_escape(s: str) -> str:
-    """Text that rich's markup renders as exactly itself, whatever markup follows it. rich reads a
-    tag-like `[x...]` after k backslashes as k literal backslashes plus an escaped tag only with 2k+1
-    of them, and any other `\\[` as `[` (so k+1); trailing backslashes before a tag of ours would
-    escape it, so they are doubled and closed with an empty tag pair (which renders as nothing)."""
+    """Text that rich's markup renders as exactly itself, whatever markup precedes or follows it. A
+    `[` becomes `\\[`. k > 0 backslashes before a `[` would make rich's reading depend on whether a
+    `]` follows, possibly in markup after the string ("\\[{}]" around "\\[arXiv:1"), so they are
+    doubled before an empty tag pair, which rich reads as k literal backslashes and then nothing, and the
+    `[` after it is escaped on its own. Trailing backslashes before a tag of ours would escape it, so they
+    are doubled and closed with an empty tag pair too."""
     def one(m: re.Match) -> str:
         k = len(m.group(1))
-        return "\\" * (2 * k + 1 if _TAG_BODY.match(s, m.end()) else k + 1) + "["
+        return "\\" * (2 * k) + "[b][/b]\\[" if k else "\\["
 
     out = _BRACKET.sub(one, s)
     tail = len(out) - len(out.rstrip("\\"))
