@@ -186,7 +186,7 @@ def test_quick_recipe_on_the_claims_model_is_stated_and_warned(real):
                                    "--db", real["db"], "--reproductions", str(SHIPPED), "--device", "cpu", *SPEED])
     flat = re.sub(r"\s+", " ", res.output)
     assert re.search(r"bert-base-multilingual-cased runs the quick recipe \(at most 1,200 English training "
-                     r"examples, 135 steps, max length 64, embeddings and the bottom 6 layers frozen, at most 100 test items "
+                     r"examples, 114 steps, max length 64, embeddings and the bottom 6 layers frozen, at most 100 test items "
                      r"per language\)", flat), flat
     assert "--profile paper" in flat
     show = json.loads(CliRunner().invoke(app, ["show", v["claim_id"], "--json", "--db", real["db"]]).stdout)
