@@ -43,14 +43,19 @@ console = SafeConsole()
 err_console = SafeConsole(stderr=True)
 
 
-def safe(value: Any, limit: Optional[int] = None) -> str:
-    """One data field (claim text, title, file name, key, message...) for a rich markup string or a
-    table cell: controls visible, markup escaped, a tab as a space (rich sizes table columns without
-    tabs); `limit` cuts it (with an ellipsis) before escaping."""
+def plain(value: Any, limit: Optional[int] = None) -> str:
+    """One data field as plain text for a rich Text (no markup read): controls visible, a tab as a
+    space (rich sizes table columns without tabs); `limit` cuts it with an ellipsis."""
     s = "" if value is None else visible(value).replace("\t", " ")
     if limit is not None and len(s) > limit:
         s = s[: limit - 1] + "\u2026"
-    return for_terminal(s)
+    return s
+
+
+def safe(value: Any, limit: Optional[int] = None) -> str:
+    """One data field (claim text, title, file name, key, message...) for a rich markup string or a
+    table cell: `plain` with markup escaped (`limit` cuts before escaping)."""
+    return for_terminal(plain(value, limit))
 
 
 _LEAD_STYLE = re.compile(r"\[(red|yellow|green|cyan|magenta|dim|bold)\]")

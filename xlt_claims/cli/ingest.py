@@ -14,7 +14,7 @@ from rich.table import Table
 from typing_extensions import Annotated
 
 from .common import (DbOption, JsonOption, console, err_console, fail, open_store_or_fail, print_json, print_json_stream,
-                     safe, stacked_row, stacked_table)
+                     plain, safe, stacked_row, stacked_table)
 
 _MARK = {True: "\u2713", False: "\u00d7", None: "-"}
 _KIND_SHORT = {"quantitative": "quant", "qualitative": "qual", "descriptive": "desc"}
@@ -196,7 +196,7 @@ def show_cmd(
     """Show one claim with its report, references, fields, events and everything attached to it."""
     from ..ingest.read import NotFound, show_claim
     from ..verdict.display import claim_verdict_view, render_claim_verdicts
-    from ..sanitise import visible, visible_deep
+    from ..sanitise import visible_deep
 
     store = open_store_or_fail(db, read_only=True)
     vview = None
@@ -275,9 +275,7 @@ def show_cmd(
             f"{e['old_confidence']}\u2192{e['new_confidence']}" if e["old_confidence"] is not None else str(e["new_confidence"]))
         console.print(f"  {safe(e['at'][:16].replace('T', ' '))}  {safe(e['cause']):<10}  \u2192 "
                       f"[bold]{safe(e['new_status'])}[/]  {safe(conf)}", highlight=False)
-        summary = visible(_event_summary(e.get("detail") or "")).replace("\t", " ")  # plain Text: no markup to escape
-        if len(summary) > 200:
-            summary = summary[:199] + "\u2026"
+        summary = plain(_event_summary(e.get("detail") or ""), 200)  # a Text: no markup to escape
         if summary:
             console.print(Padding(Text(summary, style="dim"), (0, 0, 0, 4), expand=False), highlight=False)
     skip = {"id", "claim", "fields", "report", "references", "sources", "events", "evidence"}

@@ -1547,17 +1547,22 @@ def dropped_setting(claim: Analysed, clause_text: str) -> list[str]:
 _LIST_INTRO = re.compile(r"^[^.;]{0,40}?(?::|\(|,|\bsuch\s+as\b|\bincluding\b|\bnamely\b)", re.I)
 
 
+def _counts_with_list(a: Analysed, intro: re.Pattern) -> list[tuple[Any, int]]:
+    """(count, where its list starts) for each count of a noun that `intro` shows a list follows."""
+    out = []
+    for q in a.quantities:
+        if q.is_count and q.noun:
+            m = intro.match(a.text[q.end:])
+            if m:
+                out.append((q, q.end + m.end()))
+    return out
+
+
 def _counted_members(a: Analysed) -> list[tuple[Any, list[str]]]:
     """(count, names listed right after it) for each count followed by a list of names:
     "three languages: Spanish, Hindi and Arabic", "two tasks (XNLI and XQuAD)"."""
     out = []
-    for q in a.quantities:
-        if not q.is_count or not q.noun:
-            continue
-        m = _LIST_INTRO.match(a.text[q.end:])
-        if not m:
-            continue
-        start = q.end + m.end()
+    for q, start in _counts_with_list(a, _LIST_INTRO):
         span_end = start + len(re.match(r"[^.;()]{0,120}", a.text[start:]).group(0))
         names = [e.key for e in a.entities if start <= e.start < span_end]
         if names:
@@ -1607,13 +1612,7 @@ def _list_items(span: str) -> Optional[list[str]]:
 
 def _counted_items(a: Analysed) -> list[tuple[Any, list[tuple[str, frozenset]]]]:
     out = []
-    for q in a.quantities:
-        if not q.is_count or not q.noun:
-            continue
-        m = _ITEM_LIST_INTRO.match(a.text[q.end:])
-        if not m:
-            continue
-        start = q.end + m.end()
+    for q, start in _counts_with_list(a, _ITEM_LIST_INTRO):
         items = _list_items(re.match(r"[^.;()]{0,160}", a.text[start:]).group(0))
         if items and len(items) >= 2:
             out.append((q, [(squash_key(it), frozenset(content_stems(it))) for it in items]))
